@@ -1,0 +1,148 @@
+package org.labhal.api;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import org.labhal.api.lock.LockPolicy;
+import org.labhal.api.lock.Priority;
+
+/**
+ * How a session is opened: its lock policy, its timeouts and whether it checks the error queue.
+ * Immutable; start from {@link #defaults()} and change what you need:
+ *
+ * <pre>{@code
+ * SessionOptions options = SessionOptions.defaults()
+ *         .withLockPolicy(LockPolicy.INDEPENDENT_SESSIONS)
+ *         .withIoTimeout(Duration.ofSeconds(2))
+ *         .withErrorChecking(true);
+ * }</pre>
+ */
+public final class SessionOptions {
+    private static final SessionOptions DEFAULTS = new SessionOptions(LockPolicy.SHARED_BUFFER,
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL);
+
+    private final LockPolicy lockPolicy;
+    private final Duration ioTimeout;
+    private final Duration lockTimeout;
+    private final Duration openTimeout;
+    private final boolean errorChecking;
+    private final Priority priority;
+
+    private SessionOptions(LockPolicy lockPolicy, Duration ioTimeout, Duration lockTimeout, Duration openTimeout,
+            boolean errorChecking, Priority priority) {
+        this.lockPolicy = Objects.requireNonNull(lockPolicy, "lockPolicy");
+        this.ioTimeout = positive(ioTimeout, "ioTimeout");
+        this.lockTimeout = notNegative(lockTimeout, "lockTimeout");
+        this.openTimeout = positive(openTimeout, "openTimeout");
+        this.errorChecking = errorChecking;
+        this.priority = Objects.requireNonNull(priority, "priority");
+    }
+
+    /**
+     * @return {@link LockPolicy#SHARED_BUFFER} (the safe choice for an unknown instrument), 5 s I/O
+     *         timeout, 10 s lock timeout, 5 s open timeout, no error checking, normal priority
+     */
+    public static SessionOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** @return how sessions to the same instrument share locks and connections */
+    public LockPolicy lockPolicy() {
+        return lockPolicy;
+    }
+
+    /** @return the longest a single read or write may take */
+    public Duration ioTimeout() {
+        return ioTimeout;
+    }
+
+    /** @return the longest a step waits for the session lock, separate from the I/O timeout */
+    public Duration lockTimeout() {
+        return lockTimeout;
+    }
+
+    /** @return the longest opening the connection may take */
+    public Duration openTimeout() {
+        return openTimeout;
+    }
+
+    /** @return whether each write and query is followed by an error-queue check */
+    public boolean errorChecking() {
+        return errorChecking;
+    }
+
+    /** @return the priority the session's steps wait for the lock with */
+    public Priority priority() {
+        return priority;
+    }
+
+    /**
+     * @param policy the lock policy
+     * @return a copy with that policy
+     */
+    public SessionOptions withLockPolicy(LockPolicy policy) {
+        return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority);
+    }
+
+    /**
+     * @param timeout the I/O timeout, positive
+     * @return a copy with that I/O timeout
+     */
+    public SessionOptions withIoTimeout(Duration timeout) {
+        return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority);
+    }
+
+    /**
+     * @param timeout the lock-wait timeout, zero (try once) or positive
+     * @return a copy with that lock timeout
+     */
+    public SessionOptions withLockTimeout(Duration timeout) {
+        return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority);
+    }
+
+    /**
+     * @param timeout the open timeout, positive
+     * @return a copy with that open timeout
+     */
+    public SessionOptions withOpenTimeout(Duration timeout) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority);
+    }
+
+    /**
+     * @param enabled whether to check the error queue after each write and query
+     * @return a copy with error checking switched accordingly
+     */
+    public SessionOptions withErrorChecking(boolean enabled) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority);
+    }
+
+    /**
+     * @param stepPriority the priority steps wait for the lock with
+     * @return a copy with that priority
+     */
+    public SessionOptions withPriority(Priority stepPriority) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority);
+    }
+
+    static Duration positive(Duration value, String what) {
+        Objects.requireNonNull(value, what);
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, got " + value);
+        }
+        return value;
+    }
+
+    static Duration notNegative(Duration value, String what) {
+        Objects.requireNonNull(value, what);
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(what + " must not be negative, got " + value);
+        }
+        return value;
+    }
+
+    @Override
+    public String toString() {
+        return "SessionOptions[policy=" + lockPolicy + ", io=" + ioTimeout + ", lock=" + lockTimeout + ", open="
+                + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority + "]";
+    }
+}

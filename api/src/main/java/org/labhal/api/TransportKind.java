@@ -1,0 +1,44 @@
+package org.labhal.api;
+
+/**
+ * The wire protocol a {@link ResourceAddress} selects. Each kind is served by one transport bundle;
+ * the accessors of {@link ResourceAddress} that apply to a kind are listed with each constant.
+ */
+public enum TransportKind {
+
+    /**
+     * Raw TCP socket carrying SCPI lines, from {@code TCPIP[board]::host::port::SOCKET}. Has a
+     * {@link ResourceAddress#host() host} and a {@link ResourceAddress#port() port}; no LAN device.
+     */
+    SOCKET,
+
+    /**
+     * VXI-11 (ONC-RPC), from {@code TCPIP[board]::host[::instN]::INSTR} or a VXI-11 GPIB gateway
+     * {@code TCPIP[board]::host::gpibB,N::INSTR}. Has a {@link ResourceAddress#host() host} and a
+     * {@link ResourceAddress#lanDevice() LAN device} such as {@code inst0} or {@code gpib0,5}; the port
+     * comes from the portmapper, so {@link ResourceAddress#port()} is empty.
+     */
+    VXI11,
+
+    /**
+     * HiSLIP (IVI-6.1), from {@code TCPIP[board]::host::hislipN[,port]::INSTR}. Has a
+     * {@link ResourceAddress#host() host}, a {@link ResourceAddress#lanDevice() LAN device} such as
+     * {@code hislip0} and a {@link ResourceAddress#port() port} (4880 unless given).
+     */
+    HISLIP,
+
+    /**
+     * Serial line (RS-232, USB CDC, pseudo-terminal), from {@code ASRL<n>::INSTR} or
+     * {@code ASRL<device path>::INSTR}. Has a {@link ResourceAddress#serialPort() serial port}; line
+     * settings come from the options {@code baud}, {@code data_bits}, {@code parity}, {@code stop_bits}
+     * and {@code flow}.
+     */
+    SERIAL,
+
+    /**
+     * Simulated instrument, from {@code SIM::<model>[::<n>]::INSTR}. Has a
+     * {@link ResourceAddress#simModel() model} and an {@link ResourceAddress#simInstance() instance}
+     * number; no hardware is touched.
+     */
+    SIM
+}

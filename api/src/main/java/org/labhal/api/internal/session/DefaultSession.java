@@ -1,0 +1,384 @@
+package org.labhal.api.internal.session;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+import org.labhal.api.InstrumentError;
+import org.labhal.api.InstrumentErrorException;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.Session;
+import org.labhal.api.SessionClosedException;
+import org.labhal.api.SessionOptions;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.api.lock.Lease;
+import org.labhal.api.lock.LockPolicy;
+import org.labhal.api.lock.LockService;
+import org.labhal.api.lock.Priority;
+import org.labhal.api.lock.SessionLock;
+
+/**
+ * A session handle: the data path caller → lock → connection → instrument and back. Settings are
+ * per handle and volatile, so they may be changed from any thread; a step reads each once.
+ */
+final class DefaultSession implements Session {
+    /** An error queue that has not drained after this many reads is broken, not busy. */
+    static final int MAX_ERROR_READS = 100;
+    private static final int CHUNK = 8192;
+    private static final int MAX_ACTIVITY = 60;
+
+    private final String name;
+    private final Channel channel;
+    private final LockService locks;
+    private final LockPolicy policy;
+    private volatile SessionLock lock;
+    private volatile Duration ioTimeout;
+    private volatile Duration lockTimeout;
+    private volatile boolean errorChecking;
+    private volatile Priority priority;
+    private volatile boolean open = true;
+
+    DefaultSession(String name, Channel channel, LockService locks, LockPolicy policy, SessionLock lock,
+            SessionOptions options) {
+        this.name = name;
+        this.channel = channel;
+        this.locks = locks;
+        this.policy = policy;
+        this.lock = lock;
+        this.ioTimeout = options.ioTimeout();
+        this.lockTimeout = options.lockTimeout();
+        this.errorChecking = options.errorChecking();
+        this.priority = options.priority();
+    }
+
+    @Override
+    public ResourceAddress address() {
+        return channel.address;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void write(String command) throws LabHalException {
+        writeBytes(command, command.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    @Override
+    public void writeBytes(byte[] message) throws LabHalException {
+        writeBytes("<" + message.length + " bytes>", message);
+    }
+
+    private void writeBytes(String command, byte[] message) throws LabHalException {
+        boolean check = errorChecking;
+        Duration io = ioTimeout;
+        try (Lease lease = enter("write " + quote(command))) {
+            send(message, io);
+            if (check) {
+                throwErrors(command, readErrors(io));
+            }
+        }
+    }
+
+    @Override
+    public String query(String query) throws LabHalException {
+        return text(queryBytes(query));
+    }
+
+    @Override
+    public byte[] queryBytes(String query) throws LabHalException {
+        boolean check = errorChecking;
+        Duration io = ioTimeout;
+        try (Lease lease = enter("query " + quote(query))) {
+            send(query.getBytes(StandardCharsets.ISO_8859_1), io);
+            byte[] response = receive(io);
+            if (check) {
+                throwErrors(query, readErrors(io));
+            }
+            return response;
+        }
+    }
+
+    @Override
+    public String read() throws LabHalException {
+        Duration io = ioTimeout;
+        try (Lease lease = enter("read")) {
+            return text(receive(io));
+        }
+    }
+
+    @Override
+    public List<InstrumentError> errors() throws LabHalException {
+        Duration io = ioTimeout;
+        try (Lease lease = enter("read error queue")) {
+            return readErrors(io);
+        }
+    }
+
+    @Override
+    public void clear() throws LabHalException {
+        Duration io = ioTimeout;
+        try (Lease lease = enter("device clear")) {
+            try {
+                channel.connection.clear(io);
+            } catch (LabHalException e) {
+                throw closedOr(e);
+            }
+        }
+    }
+
+    /** Takes the lock for one step and checks the session is usable. */
+    private Lease enter(String activity) throws LabHalException {
+        if (!open) {
+            throw new SessionClosedException("Session " + name + " is closed");
+        }
+        channel.ensureOpen(name);
+        Lease lease;
+        try {
+            lease = lock.acquire(lockTimeout, priority, activity);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException("Interrupted waiting for lock '" + lock.name() + "' to " + activity
+                    + " on " + name, e);
+        }
+        try {
+            if (!open) {
+                throw new SessionClosedException("Session " + name + " was closed while waiting to " + activity);
+            }
+            channel.ensureOpen(name);
+            return lease;
+        } catch (LabHalException | RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+    }
+
+    private void send(byte[] message, Duration io) throws LabHalException {
+        try {
+            channel.connection.write(ByteBuffer.wrap(message), true, io);
+        } catch (LabHalException e) {
+            throw closedOr(e);
+        }
+    }
+
+    /**
+     * Reads one response message. A definite-length block is read to its announced length before
+     * message ends count, because its data may contain the termination character; the length only
+     * bounds how far we read, buffers grow with the bytes that really arrive.
+     */
+    private byte[] receive(Duration io) throws LabHalException {
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
+        byte[] response = new byte[0];
+        int size = 0;
+        long blockEnd = -1; // index after the block's data, once the header is known
+        try {
+            while (true) {
+                chunk.clear();
+                boolean end = channel.connection.read(chunk, io);
+                chunk.flip();
+                int n = chunk.remaining();
+                if (size + n > response.length) {
+                    response = Arrays.copyOf(response, grow(response.length, size + n));
+                }
+                chunk.get(response, size, n);
+                size += n;
+                if (blockEnd < 0) {
+                    blockEnd = BlockHeader.end(response, size, channel.address.canonical());
+                }
+                if (end && (blockEnd == BlockHeader.NOT_A_BLOCK || size >= blockEnd)) {
+                    return Arrays.copyOf(response, size);
+                }
+            }
+        } catch (IoTimeoutException timeout) {
+            resynchronise(timeout, io);
+            throw closedOr(timeout);
+        } catch (LabHalException e) {
+            throw closedOr(e);
+        }
+    }
+
+    private static int grow(int current, int needed) {
+        long doubled = Math.max(CHUNK, (long) current * 2);
+        long target = Math.max(doubled, needed);
+        if (target > Integer.MAX_VALUE - 8) {
+            if (needed > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("Response larger than 2 GiB does not fit in memory");
+            }
+            return Integer.MAX_VALUE - 8;
+        }
+        return (int) target;
+    }
+
+    /** After a timeout the late answer must not reach the next step: clear the device. */
+    private void resynchronise(IoTimeoutException timeout, Duration io) {
+        try {
+            channel.connection.clear(io);
+        } catch (LabHalException e) {
+            timeout.addSuppressed(e);
+        }
+    }
+
+    private List<InstrumentError> readErrors(Duration io) throws LabHalException {
+        List<InstrumentError> errors = new ArrayList<>();
+        for (int i = 0; i < MAX_ERROR_READS; i++) {
+            send("SYST:ERR?".getBytes(StandardCharsets.ISO_8859_1), io);
+            String answer = text(receive(io));
+            InstrumentError error = parseError(answer);
+            if (error.code() == 0) {
+                return errors;
+            }
+            errors.add(error);
+        }
+        throw new LabHalException(name + ": error queue still not empty after " + MAX_ERROR_READS
+                + " reads of SYST:ERR?; last entries: " + errors.subList(Math.max(0, errors.size() - 3), errors.size()));
+    }
+
+    private InstrumentError parseError(String answer) throws LabHalException {
+        int comma = answer.indexOf(',');
+        try {
+            int code = Integer.parseInt(answer.substring(0, comma < 0 ? answer.length() : comma).trim());
+            String message = comma < 0 ? "" : answer.substring(comma + 1).trim();
+            if (message.length() >= 2 && message.startsWith("\"") && message.endsWith("\"")) {
+                message = message.substring(1, message.length() - 1);
+            }
+            return new InstrumentError(code, message);
+        } catch (NumberFormatException e) {
+            throw new LabHalException(name + ": answer to SYST:ERR? is not <code>,\"<message>\": \"" + answer + "\"", e);
+        }
+    }
+
+    private void throwErrors(String command, List<InstrumentError> errors) throws InstrumentErrorException {
+        if (!errors.isEmpty()) {
+            throw new InstrumentErrorException(name, command, errors);
+        }
+    }
+
+    /** A failure on a channel that was closed meanwhile is reported as the closure it is. */
+    private LabHalException closedOr(LabHalException failure) {
+        String reason = channel.closedBecause();
+        if (reason == null || failure instanceof SessionClosedException) {
+            return failure;
+        }
+        SessionClosedException closed = new SessionClosedException("Session " + name + " is closed: " + reason);
+        closed.initCause(failure);
+        return closed;
+    }
+
+    private static String text(byte[] response) {
+        int end = response.length;
+        if (end > 0 && response[end - 1] == '\n') {
+            end--;
+            if (end > 0 && response[end - 1] == '\r') {
+                end--;
+            }
+        }
+        return new String(response, 0, end, StandardCharsets.ISO_8859_1);
+    }
+
+    private static String quote(String command) {
+        String shown = command.length() > MAX_ACTIVITY ? command.substring(0, MAX_ACTIVITY) + "..." : command;
+        return '"' + shown + '"';
+    }
+
+    @Override
+    public SessionLock lock() {
+        return lock;
+    }
+
+    @Override
+    public void adoptLock(SessionLock other) {
+        lock = Objects.requireNonNull(other, "lock");
+    }
+
+    @Override
+    public SessionLock breakAway() {
+        SessionLock fresh = locks.newLock(name);
+        lock = fresh;
+        return fresh;
+    }
+
+    @Override
+    public Session share() throws SessionClosedException {
+        if (!open || !channel.retain()) {
+            throw new SessionClosedException("Session " + name + " is closed: cannot share it");
+        }
+        DefaultSession twin = new DefaultSession(channel.nextName(), channel, locks,
+                policy, lock, SessionOptions.defaults().withIoTimeout(ioTimeout).withLockTimeout(lockTimeout)
+                        .withErrorChecking(errorChecking).withPriority(priority).withLockPolicy(policy));
+        return twin;
+    }
+
+    @Override
+    public LockPolicy lockPolicy() {
+        return policy;
+    }
+
+    @Override
+    public Duration ioTimeout() {
+        return ioTimeout;
+    }
+
+    @Override
+    public void setIoTimeout(Duration timeout) {
+        ioTimeout = SessionOptions.defaults().withIoTimeout(timeout).ioTimeout();
+    }
+
+    @Override
+    public Duration lockTimeout() {
+        return lockTimeout;
+    }
+
+    @Override
+    public void setLockTimeout(Duration timeout) {
+        lockTimeout = SessionOptions.defaults().withLockTimeout(timeout).lockTimeout();
+    }
+
+    @Override
+    public boolean errorChecking() {
+        return errorChecking;
+    }
+
+    @Override
+    public void setErrorChecking(boolean enabled) {
+        errorChecking = enabled;
+    }
+
+    @Override
+    public Priority priority() {
+        return priority;
+    }
+
+    @Override
+    public void setPriority(Priority stepPriority) {
+        priority = Objects.requireNonNull(stepPriority, "priority");
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open && channel.closedBecause() == null;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!open) {
+                return;
+            }
+            open = false;
+        }
+        channel.release();
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + name + ", " + channel.connection.describe() + ", lock " + lock.name() + "]";
+    }
+}

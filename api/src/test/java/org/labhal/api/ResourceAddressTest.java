@@ -1,0 +1,384 @@
+package org.labhal.api;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ResourceAddressTest {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        # input                                                   | kind   | canonical                                              | domain key
+        TCPIP::10.0.0.5::5025::SOCKET                             | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET                         | TCPIP::10.0.0.5
+        tcpip::10.0.0.5::5025::socket                             | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET                         | TCPIP::10.0.0.5
+        TCPIP3::10.0.0.5::05025::SOCKET                           | SOCKET | TCPIP3::10.0.0.5::5025::SOCKET                         | TCPIP::10.0.0.5
+        TCPIP::0.0.0.0::1::SOCKET                                 | SOCKET | TCPIP0::0.0.0.0::1::SOCKET                             | TCPIP::0.0.0.0
+        TCPIP::255.255.255.255::65535::SOCKET                     | SOCKET | TCPIP0::255.255.255.255::65535::SOCKET                 | TCPIP::255.255.255.255
+        TCPIP::Scope-1.Lab.Example.COM::5025::SOCKET              | SOCKET | TCPIP0::scope-1.lab.example.com::5025::SOCKET          | TCPIP::scope-1.lab.example.com
+        TCPIP::[FE80::1]::5025::SOCKET                            | SOCKET | TCPIP0::[fe80::1]::5025::SOCKET                        | TCPIP::[fe80::1]
+        TCPIP::beef::1234::SOCKET                                 | SOCKET | TCPIP0::beef::1234::SOCKET                             | TCPIP::beef
+        TCPIP::10.0.0.5::INSTR                                    | VXI11  | TCPIP0::10.0.0.5::inst0::INSTR                         | TCPIP::10.0.0.5
+        TCPIP0::10.0.0.5::inst0::INSTR                            | VXI11  | TCPIP0::10.0.0.5::inst0::INSTR                         | TCPIP::10.0.0.5
+        TcpIp2::DMM.lab::INST3::instr                             | VXI11  | TCPIP2::dmm.lab::inst3::INSTR                          | TCPIP::dmm.lab
+        TCPIP::localhost::INSTR                                   | VXI11  | TCPIP0::localhost::inst0::INSTR                        | TCPIP::localhost
+        TCPIP::3com.lab::INSTR                                    | VXI11  | TCPIP0::3com.lab::inst0::INSTR                         | TCPIP::3com.lab
+        TCPIP::instr::INSTR                                       | VXI11  | TCPIP0::instr::inst0::INSTR                            | TCPIP::instr
+        TCPIP::[2001:0DB8:0:0:0:0:0:1]::INSTR                     | VXI11  | TCPIP0::[2001:db8::1]::inst0::INSTR                    | TCPIP::[2001:db8::1]
+        TCPIP::[2001:db8:0:0:1:0:0:1]::INSTR                      | VXI11  | TCPIP0::[2001:db8::1:0:0:1]::inst0::INSTR              | TCPIP::[2001:db8::1:0:0:1]
+        TCPIP::[2001:db8:0:1:1:1:1:1]::INSTR                      | VXI11  | TCPIP0::[2001:db8:0:1:1:1:1:1]::inst0::INSTR           | TCPIP::[2001:db8:0:1:1:1:1:1]
+        TCPIP::[1:0:0:2:0:0:0:3]::INSTR                           | VXI11  | TCPIP0::[1:0:0:2::3]::inst0::INSTR                     | TCPIP::[1:0:0:2::3]
+        TCPIP::[::]::INSTR                                        | VXI11  | TCPIP0::[::]::inst0::INSTR                             | TCPIP::[::]
+        TCPIP::[1::]::INSTR                                       | VXI11  | TCPIP0::[1::]::inst0::INSTR                            | TCPIP::[1::]
+        TCPIP::[fe80::1%eth0]::INSTR                              | VXI11  | TCPIP0::[fe80::1%eth0]::inst0::INSTR                   | TCPIP::[fe80::1%eth0]
+        TCPIP::[::ffff:10.0.0.5]::INSTR                           | VXI11  | TCPIP0::[::ffff:10.0.0.5]::inst0::INSTR                | TCPIP::[::ffff:10.0.0.5]
+        TCPIP::[::FFFF:a00:5]::INSTR                              | VXI11  | TCPIP0::[::ffff:10.0.0.5]::inst0::INSTR                | TCPIP::[::ffff:10.0.0.5]
+        TCPIP::[64:ff9b::10.0.0.5]::INSTR                         | VXI11  | TCPIP0::[64:ff9b::a00:5]::inst0::INSTR                 | TCPIP::[64:ff9b::a00:5]
+        TCPIP::gw.lab::gpib0,5::INSTR                             | VXI11  | TCPIP0::gw.lab::gpib0,5::INSTR                         | TCPIP::gw.lab::gpib0,5
+        TCPIP1::GW.LAB::GPIB1,30::INSTR                           | VXI11  | TCPIP1::gw.lab::gpib1,30::INSTR                        | TCPIP::gw.lab::gpib1,30
+        TCPIP::gw.lab::gpib0,00::INSTR                            | VXI11  | TCPIP0::gw.lab::gpib0,0::INSTR                         | TCPIP::gw.lab::gpib0,0
+        TCPIP::10.0.0.5::hislip0::INSTR                           | HISLIP | TCPIP0::10.0.0.5::hislip0::INSTR                       | TCPIP::10.0.0.5
+        TCPIP::10.0.0.5::hislip0,4880::INSTR                      | HISLIP | TCPIP0::10.0.0.5::hislip0::INSTR                       | TCPIP::10.0.0.5
+        TCPIP7::10.0.0.5::HiSLIP1,4881::INSTR                     | HISLIP | TCPIP7::10.0.0.5::hislip1,4881::INSTR                  | TCPIP::10.0.0.5
+        TCPIP::[::1]::hislip0::INSTR                              | HISLIP | TCPIP0::[::1]::hislip0::INSTR                          | TCPIP::[::1]
+        ASRL1::INSTR                                              | SERIAL | ASRL1::INSTR                                           | ASRL::1
+        asrl07::instr                                             | SERIAL | ASRL7::INSTR                                           | ASRL::7
+        ASRL/dev/ttyUSB0::INSTR                                   | SERIAL | ASRL/dev/ttyUSB0::INSTR                                | ASRL::/dev/ttyUSB0
+        ASRLcom3::INSTR                                           | SERIAL | ASRLCOM3::INSTR                                        | ASRL::COM3
+        ASRL/dev/serial/by-path/pci-0000:00:14.0-usb-0:1::INSTR   | SERIAL | ASRL/dev/serial/by-path/pci-0000:00:14.0-usb-0:1::INSTR | ASRL::/dev/serial/by-path/pci-0000:00:14.0-usb-0:1
+        ASRL/dev/ttyUSB0::INSTR?baud=9600&parity=even             | SERIAL | ASRL/dev/ttyUSB0::INSTR?baud=9600&parity=even          | ASRL::/dev/ttyUSB0
+        ASRL1::INSTR?BAUD=0115200&Data_Bits=8&PARITY=None&stop_bits=1.5&flow=RtsCts | SERIAL | ASRL1::INSTR?baud=115200&data_bits=8&parity=none&stop_bits=1.5&flow=rtscts | ASRL::1
+        SIM::dmm34401::INSTR                                      | SIM    | SIM::DMM34401::0::INSTR                                | SIM::DMM34401::0
+        sim::Power_Supply-2::3::instr                             | SIM    | SIM::POWER_SUPPLY-2::3::INSTR                          | SIM::POWER_SUPPLY-2::3
+        SIM::dmm::2::INSTR?seed=42                                | SIM    | SIM::DMM::2::INSTR?seed=42                             | SIM::DMM::2
+        TCPIP::10.0.0.5::5025::SOCKET?Timeout_MS=500&delay=10ms   | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET?timeout_ms=500&delay=10ms | TCPIP::10.0.0.5
+        """)
+    void parsesAcceptedForm(String input, TransportKind kind, String canonical, String domainKey) {
+        ResourceAddress address = ResourceAddress.parse(input);
+
+        assertAll(
+                () -> assertEquals(kind, address.kind(), "kind"),
+                () -> assertEquals(canonical, address.canonical(), "canonical"),
+                () -> assertEquals(canonical, address.toString(), "toString"),
+                () -> assertEquals(domainKey, address.domainKey(), "domainKey"),
+                () -> assertEquals(address, ResourceAddress.parse(canonical), "canonical form parses back equal"),
+                () -> assertEquals(canonical, ResourceAddress.parse(canonical).canonical(), "canonical is stable"));
+    }
+
+    /** Every accessor, so that a part leaking into the wrong kind or a wrong default shows up. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        TCPIP::10.0.0.5::5025::SOCKET           | SOCKET board=0 host=10.0.0.5 port=5025 lan=- gpib=- serial=- model=- instance=- options={}
+        TCPIP4::10.0.0.5::INSTR                 | VXI11 board=4 host=10.0.0.5 port=- lan=inst0 gpib=- serial=- model=- instance=- options={}
+        TCPIP::Dmm.Lab::inst2::INSTR            | VXI11 board=0 host=dmm.lab port=- lan=inst2 gpib=- serial=- model=- instance=- options={}
+        TCPIP::[fe80::1]::hislip0::INSTR        | HISLIP board=0 host=[fe80::1] port=4880 lan=hislip0 gpib=- serial=- model=- instance=- options={}
+        TCPIP::10.0.0.5::hislip2,4881::INSTR    | HISLIP board=0 host=10.0.0.5 port=4881 lan=hislip2 gpib=- serial=- model=- instance=- options={}
+        TCPIP::gw.lab::gpib1,5::INSTR           | VXI11 board=0 host=gw.lab port=- lan=gpib1,5 gpib=5 serial=- model=- instance=- options={}
+        ASRL/dev/ttyUSB0::INSTR?baud=9600&parity=EVEN | SERIAL board=- host=- port=- lan=- gpib=- serial=/dev/ttyUSB0 model=- instance=- options={baud=9600, parity=even}
+        ASRL3::INSTR                            | SERIAL board=- host=- port=- lan=- gpib=- serial=3 model=- instance=- options={}
+        SIM::dmm::INSTR                         | SIM board=- host=- port=- lan=- gpib=- serial=- model=DMM instance=0 options={}
+        SIM::dmm::7::INSTR?Noise=0.1            | SIM board=- host=- port=- lan=- gpib=- serial=- model=DMM instance=7 options={noise=0.1}
+        """)
+    void exposesTheFieldsOfItsKind(String input, String expected) {
+        assertEquals(expected, describe(ResourceAddress.parse(input)));
+    }
+
+    private static String describe(ResourceAddress a) {
+        return a.kind() + " board=" + text(a.board()) + " host=" + a.host().orElse("-") + " port=" + text(a.port())
+                + " lan=" + a.lanDevice().orElse("-") + " gpib=" + text(a.gpibAddress())
+                + " serial=" + a.serialPort().orElse("-") + " model=" + a.simModel().orElse("-")
+                + " instance=" + text(a.simInstance()) + " options=" + a.options();
+    }
+
+    private static String text(OptionalInt value) {
+        return value.isPresent() ? Integer.toString(value.getAsInt()) : "-";
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        # input                                   | position | offending part      | expectation in the message
+        ''                                        | 0  | ''                         | is empty
+        '   '                                     | 0  | '   '                      | is blank
+        ' TCPIP::10.0.0.5::INSTR'                 | 0  | ' '                        | no whitespace
+        'TCPIP::10.0.0.5::INSTR '                 | 22 | ' '                        | no whitespace
+        'TCPIP::10.0.0.5:: 5025::SOCKET'          | 17 | ' '                        | no whitespace
+        GPIB0::5::INSTR                           | 0  | GPIB0                      | is unknown; expected one of TCPIP[board], ASRL<port>, SIM
+        USB::0x1234::0x5678::INSTR                | 0  | USB                        | is unknown; expected one of TCPIP[board], ASRL<port>, SIM
+        SIM0::dmm::INSTR                          | 0  | SIM0                       | is unknown
+        ::10.0.0.5::INSTR                         | 0  | ''                         | interface keyword "" at position 0 is missing
+        TCPIPx::10.0.0.5::INSTR                   | 5  | x                          | board number
+        TCPIP99999999999::10.0.0.5::INSTR         | 5  | 99999999999                | board number
+        TCPIP::10.0.0.5                           | 15 | ''                         | resource class "" at position 15 is missing; expected "::INSTR" or "::SOCKET"
+        TCPIP::10.0.0.5::inst0                    | 22 | ''                         | resource class
+        TCPIP::10.0.0.5::inst0?timeout_ms=5       | 22 | ''                         | resource class
+        SIM::dmm                                  | 8  | ''                         | resource class
+        ASRL1                                     | 5  | ''                         | resource class
+        TCPIP::10.0.0.5::INSTR::x                 | 22 | ::x                        | trailing text
+        TCPIP::10.0.0.5::INSTR::                  | 22 | ::                         | trailing text
+        TCPIP::10.0.0.5::INSTRUMENT               | 22 | UMENT                      | trailing text
+        TCPIP::10.0.0.5::INSTR::inst0::INSTR      | 37 | ''                         | trailing text
+        TCPIP::INSTR                              | 7  | ''                         | host "" at position 7 is missing
+        TCPIP::::INSTR                            | 7  | ''                         | host "" at position 7 is missing
+        TCPIP::10.0.0.5::SOCKET                   | 17 | ''                         | port "" at position 17 is missing; expected TCPIP[board]::host::port::SOCKET
+        TCPIP::10.0.0.5::70000::SOCKET            | 17 | 70000                      | must be 1-65535
+        TCPIP::10.0.0.5::0::SOCKET                | 17 | 0                          | must be 1-65535
+        TCPIP::10.0.0.5::http::SOCKET             | 17 | http                       | must be 1-65535
+        TCPIP::10.0.0.5::5025::80::SOCKET         | 23 | 80                         | is unexpected; expected TCPIP[board]::host::port::SOCKET
+        TCPIP::10.0.0.5::inst0::x::INSTR          | 24 | x                          | is unexpected
+        TCPIP::10.0.0.256::INSTR                  | 14 | 256                        | IPv4 octet
+        TCPIP::10.0.00.5::INSTR                   | 12 | 00                         | without leading zeros
+        TCPIP::10..0.5::INSTR                     | 10 | ''                         | IPv4 octet
+        TCPIP::10.0.0::INSTR                      | 7  | 10.0.0                     | four octets
+        TCPIP::1.2.3.4.5::INSTR                   | 7  | 1.2.3.4.5                  | four octets
+        TCPIP::bad_host.lab::INSTR                | 7  | bad_host                   | host name label
+        TCPIP::lab.-dmm::INSTR                    | 11 | -dmm                       | host name label
+        TCPIP::dmm.lab.::INSTR                    | 15 | ''                         | host name label
+        TCPIP::dmm€.lab::INSTR                    | 7  | dmm€                       | host name label
+        TCPIP::10.0.0.5:5025::SOCKET              | 7  | 10.0.0.5:5025              | must not contain a port; write TCPIP::10.0.0.5::5025::SOCKET
+        TCPIP::a:b:c::INSTR                       | 7  | a:b:c                      | must not contain ":"
+        TCPIP::fe80::1::INSTR                     | 7  | fe80::1                    | without brackets; write it as [fe80::1]
+        TCPIP::2001:db8::1::INSTR                 | 7  | 2001:db8::1                | without brackets; write it as [2001:db8::1]
+        TCPIP::::1::hislip0::INSTR                | 7  | ::1                        | without brackets; write it as [::1]
+        TCPIP::fe80::1::5025::SOCKET              | 7  | fe80::1                    | without brackets
+        TCPIP::2001:db8:0:0:0:0:0:1::INSTR        | 7  | 2001:db8:0:0:0:0:0:1       | without brackets
+        TCPIP::fe80::1%eth0::INSTR                | 7  | fe80::1%eth0               | without brackets
+        TCPIP::[fe80::1::INSTR                    | 7  | [fe80::1::INSTR            | no closing "]"
+        TCPIP::[fe80::g]::INSTR                   | 7  | [fe80::g]                  | not a valid IPv6 literal
+        TCPIP::[1::2::3]::INSTR                   | 7  | [1::2::3]                  | not a valid IPv6 literal
+        TCPIP::[1:2:3:4:5:6:7]::INSTR             | 7  | [1:2:3:4:5:6:7]            | not a valid IPv6 literal
+        TCPIP::[1:2:3:4:5:6:7::8]::INSTR          | 7  | [1:2:3:4:5:6:7::8]         | not a valid IPv6 literal
+        TCPIP::[10.0.0.5]::INSTR                  | 7  | [10.0.0.5]                 | not a valid IPv6 literal
+        TCPIP::[fe80::1%]::INSTR                  | 7  | [fe80::1%]                 | not a valid IPv6 literal
+        TCPIP::[fe80::1]:5025::SOCKET             | 16 | :5025                      | after the IPv6 address is not allowed
+        TCPIP::10.0.0.5::inst::INSTR              | 17 | inst                       | LAN device name "inst" at position 17 must be instN, hislipN[,port] or gpibB,N
+        TCPIP::10.0.0.5::foo0::INSTR              | 17 | foo0                       | LAN device name
+        TCPIP::10.0.0.5::inst0,1::INSTR           | 17 | inst0,1                    | LAN device name
+        TCPIP::10.0.0.5::hislip0,0::INSTR         | 25 | 0                          | port "0" at position 25 must be 1-65535
+        TCPIP::10.0.0.5::hislip0,99999::INSTR     | 25 | 99999                      | must be 1-65535
+        TCPIP::10.0.0.5::hislip0,::INSTR          | 25 | ''                         | must be 1-65535
+        TCPIP::gw.lab::gpib0,31::INSTR            | 21 | 31                         | GPIB address "31" at position 21 must be 0-30
+        TCPIP::gw.lab::gpib0,x::INSTR             | 21 | x                          | GPIB address
+        TCPIP::gw.lab::gpib0,5,96::INSTR          | 21 | 5,96                       | GPIB address
+        TCPIP::gw.lab::gpib0::INSTR               | 20 | ''                         | GPIB address "" at position 20 is missing
+        TCPIP::gw.lab::gpib0,::INSTR              | 21 | ''                         | GPIB address "" at position 21 is missing
+        ASRL::INSTR                               | 4  | ''                         | serial port "" at position 4 is missing
+        ASRL::/dev/ttyUSB0::INSTR                 | 4  | ''                         | serial port
+        ASRL1::SOCKET                             | 7  | SOCKET                     | is not supported here; expected ASRL<port>::INSTR
+        ASRL1::extra::INSTR                       | 7  | extra                      | is unexpected; expected ASRL<port>::INSTR
+        SIM::INSTR                                | 5  | ''                         | model "" at position 5 is missing
+        SIM::::INSTR                              | 5  | ''                         | model
+        SIM::dmm.1::INSTR                         | 5  | dmm.1                      | model
+        SIM::dmm::x::INSTR                        | 10 | x                          | instance
+        SIM::dmm::1::2::INSTR                     | 13 | 2                          | is unexpected
+        SIM::dmm::SOCKET                          | 10 | SOCKET                     | is not supported here
+        ASRL1::INSTR?                             | 13 | ''                         | options "" at position 13 are missing
+        ASRL1::INSTR?baud                         | 13 | baud                       | must be key=value
+        ASRL1::INSTR?=9600                        | 13 | ''                         | option key
+        ASRL1::INSTR?baud=                        | 18 | ''                         | baud value "" at position 18 is missing
+        ASRL1::INSTR?baud=9600&                   | 23 | ''                         | option "" at position 23 is empty
+        ASRL1::INSTR?baud=9600&&parity=odd        | 23 | ''                         | is empty
+        ASRL1::INSTR?baud=9600&BAUD=4800          | 23 | BAUD                       | is given twice
+        ASRL1::INSTR?speed=9600                   | 13 | speed                      | known options are baud, data_bits, parity, stop_bits, flow
+        ASRL1::INSTR?baud=0                       | 18 | 0                          | baud value "0" at position 18 must be a positive whole number
+        ASRL1::INSTR?baud=fast                    | 18 | fast                       | baud value
+        ASRL1::INSTR?data_bits=9                  | 23 | 9                          | must be 5, 6, 7 or 8
+        ASRL1::INSTR?data_bits=4                  | 23 | 4                          | must be 5, 6, 7 or 8
+        ASRL1::INSTR?parity=evn                   | 20 | evn                        | must be one of none, odd, even, mark, space
+        ASRL1::INSTR?stop_bits=3                  | 23 | 3                          | must be one of 1, 1.5, 2
+        ASRL1::INSTR?flow=hw                      | 18 | hw                         | must be one of none, rtscts, xonxoff, dsrdtr
+        TCPIP::h::INSTR?timeout_ms=1&Timeout_MS=2 | 29 | Timeout_MS                 | is given twice
+        TCPIP::h::INSTR?delay=                    | 22 | ''                         | delay value
+        TCPIP::h::INSTR?a=b=c                     | 18 | b=c                        | separate options with "&"
+        TCPIP::h::INSTR?x=1?y=2                   | 18 | 1?y=2                      | separate options with "&"
+        TCPIP::h::INSTR?b@d=1                     | 16 | b@d                        | option key
+        """)
+    void rejectsAndPointsAtTheOffendingPart(String input, int position, String part, String expectation) {
+        InvalidResourceException e = assertThrows(InvalidResourceException.class, () -> ResourceAddress.parse(input));
+
+        String message = e.getMessage();
+        assertAll(
+                () -> assertEquals(input, e.input(), "input"),
+                () -> assertEquals(position, e.position(), "position in: " + message),
+                () -> assertEquals(part, e.part(), "part in: " + message),
+                () -> assertTrue(message.startsWith("Invalid resource " + quoted(input) + ": "), message),
+                () -> assertTrue(message.contains(quoted(part) + " at position " + position + " "), message),
+                () -> assertTrue(message.contains(expectation), message));
+    }
+
+    private static String quoted(String text) {
+        return "\"" + text + "\"";
+    }
+
+    @Test
+    void messageShowsACaretLineUnderTheOffendingPart() {
+        InvalidResourceException e = assertThrows(InvalidResourceException.class,
+                () -> ResourceAddress.parse("TCPIP::10.0.0.5::70000::SOCKET"));
+
+        assertEquals(String.join("\n",
+                "Invalid resource \"TCPIP::10.0.0.5::70000::SOCKET\": port \"70000\" at position 17 must be 1-65535",
+                "  TCPIP::10.0.0.5::70000::SOCKET",
+                "                   ^^^^^"), e.getMessage());
+    }
+
+    @Test
+    void messageOfAMissingPartHasOneCaretWhereItBelongs() {
+        InvalidResourceException e = assertThrows(InvalidResourceException.class,
+                () -> ResourceAddress.parse("TCPIP::10.0.0.5"));
+
+        assertTrue(e.getMessage().endsWith("\n  TCPIP::10.0.0.5\n                 ^"), e.getMessage());
+    }
+
+    @Test
+    void controlCharactersAreEscapedInTheMessage() {
+        InvalidResourceException e = assertThrows(InvalidResourceException.class,
+                () -> ResourceAddress.parse("TCPIP::10.0.0.5::INSTR\n"));
+
+        assertEquals(22, e.position());
+        assertTrue(e.getMessage().startsWith("Invalid resource \"TCPIP::10.0.0.5::INSTR\\n\": character \"\\n\" at"),
+                e.getMessage());
+        assertTrue(e.getMessage().endsWith("  TCPIP::10.0.0.5::INSTR?\n                        ^"), e.getMessage());
+    }
+
+    @Test
+    void invalidResourceIsAnIllegalArgument() {
+        assertThrows(IllegalArgumentException.class, () -> ResourceAddress.parse("nonsense"));
+    }
+
+    @Test
+    void nullIsRejected() {
+        assertThrows(NullPointerException.class, () -> ResourceAddress.parse(null));
+    }
+
+    @Test
+    void socketVxi11AndHislipToOneHostShareADomainKey() {
+        assertEquals(Set.of("TCPIP::10.0.0.5"), domainKeys(
+                "TCPIP::10.0.0.5::5025::SOCKET",
+                "TCPIP::10.0.0.5::5026::SOCKET?timeout_ms=10",
+                "TCPIP0::10.0.0.5::INSTR",
+                "TCPIP1::10.0.0.5::inst1::INSTR",
+                "tcpip::10.0.0.5::hislip0::INSTR",
+                "TCPIP2::10.0.0.5::hislip1,4881::INSTR"));
+    }
+
+    @Test
+    void spellingsOfOneHostShareADomainKey() {
+        assertEquals(Set.of("TCPIP::[2001:db8::1]"), domainKeys(
+                "TCPIP::[2001:db8::1]::INSTR",
+                "TCPIP::[2001:0DB8:0000:0000:0000:0000:0000:0001]::5025::SOCKET",
+                "TCPIP::[2001:db8:0::0:1]::hislip0::INSTR"));
+        assertEquals(Set.of("TCPIP::scope.lab"), domainKeys(
+                "TCPIP::scope.lab::INSTR",
+                "TCPIP::SCOPE.Lab::5025::SOCKET"));
+    }
+
+    @Test
+    void differentHostsHaveDifferentDomainKeys() {
+        assertEquals(3, domainKeys(
+                "TCPIP::10.0.0.5::INSTR",
+                "TCPIP::10.0.0.6::INSTR",
+                "TCPIP::[fe80::1]::INSTR").size());
+    }
+
+    @Test
+    void aHostNameAndItsAddressHaveDifferentDomainKeysBecauseNothingIsResolved() {
+        assertNotEquals(ResourceAddress.parse("TCPIP::localhost::INSTR").domainKey(),
+                ResourceAddress.parse("TCPIP::127.0.0.1::INSTR").domainKey());
+    }
+
+    @Test
+    void gpibAddressesBehindOneGatewayHaveDifferentDomainKeys() {
+        assertEquals(Set.of("TCPIP::gw.lab::gpib0,5", "TCPIP::gw.lab::gpib0,6", "TCPIP::gw.lab::gpib1,5",
+                "TCPIP::gw.lab"), domainKeys(
+                "TCPIP::gw.lab::gpib0,5::INSTR",
+                "TCPIP1::GW.lab::gpib0,05::INSTR",
+                "TCPIP::gw.lab::gpib0,6::INSTR",
+                "TCPIP::gw.lab::gpib1,5::INSTR",
+                "TCPIP::gw.lab::INSTR"));
+    }
+
+    @Test
+    void serialAndSimulatedDomainKeysIgnoreOptionsButNotPortsOrInstances() {
+        assertEquals(Set.of("ASRL::/dev/ttyUSB0", "ASRL::/dev/ttyUSB1", "ASRL::1"), domainKeys(
+                "ASRL/dev/ttyUSB0::INSTR",
+                "ASRL/dev/ttyUSB0::INSTR?baud=9600",
+                "ASRL/dev/ttyUSB1::INSTR",
+                "ASRL1::INSTR",
+                "ASRL01::INSTR?baud=115200"));
+        assertEquals(Set.of("SIM::DMM::0", "SIM::DMM::1", "SIM::PSU::0"), domainKeys(
+                "SIM::dmm::INSTR",
+                "SIM::DMM::0::INSTR?seed=1",
+                "SIM::dmm::1::INSTR",
+                "SIM::psu::INSTR"));
+    }
+
+    private static Set<String> domainKeys(String... resources) {
+        return Stream.of(resources).map(r -> ResourceAddress.parse(r).domainKey()).collect(Collectors.toSet());
+    }
+
+    @Test
+    void spellingsThatNormaliseAlikeAreEqual() {
+        ResourceAddress a = ResourceAddress.parse("tcpip::DMM.lab::INSTR");
+        ResourceAddress b = ResourceAddress.parse("TCPIP0::dmm.lab::inst0::INSTR");
+
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+    }
+
+    @Test
+    void optionsAndTheirOrderTakePartInEquality() {
+        ResourceAddress plain = ResourceAddress.parse("TCPIP::h::INSTR");
+        ResourceAddress ab = ResourceAddress.parse("TCPIP::h::INSTR?a=1&b=2");
+        ResourceAddress ba = ResourceAddress.parse("TCPIP::h::INSTR?b=2&a=1");
+
+        assertNotEquals(plain, ab);
+        assertNotEquals(ab, ba);
+        assertEquals(plain.domainKey(), ab.domainKey());
+    }
+
+    @Test
+    void optionsKeepOrderLowerCaseKeysAndVerbatimValues() {
+        ResourceAddress a = ResourceAddress.parse("TCPIP::h::5025::SOCKET?Timeout_MS=500&delay=10ms&Term=LF");
+
+        assertEquals(List.of("timeout_ms", "delay", "term"), List.copyOf(a.options().keySet()));
+        assertEquals(Map.of("timeout_ms", "500", "delay", "10ms", "term", "LF"), a.options());
+        assertEquals(Optional.of("500"), a.option("TIMEOUT_MS"));
+        assertEquals(Optional.of("LF"), a.option("term"));
+        assertEquals(Optional.empty(), a.option("baud"));
+    }
+
+    @Test
+    void optionsCannotBeModified() {
+        ResourceAddress a = ResourceAddress.parse("TCPIP::h::INSTR?delay=1");
+
+        assertThrows(UnsupportedOperationException.class, () -> a.options().put("delay", "2"));
+        assertThrows(UnsupportedOperationException.class, () -> ResourceAddress.parse("ASRL1::INSTR").options()
+                .put("baud", "9600"));
+    }
+
+    @Test
+    void serialValuesAreNormalised() {
+        ResourceAddress a = ResourceAddress.parse("ASRL1::INSTR?baud=09600&data_bits=07&parity=MARK&stop_bits=2&flow=XonXoff");
+
+        assertEquals(Map.of("baud", "9600", "data_bits", "7", "parity", "mark", "stop_bits", "2", "flow", "xonxoff"),
+                a.options());
+    }
+
+    @Test
+    void exceptionChecksItsArguments() {
+        assertThrows(IndexOutOfBoundsException.class, () -> new InvalidResourceException("abc", 4, "", "x"));
+        assertEquals(3, new InvalidResourceException("abc", 3, "", "missing \"\" at position 3").position());
+    }
+}
