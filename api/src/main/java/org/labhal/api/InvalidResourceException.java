@@ -20,8 +20,11 @@ public final class InvalidResourceException extends IllegalArgumentException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The whole resource string as given. */
     private final String input;
+    /** 0-based index of the offending part in {@link #input}. */
     private final int position;
+    /** The offending text, empty for a missing part. */
     private final String part;
 
     /**

@@ -455,10 +455,19 @@ public final class ResourceAddress {
         /**
          * Finds the resource class, which must be the last part, and reports anything after it.
          *
+         * @param firstCandidate the first index where a keyword INSTR or SOCKET cannot be anything but
+         *        the resource class (index 1 is a host or model for TCPIP and SIM and may be spelled so)
          * @return the index of the resource class token
          */
-        private int resourceClass(List<Token> tokens, int end) {
+        private int resourceClass(List<Token> tokens, int end, int firstCandidate) {
             int last = tokens.size() - 1;
+            for (int i = firstCandidate; i < last; i++) {
+                Token t = tokens.get(i);
+                if (isResourceClass(t.text())) {
+                    throw fail(t.end(), input.substring(t.end(), end), "trailing text",
+                            "is not allowed after the resource class " + t.text().toUpperCase(Locale.ROOT));
+                }
+            }
             if (last >= 1 && isResourceClass(tokens.get(last).text())) {
                 return last;
             }
@@ -470,13 +479,6 @@ public final class ResourceAddress {
                         throw fail(from, input.substring(from, end), "trailing text",
                                 "is not allowed after the resource class " + name);
                     }
-                }
-            }
-            for (int i = last - 1; i >= 1; i--) {
-                Token t = tokens.get(i);
-                if (isResourceClass(t.text())) {
-                    throw fail(t.end(), input.substring(t.end(), end), "trailing text",
-                            "is not allowed after the resource class " + t.text().toUpperCase(Locale.ROOT));
                 }
             }
             throw fail(end, "", "resource class", "is missing; expected \"::INSTR\" or \"::SOCKET\" at the end");
@@ -504,7 +506,7 @@ public final class ResourceAddress {
                             "must be a decimal number 0-" + Integer.MAX_VALUE + ", e.g. TCPIP0");
                 }
             }
-            int classIndex = resourceClass(tokens, end);
+            int classIndex = resourceClass(tokens, end, 2);
             Token resourceClass = tokens.get(classIndex);
             boolean socket = resourceClass.text().equalsIgnoreCase("SOCKET");
             String form = socket ? SOCKET_FORM : INSTR_FORM;
@@ -548,8 +550,11 @@ public final class ResourceAddress {
                 Token candidate = new Token(input.substring(middle.get(0).start(), middle.get(n - 1).end()),
                         middle.get(0).start());
                 if ((n > 1 || first.indexOf(':') >= 0) && Ipv6.canonical(candidate.text()) != null) {
+                    String port = middle.size() == 2 ? middle.get(1).text() : "";
+                    String socketHint = !socket && decimal(port) >= 1 && decimal(port) <= 65535
+                            ? "; or, if " + port + " is a port, TCPIP::" + first + "::" + port + "::SOCKET" : "";
                     throw fail(candidate, "host", "looks like an IPv6 address without brackets; write it as ["
-                            + candidate.text() + "]");
+                            + candidate.text() + "]" + socketHint);
                 }
             }
         }
@@ -687,7 +692,7 @@ public final class ResourceAddress {
                 // Windows device names are case-insensitive; one spelling keeps one domain key.
                 port = port.toUpperCase(Locale.ROOT);
             }
-            int classIndex = resourceClass(tokens, end);
+            int classIndex = resourceClass(tokens, end, 1);
             if (classIndex > 1) {
                 throw fail(tokens.get(1), "part", "is unexpected; expected " + SERIAL_FORM);
             }
@@ -697,7 +702,7 @@ public final class ResourceAddress {
         }
 
         private void sim(List<Token> tokens, int end) {
-            int classIndex = resourceClass(tokens, end);
+            int classIndex = resourceClass(tokens, end, 2);
             Token resourceClass = tokens.get(classIndex);
             List<Token> middle = tokens.subList(1, classIndex);
             if (middle.isEmpty() || middle.get(0).text().isEmpty()) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ResourceAddressTest {
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', textBlock = """
         # input                                                   | kind   | canonical                                              | domain key
         TCPIP::10.0.0.5::5025::SOCKET                             | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET                         | TCPIP::10.0.0.5
@@ -79,7 +79,7 @@ class ResourceAddressTest {
     }
 
     /** Every accessor, so that a part leaking into the wrong kind or a wrong default shows up. */
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', textBlock = """
         TCPIP::10.0.0.5::5025::SOCKET           | SOCKET board=0 host=10.0.0.5 port=5025 lan=- gpib=- serial=- model=- instance=- options={}
         TCPIP4::10.0.0.5::INSTR                 | VXI11 board=4 host=10.0.0.5 port=- lan=inst0 gpib=- serial=- model=- instance=- options={}
@@ -107,7 +107,7 @@ class ResourceAddressTest {
         return value.isPresent() ? Integer.toString(value.getAsInt()) : "-";
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', textBlock = """
         # input                                   | position | offending part      | expectation in the message
         ''                                        | 0  | ''                         | is empty
@@ -129,11 +129,12 @@ class ResourceAddressTest {
         TCPIP::10.0.0.5::INSTR::x                 | 22 | ::x                        | trailing text
         TCPIP::10.0.0.5::INSTR::                  | 22 | ::                         | trailing text
         TCPIP::10.0.0.5::INSTRUMENT               | 22 | UMENT                      | trailing text
-        TCPIP::10.0.0.5::INSTR::inst0::INSTR      | 37 | ''                         | trailing text
+        TCPIP::10.0.0.5::INSTR::inst0::INSTR      | 22 | ::inst0::INSTR             | trailing text
         TCPIP::INSTR                              | 7  | ''                         | host "" at position 7 is missing
         TCPIP::::INSTR                            | 7  | ''                         | host "" at position 7 is missing
         TCPIP::10.0.0.5::SOCKET                   | 17 | ''                         | port "" at position 17 is missing; expected TCPIP[board]::host::port::SOCKET
         TCPIP::10.0.0.5::70000::SOCKET            | 17 | 70000                      | must be 1-65535
+        TCPIP::10.0.0.5::65536::SOCKET            | 17 | 65536                      | must be 1-65535
         TCPIP::10.0.0.5::0::SOCKET                | 17 | 0                          | must be 1-65535
         TCPIP::10.0.0.5::http::SOCKET             | 17 | http                       | must be 1-65535
         TCPIP::10.0.0.5::5025::80::SOCKET         | 23 | 80                         | is unexpected; expected TCPIP[board]::host::port::SOCKET
@@ -146,11 +147,12 @@ class ResourceAddressTest {
         TCPIP::bad_host.lab::INSTR                | 7  | bad_host                   | host name label
         TCPIP::lab.-dmm::INSTR                    | 11 | -dmm                       | host name label
         TCPIP::dmm.lab.::INSTR                    | 15 | ''                         | host name label
-        TCPIP::dmm€.lab::INSTR                    | 7  | dmm€                       | host name label
+        TCPIP::dmm\u20ac.lab::INSTR               | 7  | dmm\u20ac                      | host name label
         TCPIP::10.0.0.5:5025::SOCKET              | 7  | 10.0.0.5:5025              | must not contain a port; write TCPIP::10.0.0.5::5025::SOCKET
         TCPIP::a:b:c::INSTR                       | 7  | a:b:c                      | must not contain ":"
         TCPIP::fe80::1::INSTR                     | 7  | fe80::1                    | without brackets; write it as [fe80::1]
         TCPIP::2001:db8::1::INSTR                 | 7  | 2001:db8::1                | without brackets; write it as [2001:db8::1]
+        TCPIP::beef::5025::INSTR                  | 7  | beef::5025                 | write it as [beef::5025]; or, if 5025 is a port, TCPIP::beef::5025::SOCKET
         TCPIP::::1::hislip0::INSTR                | 7  | ::1                        | without brackets; write it as [::1]
         TCPIP::fe80::1::5025::SOCKET              | 7  | fe80::1                    | without brackets
         TCPIP::2001:db8:0:0:0:0:0:1::INSTR        | 7  | 2001:db8:0:0:0:0:0:1       | without brackets
@@ -238,7 +240,7 @@ class ResourceAddressTest {
         InvalidResourceException e = assertThrows(InvalidResourceException.class,
                 () -> ResourceAddress.parse("TCPIP::10.0.0.5"));
 
-        assertTrue(e.getMessage().endsWith("\n  TCPIP::10.0.0.5\n                 ^"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("\n  TCPIP::10.0.0.5\n  " + " ".repeat(15) + "^"), e.getMessage());
     }
 
     @Test
@@ -249,7 +251,7 @@ class ResourceAddressTest {
         assertEquals(22, e.position());
         assertTrue(e.getMessage().startsWith("Invalid resource \"TCPIP::10.0.0.5::INSTR\\n\": character \"\\n\" at"),
                 e.getMessage());
-        assertTrue(e.getMessage().endsWith("  TCPIP::10.0.0.5::INSTR?\n                        ^"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("\n  TCPIP::10.0.0.5::INSTR?\n  " + " ".repeat(22) + "^"), e.getMessage());
     }
 
     @Test
