@@ -1,0 +1,2 @@
+/** Framework tests: run in a real Felix by the bnd tester. Not exported. */
+package org.labhal.itest;
