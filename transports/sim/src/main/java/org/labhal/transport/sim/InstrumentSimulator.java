@@ -1,0 +1,245 @@
+package org.labhal.transport.sim;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The {@link SimulatedInstrument} of every model: connections, message exchanges, the common
+ * commands, and the timestamps of overlapped operations. No threads: processing runs in the
+ * writers' threads, operations are deadlines that waiters compare with {@link System#nanoTime()}.
+ */
+final class InstrumentSimulator implements SimulatedInstrument {
+
+    static final List<String> MODELS = List.of(Smw200aModel.NAME, SharedMeterModel.NAME);
+
+    /** Told when a program message starts executing; lets tests know the processor is busy. */
+    @FunctionalInterface
+    interface ProcessingObserver {
+        void started(String message);
+    }
+
+    static final ProcessingObserver NO_OBSERVER = message -> { };
+
+    private final DeviceModel model;
+    private final SimSettings settings;
+    private final ProcessingObserver observer;
+    private final String identification;
+    private final Supplier<MessageExchange> exchanges;
+    private final CommandTable commands;
+
+    private final Set<ExchangeConnection> connections = ConcurrentHashMap.newKeySet();
+    private final Object lifecycle = new Object();
+    private boolean closed; // guarded by lifecycle
+
+    private final Object operations = new Object();
+    private long operationsEnd; // guarded by operations; System.nanoTime() when the last operation completes
+
+    private InstrumentSimulator(DeviceModel model, SimSettings settings, ProcessingObserver observer) {
+        this.model = model;
+        this.settings = settings;
+        this.observer = observer;
+        this.identification = settings.idn().orElseGet(() -> model.identification(settings.serialNumber()));
+        if (model.sharesExchange()) {
+            MessageExchange shared = new MessageExchange(settings.errorQueueCapacity());
+            this.exchanges = () -> shared;
+        } else {
+            this.exchanges = () -> new MessageExchange(settings.errorQueueCapacity());
+        }
+        CommandTable.Builder table = CommandTable.builder();
+        registerCommon(table);
+        model.register(table);
+        this.commands = table.build();
+        this.operationsEnd = System.nanoTime();
+    }
+
+    static InstrumentSimulator of(String model, SimSettings settings, ProcessingObserver observer) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(observer, "observer");
+        DeviceModel device;
+        switch (model.toUpperCase(Locale.ROOT)) {
+            case Smw200aModel.NAME:
+                device = new Smw200aModel();
+                break;
+            case SharedMeterModel.NAME:
+                device = new SharedMeterModel();
+                break;
+            default:
+                throw new IllegalArgumentException("unknown simulated instrument model '" + model
+                        + "'; known models: " + String.join(", ", MODELS));
+        }
+        return new InstrumentSimulator(device, settings, observer);
+    }
+
+    private void registerCommon(CommandTable.Builder table) {
+        table.common("*IDN", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond(identification);
+        });
+        table.common("*RST", in -> {
+            in.expectParameters(0, 0);
+            model.reset();
+            cancelOperations();
+            in.execution().exchange().disarmOperationComplete();
+        }, null);
+        table.common("*CLS", in -> {
+            in.expectParameters(0, 0);
+            in.execution().exchange().clearStatus();
+        }, null);
+        table.common("*OPC", in -> {
+            in.expectParameters(0, 0);
+            in.execution().exchange().armOperationComplete(operationsEnd());
+        }, in -> {
+            in.expectParameters(0, 0);
+            in.execution().awaitOperations();
+            in.respond("1");
+        });
+        table.common("*WAI", in -> {
+            in.expectParameters(0, 0);
+            in.execution().awaitOperations();
+        }, null);
+        table.common("*ESR", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond(Integer.toString(in.execution().exchange().takeEventStatus()));
+        });
+        table.common("*ESE", in -> {
+            in.expectParameters(1, 1);
+            in.execution().exchange().eventStatusEnable(in.integer(0, 0, 255));
+        }, in -> {
+            in.expectParameters(0, 0);
+            in.respond(Integer.toString(in.execution().exchange().eventStatusEnable()));
+        });
+        table.common("*SRE", in -> {
+            in.expectParameters(1, 1);
+            in.execution().exchange().serviceRequestEnable(in.integer(0, 0, 255));
+        }, in -> {
+            in.expectParameters(0, 0);
+            in.respond(Integer.toString(in.execution().exchange().serviceRequestEnable()));
+        });
+        table.common("*STB", null, in -> {
+            in.expectParameters(0, 0);
+            boolean answered = !in.execution().responses().isEmpty();
+            in.respond(Integer.toString(in.execution().exchange().statusByte(answered)));
+        });
+        table.common("*TST", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond("0");
+        });
+        table.common("*OPT", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond(model.options());
+        });
+        table.compound("SYSTem:ERRor[:NEXT]", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond(in.execution().exchange().nextError());
+        });
+        // Simulator-only: a question whose answer tells which question it was
+        table.compound("SIMulation:ECHO", null, in -> {
+            in.expectParameters(1, 1);
+            in.respond(in.token(0));
+        });
+    }
+
+    @Override
+    public String model() {
+        return model.name();
+    }
+
+    @Override
+    public SimConnection connect() throws IOException {
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new IOException("simulated instrument " + model.name() + " is closed");
+            }
+            ExchangeConnection connection = new ExchangeConnection(this, exchanges.get());
+            connections.add(connection);
+            return connection;
+        }
+    }
+
+    @Override
+    public int openConnections() {
+        return connections.size();
+    }
+
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            closed = true;
+        }
+        for (ExchangeConnection connection : List.copyOf(connections)) {
+            connection.close();
+        }
+    }
+
+    void detach(ExchangeConnection connection) {
+        connections.remove(connection);
+    }
+
+    CommandTable commands() {
+        return commands;
+    }
+
+    /**
+     * Executes one complete program message as the exchange's command processor. Messages of one
+     * exchange execute one at a time, in arrival order; different exchanges run in parallel.
+     */
+    void execute(ExchangeConnection connection, MessageExchange exchange, MessageExchange.Message message)
+            throws IOException, InterruptedException {
+        exchange.processor().lockInterruptibly();
+        try {
+            connection.ensureOpen();
+            if (!exchange.begin(message)) {
+                return;
+            }
+            observer.started(message.text());
+            Execution execution = new Execution(this, exchange, connection, message.generation());
+            execution.pause(settings.processingDelay());
+            execution.run(message.text());
+            exchange.complete(message, execution.responses());
+        } catch (MessageDiscarded discarded) {
+            // A device clear threw the message away while it executed; the writer is not told,
+            // just as a real instrument does not tell.
+        } finally {
+            exchange.processor().unlock();
+        }
+    }
+
+    /** Starts an overlapped operation; pending operations then end no earlier than its end. */
+    void startOperation() {
+        synchronized (operations) {
+            long end = System.nanoTime() + MessageExchange.nanos(settings.operationTime());
+            if (end - operationsEnd > 0) {
+                operationsEnd = end;
+            }
+        }
+    }
+
+    /** When the last pending operation completes, in {@link System#nanoTime()} terms. */
+    long operationsEnd() {
+        synchronized (operations) {
+            return operationsEnd;
+        }
+    }
+
+    /** {@code *RST}: pending operations end now; waiters in every session are woken. */
+    private void cancelOperations() {
+        long now = System.nanoTime();
+        synchronized (operations) {
+            operationsEnd = now;
+        }
+        for (ExchangeConnection connection : List.copyOf(connections)) {
+            connection.exchange().operationsCancelled(now);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SimulatedInstrument[" + model.name() + ", " + connections.size() + " connections]";
+    }
+}
