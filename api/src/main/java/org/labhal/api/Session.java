@@ -1,5 +1,7 @@
 package org.labhal.api;
 
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 
@@ -33,6 +35,20 @@ import org.osgi.annotation.versioning.ProviderType;
  * <p>
  * Text is sent and received as ISO-8859-1; a response's trailing line feed (and carriage return) is
  * removed.
+ *
+ * <h2>Binary blocks</h2>
+ * The {@code queryBlock}, {@code writeBlock} and {@code query...Values} methods exchange IEEE 488.2
+ * arbitrary blocks: definite-length {@code #<n><length><data>} and indefinite-length
+ * {@code #0<data>} ended by the message end. Each transfer is one step: the lock is held from the
+ * command to the message terminator, however long the data takes, so other steps on the same lock
+ * wait that long (give them a lock timeout to match). The I/O timeout bounds each read and write,
+ * not the whole transfer. Lengths on the wire are never trusted: data is read by what arrives, in
+ * pieces of at most 64 KiB, and the streaming variants hold no more than that in memory. Stream
+ * transports ({@link TransportKind#SOCKET}, {@link TransportKind#SERIAL}) have no END indicator, so
+ * there an indefinite-length block ends at its first line feed; instruments send definite-length
+ * blocks there. A response that is not the block asked for fails with a
+ * {@link MalformedResponseException}; after any failure with part of the response unread, the
+ * session resynchronises as after a timeout.
  */
 @ProviderType
 public interface Session extends AutoCloseable {
@@ -71,11 +87,13 @@ public interface Session extends AutoCloseable {
     /**
      * As {@link #query(String)}, returning the response's raw bytes. A response that is an IEEE 488.2
      * definite-length block ({@code #<n><length><data>}) is read whole even when its data contains
-     * line feeds.
+     * line feeds. Memory grows with the bytes that arrive, never by an announced length.
      *
      * @param query an SCPI query, without termination
      * @return the raw response, termination included
-     * @throws LabHalException as for {@link #query(String)}
+     * @throws MalformedResponseException when a definite-length block header has a non-digit in its
+     *         length
+     * @throws LabHalException as for {@link #query(String)}, or when the response exceeds 2 GiB
      */
     byte[] queryBytes(String query) throws LabHalException;
 
@@ -111,6 +129,112 @@ public interface Session extends AutoCloseable {
      * @throws LabHalException as for {@link #write(String)}
      */
     void clear() throws LabHalException;
+
+    /**
+     * Sends a query and reads its response, an IEEE 488.2 binary block, into memory as one step;
+     * with error checking on, then reads the error queue within the same step.
+     *
+     * @param query an SCPI query, without termination, e.g. {@code "MMEM:DATA? 'setup.dfl'"}
+     * @return the block's data, without header and terminator
+     * @throws MalformedResponseException when the response is not a block: no {@code #}, a length
+     *         with non-digits, a message that ends before the announced data, bytes other than the
+     *         terminator after it
+     * @throws IoTimeoutException when the block stopped arriving before its announced length, or its
+     *         terminator did not come; the session was resynchronised
+     * @throws LabHalException as for {@link #query(String)}, or when an indefinite-length block
+     *         exceeds 2 GiB
+     */
+    byte[] queryBlock(String query) throws LabHalException;
+
+    /**
+     * Sends a query and streams its response, an IEEE 488.2 binary block, to {@code sink} as one
+     * step, holding at most 64 KiB of it in memory; with error checking on, then reads the error
+     * queue within the same step. To save a 1 GB waveform to a file:
+     *
+     * <pre>{@code
+     * try (OutputStream file = Files.newOutputStream(path)) {
+     *     session.queryBlock("CURV?", file, (done, total) -> bar.set(done, total));
+     * }
+     * }</pre>
+     *
+     * @param query an SCPI query, without termination
+     * @param sink receives the block's data, without header and terminator; neither flushed nor
+     *        closed. When the step fails it holds the data read until then.
+     * @param progress told how far the transfer has come, see {@link BlockProgress}; or
+     *        {@link BlockProgress#NONE}
+     * @return the number of data bytes written to {@code sink}
+     * @throws StepInterruptedException when the thread was interrupted during the transfer
+     * @throws LabHalException as for {@link #queryBlock(String)}, or naming the resource and the
+     *         byte count when {@code sink} failed (with its {@link java.io.IOException} as cause);
+     *         an unchecked exception from {@code progress} or {@code sink} is rethrown as it is. In
+     *         each case the session was resynchronised if part of the response was unread.
+     */
+    long queryBlock(String query, OutputStream sink, BlockProgress progress) throws LabHalException;
+
+    /**
+     * Sends a command with a definite-length binary block as one program message, as one step; with
+     * error checking on, then reads the error queue within the same step. The message is
+     * {@code commandPrefix}, {@code #<n><length>}, the data, then the transport's termination.
+     *
+     * @param commandPrefix sent verbatim before the block, separator included, e.g.
+     *        {@code "MMEM:DATA 'wave.bin',"} or {@code "TRAC:DATA "}
+     * @param data the block's data, at most 999,999,999 bytes
+     * @throws IllegalArgumentException when {@code data} is longer than a definite-length header can
+     *         announce
+     * @throws LabHalException as for {@link #write(String)}; when the step failed after sending
+     *         began, the session was resynchronised
+     */
+    void writeBlock(String commandPrefix, byte[] data) throws LabHalException;
+
+    /**
+     * As {@link #writeBlock(String, byte[])}, streaming the data from {@code data} with at most
+     * 64 KiB of it in memory. With {@code length} -1 the block has indefinite length ({@code #0}) and
+     * ends at the end of {@code data}; that needs an END indicator, so stream transports
+     * ({@link TransportKind#SOCKET}, {@link TransportKind#SERIAL}) refuse it before sending anything.
+     * If the step fails after sending began (the source fails or ends early, a timeout, an
+     * interrupt), the session sends a device clear; on a transport without one the instrument may
+     * still be waiting for the rest of the block.
+     *
+     * @param commandPrefix sent verbatim before the block, separator included
+     * @param data the source, read exactly {@code length} bytes far (to its end for -1); not closed
+     * @param length the number of data bytes, 0 to 999,999,999, or -1 for indefinite length
+     * @param progress told how far the transfer has come; or {@link BlockProgress#NONE}
+     * @return the number of data bytes sent
+     * @throws IllegalArgumentException when {@code length} is outside -1..999,999,999
+     * @throws StepInterruptedException when the thread was interrupted during the transfer
+     * @throws LabHalException as for {@link #write(String)}, when an indefinite-length block needs an
+     *         END the transport lacks, or naming the resource and the byte count when {@code data}
+     *         failed or ended before {@code length} bytes
+     */
+    long writeBlock(String commandPrefix, InputStream data, long length, BlockProgress progress)
+            throws LabHalException;
+
+    /**
+     * Sends a query whose response is a binary block of numbers and decodes it, as one step (see
+     * {@link #queryBlock(String)}). Set the instrument's data format to match first, e.g.
+     * {@code FORM REAL,32} with {@link BinaryFormat#REAL32}.
+     *
+     * @param query an SCPI query, without termination, e.g. {@code "TRAC? TRACE1"}
+     * @param format the element type and byte order of the data
+     * @return the values, in order
+     * @throws MalformedResponseException as for {@link #queryBlock(String)}, or when the data is not a
+     *         whole number of elements
+     * @throws LabHalException as for {@link #queryBlock(String)}
+     */
+    double[] queryBinaryValues(String query, BinaryFormat format) throws LabHalException;
+
+    /**
+     * Sends a query whose response lists decimal numbers separated by commas, as one step, and
+     * parses them. Each element must be an IEEE 488.2 NR1, NR2 or NR3 number ({@code 12},
+     * {@code -1.5}, {@code +3.0E-3}); whitespace around it is ignored.
+     *
+     * @param query an SCPI query, without termination, e.g. {@code "FETC?"}
+     * @return the values, in order; empty for an empty response
+     * @throws MalformedResponseException naming the first element that is not a number, with its
+     *         position
+     * @throws LabHalException as for {@link #query(String)}
+     */
+    double[] queryAsciiValues(String query) throws LabHalException;
 
     /** @return the lock this handle's steps take; hand it to other sessions with {@link #adoptLock} */
     SessionLock lock();

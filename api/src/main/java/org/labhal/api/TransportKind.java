@@ -40,5 +40,17 @@ public enum TransportKind {
      * {@link ResourceAddress#simModel() model} and an {@link ResourceAddress#simInstance() instance}
      * number; no hardware is touched.
      */
-    SIM
+    SIM;
+
+    /**
+     * Whether the transport is a plain byte stream, on which a message ends only with a termination
+     * character (raw socket, serial line), as opposed to one with an END indicator per message
+     * (VXI-11, HiSLIP, the simulators). On a stream a termination byte can also occur inside binary
+     * data, so block transfers must count bytes rather than trust message ends.
+     *
+     * @return true for {@link #SOCKET} and {@link #SERIAL}
+     */
+    public boolean isByteStream() {
+        return this == SOCKET || this == SERIAL;
+    }
 }

@@ -1,17 +1,22 @@
 package org.labhal.api.internal.session;
 
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
+import org.labhal.api.BinaryFormat;
+import org.labhal.api.BlockProgress;
+import org.labhal.api.ConnectionLostException;
 import org.labhal.api.InstrumentError;
 import org.labhal.api.InstrumentErrorException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
+import org.labhal.api.MalformedResponseException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionClosedException;
@@ -37,6 +42,8 @@ final class DefaultSession implements Session {
     private final Channel channel;
     private final LockService locks;
     private final LockPolicy policy;
+    /** Whether the connection's message ends are termination characters (no END indicator). */
+    private final boolean streamTransport;
     private volatile SessionLock lock;
     private volatile Duration ioTimeout;
     private volatile Duration lockTimeout;
@@ -50,6 +57,7 @@ final class DefaultSession implements Session {
         this.channel = channel;
         this.locks = locks;
         this.policy = policy;
+        this.streamTransport = channel.address.kind().isByteStream();
         this.lock = lock;
         this.ioTimeout = options.ioTimeout();
         this.lockTimeout = options.lockTimeout();
@@ -135,6 +143,126 @@ final class DefaultSession implements Session {
         }
     }
 
+    @Override
+    public byte[] queryBlock(String query) throws LabHalException {
+        ResponseBuffer data = new ResponseBuffer(name);
+        queryBlockInto(query, data, BlockProgress.NONE);
+        return data.toByteArray();
+    }
+
+    @Override
+    public long queryBlock(String query, OutputStream sink, BlockProgress progress) throws LabHalException {
+        Objects.requireNonNull(sink, "sink");
+        return queryBlockInto(query, sink::write, progress);
+    }
+
+    private long queryBlockInto(String query, BlockReader.Target target, BlockProgress progress)
+            throws LabHalException {
+        Objects.requireNonNull(query, "query");
+        Objects.requireNonNull(progress, "progress");
+        boolean check = errorChecking;
+        Duration io = ioTimeout;
+        try (Lease lease = enter("query block " + quote(query))) {
+            send(query.getBytes(StandardCharsets.ISO_8859_1), io);
+            BlockReader reader = new BlockReader(channel.connection, name, streamTransport, io);
+            long length;
+            try {
+                length = reader.read(target, progress);
+            } catch (LabHalException e) {
+                throw afterFailure(e, reader.messageOpen(), io);
+            } catch (RuntimeException | Error e) {
+                afterFailure(e, reader.messageOpen(), io);
+                throw e;
+            }
+            if (check) {
+                throwErrors(query, readErrors(io));
+            }
+            return length;
+        }
+    }
+
+    @Override
+    public void writeBlock(String commandPrefix, byte[] data) throws LabHalException {
+        Objects.requireNonNull(data, "data");
+        byte[] header = BlockWriter.header(Objects.requireNonNull(commandPrefix, "commandPrefix"), data.length);
+        writeBlock(commandPrefix, writer -> {
+            writer.write(header, data);
+            return data.length;
+        });
+    }
+
+    @Override
+    public long writeBlock(String commandPrefix, InputStream data, long length, BlockProgress progress)
+            throws LabHalException {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(progress, "progress");
+        byte[] header = BlockWriter.header(Objects.requireNonNull(commandPrefix, "commandPrefix"), length);
+        if (length < 0 && streamTransport) {
+            throw new LabHalException(name + ": cannot send an indefinite-length block over " + channel.address.kind()
+                    + ", which has no END indicator: the instrument would take the first line feed in the data for the "
+                    + "end of the message; send a definite length");
+        }
+        return writeBlock(commandPrefix, writer -> writer.write(header, data, length, progress));
+    }
+
+    /** One block transfer to the instrument. */
+    private interface BlockTransfer {
+        long run(BlockWriter writer) throws LabHalException;
+    }
+
+    private long writeBlock(String commandPrefix, BlockTransfer transfer) throws LabHalException {
+        boolean check = errorChecking;
+        Duration io = ioTimeout;
+        try (Lease lease = enter("write block " + quote(commandPrefix))) {
+            BlockWriter writer = new BlockWriter(channel.connection, name, io);
+            long length;
+            try {
+                length = transfer.run(writer);
+            } catch (LabHalException e) {
+                throw afterFailure(e, writer.sent(), io);
+            } catch (RuntimeException | Error e) {
+                afterFailure(e, writer.sent(), io);
+                throw e;
+            }
+            if (check) {
+                throwErrors(commandPrefix + "#<block>", readErrors(io));
+            }
+            return length;
+        }
+    }
+
+    @Override
+    public double[] queryBinaryValues(String query, BinaryFormat format) throws LabHalException {
+        Objects.requireNonNull(format, "format");
+        byte[] data = queryBlock(query);
+        if (data.length % format.elementSize() != 0) {
+            throw new MalformedResponseException(name + ": the " + data.length + "-byte block answering \"" + query
+                    + "\" is not a whole number of " + format + " values (" + format.elementSize() + " bytes each)");
+        }
+        return format.decode(data);
+    }
+
+    @Override
+    public double[] queryAsciiValues(String query) throws LabHalException {
+        return AsciiValues.parse(query(query), name, query);
+    }
+
+    /**
+     * A transfer failed: when the instrument may still be sending, or waiting for the rest of what
+     * we sent, resynchronise so that the next step starts clean.
+     */
+    private LabHalException afterFailure(LabHalException failure, boolean unfinished, Duration io) {
+        afterFailure((Throwable) failure, unfinished, io);
+        return closedOr(failure);
+    }
+
+    private void afterFailure(Throwable failure, boolean unfinished, Duration io) {
+        boolean broken = failure instanceof ConnectionLostException || failure instanceof SessionClosedException;
+        if ((unfinished || failure instanceof IoTimeoutException) && !broken) {
+            resynchronise(failure, io);
+        }
+    }
+
     /** Takes the lock for one step and checks the session is usable. */
     private Lease enter(String activity) throws LabHalException {
         if (!open) {
@@ -172,57 +300,54 @@ final class DefaultSession implements Session {
     /**
      * Reads one response message. A definite-length block is read to its announced length before
      * message ends count, because its data may contain the termination character; the length only
-     * bounds how far we read, buffers grow with the bytes that really arrive.
+     * bounds how far we read, memory grows with the bytes that really arrive. On stream transports
+     * the block's terminator is read too, even when the data's last byte is a line feed.
      */
     private byte[] receive(Duration io) throws LabHalException {
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
-        byte[] response = new byte[0];
-        int size = 0;
-        long blockEnd = -1; // index after the block's data, once the header is known
+        ResponseBuffer response = new ResponseBuffer(name);
+        long dataEnd = BlockHeader.UNKNOWN; // index after the block's data, once the header is known
+        boolean over = false; // whether the whole message has been read
         try {
             while (true) {
                 chunk.clear();
                 boolean end = channel.connection.read(chunk, io);
-                chunk.flip();
-                int n = chunk.remaining();
-                if (size + n > response.length) {
-                    response = Arrays.copyOf(response, grow(response.length, size + n));
+                if (chunk.position() == 0 && !end) {
+                    throw new LabHalException(name + ": the transport returned from a read with no data and no "
+                            + "message end, breaking its contract");
                 }
-                chunk.get(response, size, n);
-                size += n;
-                if (blockEnd < 0) {
-                    blockEnd = BlockHeader.end(response, size, channel.address.canonical());
+                response.accept(chunk.array(), 0, chunk.position());
+                int size = response.size();
+                over = end; // until a block header is known, every message end is real
+                if (dataEnd == BlockHeader.UNKNOWN) {
+                    dataEnd = BlockHeader.dataEnd(response.array(), size, name);
                 }
-                if (end && (blockEnd == BlockHeader.NOT_A_BLOCK || size >= blockEnd)) {
-                    return Arrays.copyOf(response, size);
+                // Inside a definite block's data only END counts; a termination character is data.
+                over = end && (dataEnd == BlockHeader.UNKNOWN || dataEnd == BlockHeader.NOT_A_BLOCK
+                        || !streamTransport || size > dataEnd);
+                if (!over) {
+                    continue;
                 }
+                if (dataEnd == BlockHeader.NOT_A_BLOCK || size < 2
+                        || dataEnd != BlockHeader.UNKNOWN && size >= dataEnd) {
+                    return response.toByteArray();
+                }
+                throw new MalformedResponseException(name + ": the message ended " + (dataEnd == BlockHeader.UNKNOWN
+                        ? "inside the block header " + Excerpt.of(response.array(), 0, size)
+                        : "after " + size + " bytes, inside the block whose header announced " + dataEnd
+                                + " bytes in all"));
             }
-        } catch (IoTimeoutException timeout) {
-            resynchronise(timeout, io);
-            throw closedOr(timeout);
         } catch (LabHalException e) {
-            throw closedOr(e);
+            throw afterFailure(e, !over, io);
         }
     }
 
-    private static int grow(int current, int needed) {
-        long doubled = Math.max(CHUNK, (long) current * 2);
-        long target = Math.max(doubled, needed);
-        if (target > Integer.MAX_VALUE - 8) {
-            if (needed > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException("Response larger than 2 GiB does not fit in memory");
-            }
-            return Integer.MAX_VALUE - 8;
-        }
-        return (int) target;
-    }
-
-    /** After a timeout the late answer must not reach the next step: clear the device. */
-    private void resynchronise(IoTimeoutException timeout, Duration io) {
+    /** After a failure the rest of the old answer must not reach the next step: clear the device. */
+    private void resynchronise(Throwable failure, Duration io) {
         try {
             channel.connection.clear(io);
         } catch (LabHalException e) {
-            timeout.addSuppressed(e);
+            failure.addSuppressed(e);
         }
     }
 

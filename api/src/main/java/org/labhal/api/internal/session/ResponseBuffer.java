@@ -1,0 +1,79 @@
+package org.labhal.api.internal.session;
+
+import java.util.Arrays;
+
+import org.labhal.api.LabHalException;
+
+/**
+ * A response, or a block's data, collected in memory. It grows with the bytes that really arrive,
+ * never by a length announced on the wire; an announced length only caps the growth so that a
+ * block that does arrive in full ends up in an array of exactly its size, without a final copy.
+ */
+final class ResponseBuffer implements BlockReader.Target {
+    /** The largest array the JVM reliably allocates. */
+    static final int MAX_SIZE = Integer.MAX_VALUE - 8;
+    private static final int FIRST_SIZE = 8192;
+
+    private final String resource;
+    private final int limit;
+    private byte[] data = new byte[0];
+    private int size;
+    private long expected = -1;
+
+    /** @param resource names the resource in messages */
+    ResponseBuffer(String resource) {
+        this(resource, MAX_SIZE);
+    }
+
+    /**
+     * @param resource names the resource in messages
+     * @param limit the most bytes it takes, at most {@link #MAX_SIZE}
+     */
+    ResponseBuffer(String resource, int limit) {
+        this.resource = resource;
+        this.limit = Math.min(limit, MAX_SIZE);
+    }
+
+    @Override
+    public void expect(long length) {
+        expected = length;
+    }
+
+    @Override
+    public void accept(byte[] bytes, int offset, int length) throws LabHalException {
+        ensureRoom(length);
+        System.arraycopy(bytes, offset, data, size, length);
+        size += length;
+    }
+
+    private void ensureRoom(int length) throws LabHalException {
+        long needed = (long) size + length;
+        if (needed <= data.length) {
+            return;
+        }
+        if (needed > limit) {
+            throw new LabHalException(resource + ": response exceeds " + limit + " bytes, more than fits in a byte "
+                    + "array; stream binary blocks with queryBlock(query, sink, progress)");
+        }
+        long grown = Math.max((long) data.length * 2, FIRST_SIZE);
+        if (expected >= 0 && needed <= expected) {
+            grown = Math.min(grown, expected);
+        }
+        data = Arrays.copyOf(data, (int) Math.min(limit, Math.max(grown, needed)));
+    }
+
+    /** @return the array holding the bytes collected so far, at indices 0 to {@link #size()} */
+    byte[] array() {
+        return data;
+    }
+
+    /** @return how many bytes have been collected */
+    int size() {
+        return size;
+    }
+
+    /** @return the collected bytes, in an array of exactly their number */
+    byte[] toByteArray() {
+        return size == data.length ? data : Arrays.copyOf(data, size);
+    }
+}
