@@ -15,6 +15,7 @@ import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.LockService;
 import org.labhal.api.lock.SessionLock;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 
 /**
  * Hands out locks by policy and domain key and keeps a weak registry of them for diagnostics.
@@ -22,18 +23,19 @@ import org.osgi.service.component.annotations.Component;
  * to be told when an instrument goes away, and thousands of idle domains cost one map entry each.
  */
 @Component(service = LockService.class)
-public final class DefaultLockService implements LockService {
+public final class DefaultLockService implements LockService, AutoCloseable {
     /** Default time a waiter waits for its priority to rise one level. */
     public static final Duration DEFAULT_AGING = Duration.ofMillis(100);
 
     private final WaitGraph graph = new WaitGraph();
     private final Duration aging;
+    private final LockClock clock;
     private final ConcurrentHashMap<String, LockRef> domains = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, LockRef> all = new ConcurrentHashMap<>();
     private final ReferenceQueue<DefaultSessionLock> collected = new ReferenceQueue<>();
     private final AtomicLong ids = new AtomicLong();
 
-    /** Creates a service with the default aging interval. */
+    /** Creates a service with the default aging interval and a 1 ms coarse clock. */
     public DefaultLockService() {
         this(DEFAULT_AGING);
     }
@@ -42,7 +44,23 @@ public final class DefaultLockService implements LockService {
      * @param aging how long a waiter waits for its priority to rise one level
      */
     public DefaultLockService(Duration aging) {
+        this(aging, LockClock.coarse(Duration.ofMillis(1), "labhal-lock-clock"));
+    }
+
+    /**
+     * @param aging how long a waiter waits for its priority to rise one level
+     * @param clock the time base of hold bookkeeping; closed with this service
+     */
+    public DefaultLockService(Duration aging, LockClock clock) {
         this.aging = Objects.requireNonNull(aging, "aging");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Stops the clock's ticker; locks handed out keep working on the precise clock. */
+    @Deactivate
+    @Override
+    public void close() {
+        clock.close();
     }
 
     @Override
@@ -103,7 +121,7 @@ public final class DefaultLockService implements LockService {
     }
 
     private DefaultSessionLock register(long id, String name, String domainKey, LockPolicy policy, String domain) {
-        DefaultSessionLock lock = new DefaultSessionLock(id, name, domainKey, policy, graph, aging);
+        DefaultSessionLock lock = new DefaultSessionLock(id, name, domainKey, policy, graph, clock, aging);
         all.put(id, new LockRef(lock, collected, domain));
         return lock;
     }

@@ -51,6 +51,7 @@ public final class DefaultSessionLock implements SessionLock {
     private final String domainKey;
     private final LockPolicy policy;
     private final WaitGraph graph;
+    private final LockClock clock;
     private final long agingNanos;
 
     private volatile Holding holder;
@@ -75,15 +76,17 @@ public final class DefaultSessionLock implements SessionLock {
      * @param domainKey the lock domain it guards
      * @param policy the policy it was handed out under
      * @param graph the wait-for graph shared by every lock that may take part in one deadlock
+     * @param clock the time base of hold bookkeeping
      * @param aging how long a waiter waits for its priority to rise one level
      */
     public DefaultSessionLock(long id, String name, String domainKey, LockPolicy policy, WaitGraph graph,
-            Duration aging) {
+            LockClock clock, Duration aging) {
         this.id = id;
         this.name = Objects.requireNonNull(name, "name");
         this.domainKey = Objects.requireNonNull(domainKey, "domainKey");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.graph = Objects.requireNonNull(graph, "graph");
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.agingNanos = Math.max(1, aging.toNanos());
     }
 
@@ -139,7 +142,7 @@ public final class DefaultSessionLock implements SessionLock {
             return Optional.empty(); // fair: the queue goes first
         }
         Holding mine = new Holding(this, me, activity == null ? "" : activity);
-        mine.since = System.nanoTime();
+        mine.since = clock.nanoTime();
         if (HOLDER.compareAndSet(this, null, mine)) {
             acquisitions++;
             return Optional.of(mine);
@@ -165,7 +168,7 @@ public final class DefaultSessionLock implements SessionLock {
         }
         if (current == null && waiting == 0) {
             Holding mine = new Holding(this, me, activity);
-            mine.since = System.nanoTime();
+            mine.since = clock.nanoTime();
             if (HOLDER.compareAndSet(this, null, mine)) {
                 acquisitions++;
                 return mine;
@@ -188,7 +191,7 @@ public final class DefaultSessionLock implements SessionLock {
         try {
             waiting++; // before looking at the holder: a releasing holder then sees us (Dekker)
             if (waiters.isEmpty()) {
-                waiter.holding.since = System.nanoTime();
+                waiter.holding.since = clock.nanoTime();
                 if (HOLDER.compareAndSet(this, null, waiter.holding)) {
                     waiting--;
                     acquisitions++;
@@ -287,7 +290,7 @@ public final class DefaultSessionLock implements SessionLock {
 
     private LockTimeoutException timeout(long timeoutNanos) {
         Holding current = holder;
-        HolderInfo info = current == null ? null : current.snapshot(System.nanoTime());
+        HolderInfo info = current == null ? null : current.snapshot(clock.nanoTime());
         return new LockTimeoutException(name, Duration.ofNanos(Math.max(0, timeoutNanos)), info, waiters.size());
     }
 
@@ -296,7 +299,7 @@ public final class DefaultSessionLock implements SessionLock {
         if (--holding.holds > 0) {
             return;
         }
-        long held = System.nanoTime() - holding.since;
+        long held = clock.nanoTime() - holding.since;
         if (held > longestHoldNanos) {
             longestHoldNanos = held;
         }
@@ -313,7 +316,7 @@ public final class DefaultSessionLock implements SessionLock {
                 return; // someone took it (their release hands over) or the waiter gave up
             }
             Waiter next = next(System.nanoTime());
-            next.holding.since = System.nanoTime();
+            next.holding.since = clock.nanoTime();
             if (HOLDER.compareAndSet(this, null, next.holding)) {
                 waiters.remove(next);
                 waiting--;
@@ -342,6 +345,7 @@ public final class DefaultSessionLock implements SessionLock {
     @Override
     public LockInfo info() {
         long now = System.nanoTime();
+        long clockNow = clock.nanoTime();
         Holding current = holder;
         List<WaiterInfo> queued;
         long timeoutCount;
@@ -362,7 +366,7 @@ public final class DefaultSessionLock implements SessionLock {
             queueLock.unlock();
         }
         return new LockInfo(name, domainKey, policy,
-                Optional.ofNullable(current).map(h -> h.snapshot(now)), List.copyOf(queued),
+                Optional.ofNullable(current).map(h -> h.snapshot(clockNow)), List.copyOf(queued),
                 acquisitions, contended, timeoutCount, deadlockCount,
                 Duration.ofNanos(longestWaitNanos), Duration.ofNanos(longestHoldNanos));
     }

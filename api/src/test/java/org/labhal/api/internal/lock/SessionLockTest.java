@@ -38,7 +38,8 @@ import org.labhal.api.lock.SessionLock;
 /** Every lock behaviour, by example. Waits are on conditions (queue contents), never on sleeps. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SessionLockTest {
-    private final DefaultLockService service = new DefaultLockService(Duration.ofMillis(200));
+    /** The precise clock, so that hold and wait times compare exactly; the coarse one has its own test. */
+    private final DefaultLockService service = new DefaultLockService(Duration.ofMillis(200), LockClock.precise());
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r);
         t.setDaemon(true);
@@ -48,6 +49,7 @@ class SessionLockTest {
     @AfterEach
     void shutDown() {
         pool.shutdownNow();
+        service.close();
     }
 
     /** Holds the lock on another thread until released. */
@@ -199,7 +201,7 @@ class SessionLockTest {
 
     @Test
     void urgentGoesFirstAndAgingLetsLowPriorityOvertake() throws Exception {
-        DefaultLockService slowAging = new DefaultLockService(Duration.ofHours(1));
+        DefaultLockService slowAging = new DefaultLockService(Duration.ofHours(1), LockClock.precise());
         SessionLock lock = slowAging.newLock("priorities");
         List<String> order = Collections.synchronizedList(new ArrayList<>());
         List<Future<?>> waiters = new ArrayList<>();
@@ -226,7 +228,7 @@ class SessionLockTest {
         assertEquals(List.of("urgent", "high", "normal", "low"), order);
 
         // With fast aging, a LOW request that has waited outranks a fresh URGENT one.
-        DefaultLockService fastAging = new DefaultLockService(Duration.ofMillis(20));
+        DefaultLockService fastAging = new DefaultLockService(Duration.ofMillis(20), LockClock.precise());
         SessionLock aged = fastAging.newLock("aging");
         order.clear();
         waiters.clear();
@@ -413,7 +415,7 @@ class SessionLockTest {
 
         @Test
         void unreferencedDomainsAreForgotten() throws Exception {
-            DefaultLockService fresh = new DefaultLockService();
+            DefaultLockService fresh = new DefaultLockService(Duration.ofMillis(100), LockClock.precise());
             for (int i = 0; i < 5_000; i++) {
                 fresh.lockFor(LockPolicy.SHARED_BUFFER, "TCPIP::10.1." + (i / 250) + "." + (i % 250));
             }
