@@ -26,7 +26,8 @@ public interface SessionFactory {
      * Opens a session. The lock it starts with follows {@code options.lockPolicy()}: its own lock
      * for {@link org.labhal.api.lock.LockPolicy#INDEPENDENT_SESSIONS}, the instrument's one lock
      * otherwise; under {@link org.labhal.api.lock.LockPolicy#SINGLE_CONNECTION} it also shares the
-     * instrument's one connection with the other sessions.
+     * instrument's one connection with the other sessions. Resources on a single physical link
+     * ({@link TransportKind#isSingleLink()}, i.e. serial lines) are always opened that way.
      *
      * @param address the instrument
      * @param options lock policy, timeouts and error checking

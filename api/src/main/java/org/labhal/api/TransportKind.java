@@ -53,4 +53,15 @@ public enum TransportKind {
     public boolean isByteStream() {
         return this == SOCKET || this == SERIAL;
     }
+
+    /**
+     * Whether one resource of this kind is a single physical link that carries one connection at a
+     * time (a serial line): every session to it is multiplexed over that one connection and shares
+     * its lock, whatever the model's policy says.
+     *
+     * @return true for {@link #SERIAL}
+     */
+    public boolean isSingleLink() {
+        return this == SERIAL;
+    }
 }

@@ -91,6 +91,9 @@ public final class DefaultSessionFactory implements SessionFactory {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(options, "options");
         LockPolicy policy = options.lockPolicy();
+        if (address.kind().isSingleLink()) {
+            policy = LockPolicy.SINGLE_CONNECTION; // one wire, one connection: a second open would fail
+        }
         SessionLock lock = locks.lockFor(policy, address.domainKey());
         if (policy == LockPolicy.SINGLE_CONNECTION) {
             return openMultiplexed(address, options, lock);
