@@ -62,8 +62,9 @@ import java.util.stream.Collectors;
  * Values are non-empty and may not contain {@code =}, {@code ?} or {@code &}. For {@link TransportKind#SERIAL}
  * only these keys are accepted and their values are checked and normalised: {@code baud} (positive
  * integer), {@code data_bits} (5-8), {@code parity} ({@code none|odd|even|mark|space}), {@code stop_bits}
- * ({@code 1|1.5|2}), {@code flow} ({@code none|rtscts|xonxoff|dsrdtr}). Other kinds keep any option
- * verbatim for their transport to interpret.
+ * ({@code 1|1.5|2}), {@code flow} ({@code none|rtscts|xonxoff|dsrdtr}), {@code write_termination}
+ * ({@code lf|crlf|cr|none}), {@code read_termination} ({@code lf|crlf|cr}), {@code drain_ms} (0-60000).
+ * Other kinds keep any option verbatim for their transport to interpret.
  *
  * <h2>Kind-specific accessors</h2>
  * Accessors for parts that only some kinds have return an empty {@link Optional}/{@link OptionalInt}
@@ -370,11 +371,16 @@ public final class ResourceAddress {
         private static final Pattern OPTION_KEY = Pattern.compile("[A-Za-z0-9_.-]+");
         private static final Pattern ZONE = Pattern.compile("[A-Za-z0-9_.-]+");
 
-        private static final Set<String> SERIAL_OPTIONS = Set.of("baud", "data_bits", "parity", "stop_bits", "flow");
-        private static final String SERIAL_OPTION_LIST = "baud, data_bits, parity, stop_bits, flow";
+        private static final Set<String> SERIAL_OPTIONS = Set.of("baud", "data_bits", "parity", "stop_bits", "flow",
+                "write_termination", "read_termination", "drain_ms");
+        private static final String SERIAL_OPTION_LIST =
+                "baud, data_bits, parity, stop_bits, flow, write_termination, read_termination, drain_ms";
         private static final List<String> PARITIES = List.of("none", "odd", "even", "mark", "space");
         private static final List<String> STOP_BITS = List.of("1", "1.5", "2");
         private static final List<String> FLOWS = List.of("none", "rtscts", "xonxoff", "dsrdtr");
+        private static final List<String> WRITE_TERMINATIONS = List.of("lf", "crlf", "cr", "none");
+        private static final List<String> READ_TERMINATIONS = List.of("lf", "crlf", "cr");
+        private static final int MAX_DRAIN_MS = 60_000;
 
         private final String input;
         private final Fields f = new Fields();
@@ -807,6 +813,20 @@ public final class ResourceAddress {
                 }
                 case "flow" -> {
                     return oneOf(key, value, position, FLOWS);
+                }
+                case "write_termination" -> {
+                    return oneOf(key, value, position, WRITE_TERMINATIONS);
+                }
+                case "read_termination" -> {
+                    return oneOf(key, value, position, READ_TERMINATIONS);
+                }
+                case "drain_ms" -> {
+                    int ms = decimal(value);
+                    if (ms < 0 || ms > MAX_DRAIN_MS) {
+                        throw fail(position, value, "drain_ms value", "must be a whole number of milliseconds 0-"
+                                + MAX_DRAIN_MS);
+                    }
+                    return Integer.toString(ms);
                 }
                 default -> throw new AssertionError(key);
             }

@@ -201,6 +201,10 @@ class ResourceAddressTest {
         ASRL1::INSTR?parity=evn                   | 20 | evn                        | must be one of none, odd, even, mark, space
         ASRL1::INSTR?stop_bits=3                  | 23 | 3                          | must be one of 1, 1.5, 2
         ASRL1::INSTR?flow=hw                      | 18 | hw                         | must be one of none, rtscts, xonxoff, dsrdtr
+        ASRL1::INSTR?write_termination=lfcr       | 31 | lfcr                       | must be one of lf, crlf, cr, none
+        ASRL1::INSTR?read_termination=none        | 30 | none                       | must be one of lf, crlf, cr
+        ASRL1::INSTR?drain_ms=-1                  | 22 | -1                         | drain_ms value "-1" at position 22 must be a whole number of milliseconds 0-60000
+        ASRL1::INSTR?drain_ms=60001               | 22 | 60001                      | must be a whole number of milliseconds 0-60000
         TCPIP::h::INSTR?timeout_ms=1&Timeout_MS=2 | 29 | Timeout_MS                 | is given twice
         TCPIP::h::INSTR?delay=                    | 22 | ''                         | delay value
         TCPIP::h::INSTR?a=b=c                     | 18 | b=c                        | separate options with "&"
@@ -376,6 +380,14 @@ class ResourceAddressTest {
 
         assertEquals(Map.of("baud", "9600", "data_bits", "7", "parity", "mark", "stop_bits", "2", "flow", "xonxoff"),
                 a.options());
+    }
+
+    @Test
+    void serialTerminationAndDrainOptionsAreNormalised() {
+        ResourceAddress a = ResourceAddress.parse("ASRL/dev/ttyS0::INSTR?Write_Termination=CRLF&read_termination=Cr&drain_ms=0250");
+
+        assertEquals(Map.of("write_termination", "crlf", "read_termination", "cr", "drain_ms", "250"), a.options());
+        assertEquals("ASRL/dev/ttyS0::INSTR?write_termination=crlf&read_termination=cr&drain_ms=250", a.canonical());
     }
 
     @Test

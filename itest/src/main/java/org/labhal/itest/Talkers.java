@@ -40,6 +40,26 @@ final class Talkers {
     }
 
     /**
+     * Runs rounds until crosstalk shows or {@code maxRounds} rounds passed. Whether two unlocked
+     * talkers collide depends on thread scheduling (on a loaded machine one talker may read its answer
+     * before the other's message gets the instrument), so a test that expects crosstalk repeats the
+     * load rather than trusting one round; it still fails if no round ever shows any.
+     *
+     * @return the last round's outcome, or the first one with problems
+     */
+    static Outcome runUntilCrosstalk(List<Session> sessions, int threads, int queries, int maxRounds)
+            throws Exception {
+        Outcome outcome = null;
+        for (int round = 0; round < maxRounds; round++) {
+            outcome = run(sessions, threads, queries);
+            if (outcome.problems() > 0) {
+                return outcome;
+            }
+        }
+        return outcome;
+    }
+
+    /**
      * @param sessions thread i talks through sessions.get(i % size)
      * @param threads how many threads
      * @param queries queries per thread

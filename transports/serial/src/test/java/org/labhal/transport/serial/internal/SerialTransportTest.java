@@ -1,0 +1,464 @@
+package org.labhal.transport.serial.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.SessionClosedException;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.api.transport.Connection;
+import org.labhal.transport.serial.NoSuchPortException;
+import org.labhal.transport.serial.PortInUseException;
+
+/**
+ * The serial transport on real pseudo-terminal pairs made by socat: this side is opened through the
+ * transport as {@code ASRL<link a>::INSTR}, the other side is played by the test ({@link PtyPeer}).
+ */
+class SerialTransportTest {
+    private static final Duration IO = Duration.ofSeconds(5);
+    private static final Duration QUIET = Duration.ofMillis(300);
+
+    @TempDir
+    Path dir;
+    private Path a;
+    private Path b;
+    private Socat socat;
+    private final SerialTransportFactory transport = new SerialTransportFactory();
+
+    @BeforeEach
+    void pair() throws Exception {
+        a = dir.resolve("ttyA");
+        b = dir.resolve("ttyB");
+        socat = Socat.ptyPair(a, b);
+    }
+
+    @AfterEach
+    void stop() {
+        transport.deactivate();
+        if (socat != null) {
+            socat.close();
+        }
+    }
+
+    private Connection open(String options) throws LabHalException {
+        return transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR" + options), IO);
+    }
+
+    private static String read(Connection c, int room, Duration timeout, boolean expectEnd) throws LabHalException {
+        ByteBuffer buffer = ByteBuffer.allocate(room);
+        boolean end = c.read(buffer, timeout);
+        assertEquals(expectEnd, end, "message end after " + new String(buffer.array(), 0, buffer.position(),
+                StandardCharsets.ISO_8859_1));
+        return new String(buffer.array(), 0, buffer.position(), StandardCharsets.ISO_8859_1);
+    }
+
+    private static String readMessage(Connection c) throws LabHalException {
+        StringBuilder message = new StringBuilder();
+        ByteBuffer buffer = ByteBuffer.allocate(64);
+        boolean end;
+        do {
+            buffer.clear();
+            end = c.read(buffer, IO);
+            message.append(new String(buffer.array(), 0, buffer.position(), StandardCharsets.ISO_8859_1));
+        } while (!end);
+        return message.toString();
+    }
+
+    private static void write(Connection c, String text, boolean end) throws LabHalException {
+        c.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.ISO_8859_1)), end, IO);
+    }
+
+    @Test
+    void bytesRoundTripWithLfTerminationByDefault() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "*IDN?", true);
+            assertEquals("*IDN?\n", peer.receive(6, QUIET));
+            peer.send("LabHAL,PTY,1,0.1\n");
+            assertEquals("LabHAL,PTY,1,0.1\n", readMessage(c));
+            assertTrue(c.describe().contains(a.toString()) && c.describe().contains("9600 8N1"), c.describe());
+        }
+    }
+
+    @Test
+    void aLargeMessageGoesOutInChunksWholeAndInOrder() throws Exception {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; text.length() < 20_000; i++) {
+            text.append(i).append(',');
+        }
+        try (Connection c = open("?baud=4000000&write_termination=crlf"); PtyPeer peer = new PtyPeer(b)) {
+            ByteBuffer data = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.ISO_8859_1));
+            c.write(data, true, IO);
+            assertFalse(data.hasRemaining(), "consumed entirely");
+            assertEquals(text + "\r\n", peer.receive(text.length() + 2, QUIET));
+        }
+    }
+
+    @Test
+    void readStopsAfterTheTerminatorAndKeepsTheRestForTheNextRead() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            peer.send("one\ntwo\nthr");
+            assertEquals("one\n", read(c, 100, IO, true));
+            assertEquals("two\n", read(c, 100, IO, true));
+            assertEquals("thr", read(c, 100, IO, false), "an unterminated rest is handed out, not held back");
+            peer.send("ee\n");
+            assertEquals("ee\n", read(c, 100, IO, true));
+            peer.send("abcdef\n");
+            assertEquals("abc", read(c, 3, IO, false), "a small buffer gets what fits");
+            assertEquals("def\n", read(c, 100, IO, true));
+        }
+    }
+
+    @Test
+    void crLfAnswersEndAtTheLf() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            peer.send("1.5E+09\r\nnext\r\n");
+            assertEquals("1.5E+09\r\n", read(c, 100, IO, true));
+            assertEquals("next\r\n", read(c, 100, IO, true));
+        }
+    }
+
+    @Test
+    void terminationOptionsApplyToBothDirections() throws Exception {
+        try (Connection c = open("?write_termination=crlf&read_termination=cr"); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "FREQ?", true);
+            assertEquals("FREQ?\r\n", peer.receive(7, QUIET));
+            write(c, "PART", false);
+            write(c, "IAL", true);
+            assertEquals("PARTIAL\r\n", peer.receive(9, QUIET), "termination only at the message end");
+            peer.send("A\rB\r");
+            assertEquals("A\r", read(c, 100, IO, true));
+            assertEquals("B\r", read(c, 100, IO, true));
+        }
+        transport.deactivate();
+        SerialTransportFactory again = new SerialTransportFactory();
+        try (Connection c = again.open(ResourceAddress.parse("ASRL" + a + "::INSTR?write_termination=none"), IO);
+                PtyPeer peer = new PtyPeer(b)) {
+            write(c, "RAW", true);
+            assertEquals("RAW", peer.receive(10, QUIET));
+        } finally {
+            again.deactivate();
+        }
+    }
+
+    @Test
+    void readTimesOutWithinTheTimeoutRoundedUpToOneSlice() throws Exception {
+        try (Connection c = open("")) {
+            long start = System.nanoTime();
+            IoTimeoutException e = assertThrows(IoTimeoutException.class,
+                    () -> c.read(ByteBuffer.allocate(10), Duration.ofMillis(300)));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms >= 300 && ms < 300 + 2 * SerialConnection.SLICE_MILLIS + 300, ms + " ms");
+            assertEquals(Duration.ofMillis(300), e.timeout());
+            assertTrue(e.getMessage().contains(a.toString()) && e.getMessage().contains("300 ms"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closeFromAnotherThreadWakesABlockedReadAndReleasesThePort() throws Exception {
+        Connection c = open("");
+        CompletableFuture<Throwable> reader = CompletableFuture.supplyAsync(() -> {
+            try {
+                c.read(ByteBuffer.allocate(10), Duration.ofSeconds(60));
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        assertFalse(completesWithin(reader, Duration.ofMillis(300)), "the reader waits for data");
+        long start = System.nanoTime();
+        c.close();
+        Throwable failure = reader.get(10, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertInstanceOf(ConnectionLostException.class, failure, String.valueOf(failure));
+        assertTrue(failure.getMessage().contains("it was closed"), failure.getMessage());
+        assertTrue(ms < 1_000, "woke after " + ms + " ms, not after the 60 s timeout");
+        ((SerialConnection) c).released().get(5, TimeUnit.SECONDS);
+        assertEquals(0, transport.openPorts());
+        assertThrows(SessionClosedException.class, () -> write(c, "x", true));
+        try (Connection again = open("")) {
+            assertTrue(again.describe().contains(a.toString()), "the port can be opened again at once");
+        }
+    }
+
+    @Test
+    void interruptingABlockedReaderEndsItsStepAndKeepsTheInterrupt() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    c.read(ByteBuffer.allocate(10), Duration.ofSeconds(60));
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(Thread.currentThread().isInterrupted() ? t : new AssertionError("interrupt lost", t));
+                }
+            }, "interrupted-reader");
+            reader.start();
+            assertFalse(completesWithin(outcome, Duration.ofMillis(300)), "the reader waits for data");
+            reader.interrupt();
+            assertInstanceOf(StepInterruptedException.class, outcome.get(5, TimeUnit.SECONDS));
+            peer.send("still usable\n");
+            assertEquals("still usable\n", read(c, 100, IO, true), "an interrupted step leaves the port open");
+        }
+    }
+
+    @Test
+    void peerHangingUpGivesConnectionLostWellWithinTheTimeout() throws Exception {
+        try (Connection c = open("")) {
+            CompletableFuture<Throwable> reader = CompletableFuture.supplyAsync(() -> {
+                try {
+                    c.read(ByteBuffer.allocate(10), Duration.ofSeconds(30));
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            assertFalse(completesWithin(reader, Duration.ofMillis(300)), "the reader waits for data");
+            socat.close(); // both pty masters close: our side hangs up
+            Throwable failure = reader.get(10, TimeUnit.SECONDS);
+            assertInstanceOf(ConnectionLostException.class, failure, String.valueOf(failure));
+            assertTrue(failure.getMessage().contains("hung up"), failure.getMessage());
+            assertThrows(ConnectionLostException.class, () -> write(c, "*IDN?", true), "the connection stays lost");
+        }
+        assertEquals(0, transport.openPorts());
+    }
+
+    @Test
+    void aWriteThePeerNeverTakesTimesOutAndGivesThePortUp() throws Exception {
+        // Nobody opens b: socat stops reading a once b's input queue is full, and our write blocks.
+        // At 115200 baud a 4 KiB chunk needs 0.43 s of line time: its deadline is 0.93 s.
+        try (Connection c = open("?baud=115200")) {
+            byte[] lots = new byte[1 << 20];
+            long start = System.nanoTime();
+            IoTimeoutException e = assertThrows(IoTimeoutException.class,
+                    () -> c.write(ByteBuffer.wrap(lots), true, Duration.ofMillis(500)));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms >= 500 && ms < 3_000, ms + " ms");
+            assertTrue(e.getMessage().contains("did not accept"), e.getMessage());
+            assertThrows(ConnectionLostException.class, () -> write(c, "*IDN?", true));
+        }
+        assertEquals(0, transport.openPorts());
+    }
+
+    @Test
+    void closeWakesABlockedWrite() throws Exception {
+        Connection c = open("");
+        CompletableFuture<Throwable> writer = CompletableFuture.supplyAsync(() -> {
+            try {
+                c.write(ByteBuffer.wrap(new byte[1 << 20]), true, Duration.ofSeconds(60));
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        assertFalse(completesWithin(writer, Duration.ofMillis(500)), "the writer is blocked");
+        c.close();
+        assertInstanceOf(ConnectionLostException.class, writer.get(5, TimeUnit.SECONDS));
+        assertEquals(0, transport.openPorts());
+    }
+
+    @Test
+    void clearDiscardsPendingInputAndWhatFollowsWithinTheDrain() throws Exception {
+        try (Connection c = open("?drain_ms=300"); PtyPeer peer = new PtyPeer(b)) {
+            peer.send("stale answer\npartial");
+            assertEquals("stale answer\n", read(c, 100, IO, true)); // now some is buffered, some in the kernel
+            CompletableFuture<Void> late = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(150); // within the drain's quiet time: must be swallowed too
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                peer.send("late answer\n");
+            });
+            long start = System.nanoTime();
+            c.clear(IO);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            late.get(5, TimeUnit.SECONDS);
+            assertTrue(ms >= 300, "the drain waits for " + ms + " ms of silence");
+            peer.send("fresh\n");
+            assertEquals("fresh\n", read(c, 100, IO, true));
+        }
+    }
+
+    @Test
+    void clearGivesUpOnAnInstrumentThatNeverStopsTalking() throws Exception {
+        try (Connection c = open("?drain_ms=400"); PtyPeer peer = new PtyPeer(b)) {
+            CompletableFuture<Void> chatter = CompletableFuture.runAsync(() -> {
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500);
+                while (System.nanoTime() < end) {
+                    peer.send("noise\n");
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            });
+            assertEquals("noise\n", read(c, 100, IO, true), "the chatter has begun");
+            IoTimeoutException e = assertThrows(IoTimeoutException.class, () -> c.clear(Duration.ofMillis(600)));
+            assertTrue(e.getMessage().contains("kept sending"), e.getMessage());
+            chatter.get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void lineSettingsReachTheKernel() throws Exception {
+        // A pty keeps its character size at CS8 and clears PARENB whatever is asked (Linux pty_set_termios),
+        // so data bits and parity show in the input flags jSerialComm sets with them: istrip below 8 data
+        // bits, inpck with parity, and parodd/cmspar, which the pty leaves alone.
+        try (Connection c = open("?baud=19200&data_bits=7&parity=even&stop_bits=2&flow=rtscts")) {
+            assertStty(stty(a), "speed 19200 baud", " istrip", " inpck", " -parodd", " -cmspar", " cstopb",
+                    " crtscts", " -ixon", " -ixoff");
+            assertTrue(c.describe().contains("19200 7E2 rtscts"), c.describe());
+        }
+        try (Connection c = open("?baud=115200&parity=odd&flow=xonxoff")) {
+            assertStty(stty(a), "speed 115200 baud", " -istrip", " inpck", " parodd", " -cmspar", " -cstopb",
+                    " -crtscts", " ixon", " ixoff");
+        }
+        try (Connection c = open("?baud=1200&parity=mark")) {
+            assertStty(stty(a), "speed 1200 baud", " parodd", " cmspar");
+        }
+        try (Connection c = open("")) {
+            assertStty(stty(a), "speed 9600 baud", " -istrip", " -inpck", " -cstopb", " -crtscts", " -ixon", " -icanon",
+                    " -echo");
+        }
+    }
+
+    private static void assertStty(String stty, String... expected) {
+        for (String flag : expected) {
+            assertTrue(stty.contains(flag + " "), "stty shows '" + flag + "': " + stty);
+        }
+    }
+
+    /** The line settings of a tty as the kernel holds them, read by another process. */
+    private static String stty(Path tty) throws IOException, InterruptedException {
+        Process stty = new ProcessBuilder("stty", "-F", tty.toString(), "-a").redirectErrorStream(true).start();
+        String out;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(stty.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            out = " " + String.join(" ", in.lines().toList()).replace(';', ' ') + " ";
+        }
+        assertTrue(stty.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, stty.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    void aPortLockedByAnotherProcessIsInUse() throws Exception {
+        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classPathOf(PortHolder.class, com.fazecast.jSerialComm.SerialPort.class),
+                PortHolder.class.getName(), a.toString())
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            assertEquals("HELD", out.readLine(), "the second JVM holds the port");
+            PortInUseException e = assertThrows(PortInUseException.class, () -> open(""));
+            String device = a.toRealPath().toString();
+            assertTrue(e.getMessage().contains("in use by another process") && e.getMessage().contains(a.toString()),
+                    e.getMessage());
+            assertTrue(e.device().equals(a.toString()) || e.device().equals(device), e.device());
+            holder.getOutputStream().close(); // the holder lets go
+            assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+        } finally {
+            holder.destroyForcibly();
+        }
+        try (Connection c = open("")) {
+            assertTrue(c.describe().contains(a.toString()), "free again once the other process let go");
+        }
+    }
+
+    @Test
+    void aPortOpenInThisTransportIsInUseUnderAnyOfItsNames() throws Exception {
+        try (Connection first = open("")) {
+            PortInUseException e = assertThrows(PortInUseException.class, () -> open(""));
+            assertTrue(e.getMessage().contains("already open in this LabHAL"), e.getMessage());
+            String real = a.toRealPath().toString(); // the /dev/pts/N the link points to
+            assertThrows(PortInUseException.class,
+                    () -> transport.open(ResourceAddress.parse("ASRL" + real + "::INSTR"), IO));
+        }
+        open("").close();
+    }
+
+    @Test
+    void aMissingDeviceIsNamed() throws Exception {
+        Path missing = dir.resolve("ttyNothing");
+        NoSuchPortException e = assertThrows(NoSuchPortException.class,
+                () -> transport.open(ResourceAddress.parse("ASRL" + missing + "::INSTR"), IO));
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+        assertEquals(missing.toString(), e.device());
+
+        Path dangling = dir.resolve("ttyDangling");
+        Files.createSymbolicLink(dangling, dir.resolve("unplugged"));
+        e = assertThrows(NoSuchPortException.class,
+                () -> transport.open(ResourceAddress.parse("ASRL" + dangling + "::INSTR"), IO));
+        assertTrue(e.getMessage().contains(dangling.toString()) && e.getMessage().contains("link to nothing"),
+                e.getMessage());
+    }
+
+    @Test
+    void deactivationClosesEveryPortAndWakesBlockedCallers() throws Exception {
+        Connection c = open("");
+        CompletableFuture<Throwable> reader = CompletableFuture.supplyAsync(() -> {
+            try {
+                c.read(ByteBuffer.allocate(10), Duration.ofSeconds(60));
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        assertFalse(completesWithin(reader, Duration.ofMillis(300)));
+        long start = System.nanoTime();
+        transport.deactivate();
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertInstanceOf(ConnectionLostException.class, reader.get(1, TimeUnit.SECONDS));
+        assertTrue(ms < 1_000, "deactivate returned after " + ms + " ms");
+        assertEquals(0, transport.openPorts());
+        LabHalException stopped = assertThrows(LabHalException.class, () -> open(""));
+        assertTrue(stopped.getMessage().contains("stopped"), stopped.getMessage());
+        // The kernel lock is gone too: another opener gets the port.
+        try (PtyPeer other = new PtyPeer(a)) {
+            other.send("");
+        }
+    }
+
+    /** Where the classes come from, as a class path for another JVM. */
+    private static String classPathOf(Class<?>... classes) throws Exception {
+        StringBuilder path = new StringBuilder();
+        for (Class<?> c : classes) {
+            path.append(path.length() == 0 ? "" : java.io.File.pathSeparator)
+                    .append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        }
+        return path.toString();
+    }
+
+    private static boolean completesWithin(CompletableFuture<?> future, Duration wait) throws Exception {
+        try {
+            future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        }
+    }
+}

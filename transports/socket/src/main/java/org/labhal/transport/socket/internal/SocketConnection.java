@@ -1,0 +1,784 @@
+package org.labhal.transport.socket.internal;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.transport.Connection;
+
+/**
+ * One raw TCP link to an instrument: a non-blocking {@link SocketChannel} with a {@link Selector}
+ * of its own, so every read, write and connect waits in {@code select} with its own timeout, and
+ * {@link #close()} from any thread wakes it at once. No threads of its own.
+ *
+ * <h2>Receiving</h2>
+ * Bytes arrive into a 64 KiB buffer, which a read scans for the read termination and copies out
+ * of with {@link System#arraycopy}; bytes after a message end stay buffered for the next read.
+ * A response that starts with an IEEE 488.2 definite-length block header ({@code #<n><length>})
+ * is framed by its length: termination bytes inside the block's data neither stop a read nor end
+ * the message, which ends at the termination after the data.
+ *
+ * <h2>Late answers</h2>
+ * A raw socket has no device clear, so after a timeout {@link #clear} can only drain: it throws
+ * away what is buffered and what arrives until the link has been quiet for {@code drain_ms}
+ * (bounded by the I/O timeout). An answer later than that would reach the next query, so the
+ * connection also keeps count: a read after a write waits for one answer, and a read that times
+ * out before its answer (or before the end of it) leaves that answer owed. The next read after a
+ * write first discards as many messages as are owed, whenever they arrive within its timeout,
+ * then returns its own; a read with no write before it ({@code Session.read()}) gets the late
+ * answer itself. The instrument may never send an owed answer (an unknown query makes none), so
+ * owed answers are forgotten once {@code late_ms} have passed since reads began missing answers
+ * without one getting its own answer since. Until then a query that is never answered costs each
+ * following query its answer (it times out; it never returns another query's answer); after that,
+ * an even later answer would reach the next read.
+ *
+ * <h2>Threads</h2>
+ * Sessions call {@link #read}, {@link #write} and {@link #clear} under their lock, one step at a
+ * time; the receive buffer and the answer count belong to that step. {@link #close()} and
+ * {@link #kill} may come from any thread.
+ */
+final class SocketConnection implements Connection {
+    static final int BUFFER_SIZE = 64 * 1024;
+    /**
+     * A write probes for a peer that closed the link only after this long without receiving: in a
+     * busy exchange the next read notices a close just as well, and the probe costs a system call.
+     */
+    private static final long PROBE_AFTER_IDLE_NANOS = 20_000_000;
+    // Where the recogniser of a definite-length block header is, at the start of a message
+    private static final int HEADER_START = 0; // expecting '#' or any other first byte
+    private static final int HEADER_HASH = 1; // seen '#', expecting the digit count
+    private static final int HEADER_DIGITS = 2; // reading the length digits
+    private static final int HEADER_DONE = 3; // framed: block data, or a plain message
+
+    private final ResourceAddress address;
+    private final String resource;
+    private final SocketSettings settings;
+    private final Duration connectTimeout;
+    private final Consumer<SocketConnection> onClosed;
+
+    private final Object state = new Object();
+    private Link link; // guarded by state; null before the first connect and while the link is lost
+    private String closedBecause; // guarded by state; set once, when closed for good
+
+    // Receive side, used by one step at a time (see class comment)
+    private final byte[] buffer = new byte[BUFFER_SIZE];
+    private final ByteBuffer inbound = ByteBuffer.wrap(buffer);
+    private int head; // buffer[head, tail) is received and not yet consumed
+    private int tail;
+    private int previous = -1; // the last byte consumed, for CR LF that straddles two reads
+    private long lastReceived; // System.nanoTime() when bytes last arrived
+    // Framing of the message being consumed
+    private boolean atMessageStart = true;
+    private int headerState = HEADER_START;
+    private int headerDigits;
+    private long blockLength;
+    private long blockRemaining;
+    private boolean messageEnded; // set by frame(): whether the bytes it framed end the message
+    // Answer accounting (see class comment)
+    private boolean asked; // a message was written since the last read began
+    private boolean waiting; // the read in progress (possibly over several calls) waits for an answer
+    private int late; // answers owed to reads that gave up on them
+    private long lateSince; // System.nanoTime() when the reads started missing answers; 0 while in step
+
+    SocketConnection(ResourceAddress address, SocketSettings settings, Duration connectTimeout,
+            Consumer<SocketConnection> onClosed) {
+        this.address = address;
+        this.resource = address.canonical();
+        this.settings = settings;
+        this.connectTimeout = connectTimeout;
+        this.onClosed = onClosed;
+    }
+
+    /** The channel, its selector and its key: one TCP link. */
+    private static final class Link {
+        final SocketChannel channel;
+        final Selector selector;
+        final SelectionKey key;
+
+        Link(SocketChannel channel, Selector selector, SelectionKey key) {
+            this.channel = channel;
+            this.selector = selector;
+            this.key = key;
+        }
+
+        /** Waits up to {@code nanos} for {@code op}; may return early. */
+        void await(int op, long nanos) throws IOException {
+            try {
+                if (key.interestOps() != op) {
+                    key.interestOps(op);
+                }
+                selector.select(Math.max(1, (nanos + 999_999) / 1_000_000)); // 0 would mean forever
+                selector.selectedKeys().clear();
+            } catch (ClosedSelectorException | CancelledKeyException closedMeanwhile) {
+                throw new ClosedChannelException();
+            }
+        }
+
+        /** Closing the selector wakes a thread selecting on it. */
+        void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the descriptor is released either way
+            }
+            try {
+                selector.close();
+            } catch (IOException ignored) {
+                // the descriptor is released either way
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    /**
+     * Opens the link. Name resolution happens first and is not bounded by {@code timeout}: the JDK
+     * offers no timeout for it.
+     *
+     * @throws LabHalException naming the resource: unknown host, refused, unreachable
+     * @throws ConnectionLostException when the connection was refused or closed meanwhile
+     * @throws IoTimeoutException when the peer did not accept within {@code timeout}
+     */
+    void connect(Duration timeout) throws LabHalException {
+        long deadline = deadline(timeout);
+        String host = address.host().orElseThrow();
+        String literal = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        InetSocketAddress target;
+        try {
+            target = new InetSocketAddress(InetAddress.getByName(literal), address.port().orElseThrow());
+        } catch (UnknownHostException e) {
+            throw new LabHalException("Cannot open " + resource + ": unknown host '" + literal + "'", e);
+        }
+        Link fresh = null;
+        try {
+            SocketChannel channel = SocketChannel.open();
+            Selector selector;
+            try {
+                channel.configureBlocking(false);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, settings.noDelay());
+                channel.setOption(StandardSocketOptions.SO_KEEPALIVE, settings.keepAlive());
+                selector = Selector.open();
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+            fresh = new Link(channel, selector, channel.register(selector, 0));
+            synchronized (state) {
+                if (closedBecause != null) {
+                    throw new ClosedChannelException();
+                }
+                link = fresh; // from now on close() can wake us
+            }
+            if (!channel.connect(target)) {
+                while (!channel.finishConnect()) {
+                    long remaining = deadline - System.nanoTime();
+                    if (remaining <= 0) {
+                        throw new IoTimeoutException("Cannot open " + resource + ": " + target
+                                + " did not accept the connection within " + timeout.toMillis() + " ms", timeout);
+                    }
+                    fresh.await(SelectionKey.OP_CONNECT, remaining);
+                }
+            }
+            fresh.key.interestOps(SelectionKey.OP_READ);
+            resetReceiveState();
+        } catch (LabHalException e) {
+            drop(fresh);
+            throw e;
+        } catch (ConnectException e) {
+            drop(fresh);
+            throw closedOr(new ConnectionLostException("Cannot open " + resource + ": " + target
+                    + " refused the connection (" + e.getMessage() + ")", e));
+        } catch (NoRouteToHostException e) {
+            drop(fresh);
+            throw closedOr(new ConnectionLostException("Cannot open " + resource + ": no route to " + target, e));
+        } catch (IOException | CancelledKeyException | ClosedSelectorException e) {
+            drop(fresh);
+            throw closedOr(new ConnectionLostException("Cannot open " + resource + ": connecting to " + target
+                    + " failed: " + e, e));
+        }
+    }
+
+    /** Forgets a link that failed to connect. */
+    private void drop(Link failed) {
+        if (failed == null) {
+            return;
+        }
+        synchronized (state) {
+            if (link == failed) {
+                link = null;
+            }
+        }
+        failed.close();
+    }
+
+    /**
+     * The link for the next operation: reconnects a lost one when allowed and {@code reopen}.
+     */
+    private Link link(boolean reopen) throws LabHalException {
+        Link current;
+        synchronized (state) {
+            if (closedBecause != null) {
+                throw closedFailure(null);
+            }
+            current = link;
+        }
+        if (current != null) {
+            return current;
+        }
+        if (!settings.reconnect()) {
+            throw new ConnectionLostException(resource + ": the link was lost earlier and reconnect is off", null);
+        }
+        if (!reopen) {
+            throw new ConnectionLostException(resource + ": the link was lost earlier; the next write reconnects",
+                    null);
+        }
+        connect(connectTimeout);
+        synchronized (state) {
+            if (closedBecause != null || link == null) {
+                throw closedFailure(null);
+            }
+            return link;
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    @Override
+    public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
+        Link l = link(true);
+        long deadline = deadline(timeout);
+        ByteBuffer[] parts = end && settings.writeTermination() != Termination.NONE
+                ? new ByteBuffer[] {data, ByteBuffer.wrap(settings.writeTermination().bytes())}
+                : new ByteBuffer[] {data};
+        ByteBuffer last = parts[parts.length - 1];
+        try {
+            if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
+                probe(l);
+            }
+            while (last.hasRemaining() || data.hasRemaining()) {
+                if (l.channel.write(parts) == 0) {
+                    long remaining = deadline - System.nanoTime();
+                    if (remaining <= 0) {
+                        throw new IoTimeoutException(resource + " did not accept " + (data.remaining() + last.remaining())
+                                + " more bytes within " + timeout.toMillis() + " ms; the message was cut short",
+                                timeout);
+                    }
+                    l.await(SelectionKey.OP_WRITE, remaining);
+                }
+            }
+        } catch (IOException e) {
+            throw failure(e);
+        } finally {
+            restoreReadInterest(l);
+        }
+        if (end) {
+            asked = true;
+        }
+    }
+
+    /**
+     * Notices a peer that closed the link since the last step, so that a write does not vanish
+     * into a half-closed socket; whatever data arrived meanwhile is kept for the next read. Best
+     * effort: a peer that closes after the probe still swallows the write, and the next read fails.
+     */
+    private void probe(Link l) throws IOException, ConnectionLostException {
+        if (head == tail) {
+            head = tail = 0;
+        }
+        if (tail == buffer.length) {
+            return; // full: the next read will find out
+        }
+        inbound.limit(buffer.length).position(tail);
+        int n = l.channel.read(inbound);
+        if (n < 0) {
+            throw lose("the peer closed the connection", null);
+        }
+        tail += n;
+    }
+
+    private static void restoreReadInterest(Link l) {
+        try {
+            if (l.key.isValid() && l.key.interestOps() != SelectionKey.OP_READ) {
+                l.key.interestOps(SelectionKey.OP_READ);
+            }
+        } catch (CancelledKeyException closedMeanwhile) {
+            // the next operation reports it
+        }
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    @Override
+    public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
+        if (!into.hasRemaining()) {
+            throw new IllegalArgumentException("read needs room for at least one byte");
+        }
+        Link l = link(false);
+        long deadline = deadline(timeout);
+        if (asked) {
+            asked = false;
+            waiting = true;
+        }
+        try {
+            if (late > 0 && System.nanoTime() - lateSince >= settings.late().toNanos()) {
+                late = 0; // taken to be lost: the instrument may never send them
+            }
+            while (waiting && late > 0) {
+                discardMessage(l, deadline, timeout);
+            }
+            if (head == tail) {
+                fill(l, deadline, timeout);
+            }
+            int count = frame(head, Math.min(into.remaining(), tail - head));
+            boolean end = messageEnded;
+            into.put(buffer, head, count);
+            consumed(count);
+            if (!end && settings.readTermination() == Termination.NONE && head == tail
+                    && !moreWithin(l, Math.min(deadline, System.nanoTime() + settings.drain().toNanos()))) {
+                end = true; // with no terminator, a pause ends the message
+            }
+            if (end) {
+                framingDone();
+                if (waiting) {
+                    waiting = false;
+                    lateSince = 0; // the answer asked for arrived: in step again
+                } else if (late > 0) {
+                    late--; // an explicit read took a late answer
+                }
+            }
+            return end;
+        } catch (IoTimeoutException e) {
+            if (waiting || !atMessageStart) {
+                late++; // its answer, or the rest of it, may still come
+                if (lateSince == 0) {
+                    lateSince = System.nanoTime();
+                }
+            }
+            waiting = false;
+            throw e;
+        } catch (IOException e) {
+            throw failure(e);
+        }
+    }
+
+    /**
+     * Decides how many of the {@code limit} bytes from {@code from} belong to the message being
+     * consumed, up to and including its end, and updates the block framing for them.
+     *
+     * @return the count; {@link #messageEnded} says whether the message ends with it
+     */
+    private int frame(int from, int limit) {
+        messageEnded = false;
+        int i = from;
+        int stop = from + limit;
+        while (i < stop) {
+            if (blockRemaining > 0) {
+                int skip = (int) Math.min(blockRemaining, stop - i);
+                i += skip;
+                blockRemaining -= skip;
+                continue;
+            }
+            if (headerState != HEADER_DONE && header(buffer[i])) {
+                i++;
+                continue;
+            }
+            int end = terminator(i, stop, i == from ? previous : buffer[i - 1]);
+            if (end >= 0) {
+                messageEnded = true;
+                return end - from;
+            }
+            return limit;
+        }
+        return limit;
+    }
+
+    /**
+     * Feeds one byte to the block-header recogniser.
+     *
+     * @return whether the byte belongs to a block header (else it is ordinary message content)
+     */
+    private boolean header(byte b) {
+        switch (headerState) {
+            case HEADER_START -> {
+                if (b == '#') {
+                    headerState = HEADER_HASH;
+                    return true;
+                }
+            }
+            case HEADER_HASH -> {
+                if (b >= '1' && b <= '9') {
+                    headerDigits = b - '0';
+                    blockLength = 0;
+                    headerState = HEADER_DIGITS;
+                    return true;
+                }
+            }
+            case HEADER_DIGITS -> {
+                if (b >= '0' && b <= '9') {
+                    blockLength = blockLength * 10 + (b - '0');
+                    if (--headerDigits == 0) {
+                        blockRemaining = blockLength;
+                        headerState = HEADER_DONE;
+                    }
+                    return true;
+                }
+            }
+            default -> {
+                return false;
+            }
+        }
+        headerState = HEADER_DONE; // not a definite-length block (or a malformed one): plain text
+        return false;
+    }
+
+    /** @return the index after the first terminator in {@code buffer[from, to)}, or -1 */
+    private int terminator(int from, int to, int before) {
+        switch (settings.readTermination()) {
+            case LF -> {
+                for (int i = from; i < to; i++) {
+                    if (buffer[i] == '\n') {
+                        return i + 1;
+                    }
+                }
+            }
+            case CR -> {
+                for (int i = from; i < to; i++) {
+                    if (buffer[i] == '\r') {
+                        return i + 1;
+                    }
+                }
+            }
+            case CRLF -> {
+                int prev = before;
+                for (int i = from; i < to; i++) {
+                    byte b = buffer[i];
+                    if (b == '\n' && prev == '\r') {
+                        return i + 1;
+                    }
+                    prev = b;
+                }
+            }
+            default -> {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    private void consumed(int count) {
+        if (count > 0) {
+            head += count;
+            previous = buffer[head - 1];
+            atMessageStart = false;
+        }
+    }
+
+    /** A message ended: the next byte starts a new one. */
+    private void framingDone() {
+        atMessageStart = true;
+        headerState = HEADER_START;
+        blockRemaining = 0;
+    }
+
+    /** A message that nobody reads ended; it pays an owed late answer, if any. */
+    private void discarded() {
+        framingDone();
+        if (late > 0) {
+            late--;
+        }
+    }
+
+    /** Consumes one whole message that a timed-out read gave up on. */
+    private void discardMessage(Link l, long deadline, Duration timeout) throws IOException, LabHalException {
+        while (true) {
+            if (head == tail) {
+                try {
+                    fill(l, deadline, timeout);
+                } catch (IoTimeoutException e) {
+                    IoTimeoutException late = new IoTimeoutException(resource + " sent neither the late answer to an "
+                            + "earlier query nor this one's within " + timeout.toMillis() + " ms", timeout);
+                    late.initCause(e);
+                    throw late;
+                }
+            }
+            int count = frame(head, tail - head);
+            boolean end = messageEnded;
+            consumed(count);
+            if (!end && settings.readTermination() == Termination.NONE && head == tail
+                    && !moreWithin(l, Math.min(deadline, System.nanoTime() + settings.drain().toNanos()))) {
+                end = true;
+            }
+            if (end) {
+                discarded();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Waits for at least one more byte.
+     *
+     * @throws IoTimeoutException when none came before {@code deadline}
+     * @throws ConnectionLostException when the peer closed the link
+     */
+    private void fill(Link l, long deadline, Duration timeout) throws IOException, LabHalException {
+        if (!moreWithin(l, deadline)) {
+            throw new IoTimeoutException(resource + (atMessageStart ? " sent no answer" : " sent part of an answer "
+                    + "but not its end") + " within " + timeout.toMillis() + " ms", timeout);
+        }
+    }
+
+    /**
+     * Reads what has arrived, waiting until {@code until} for at least one byte.
+     *
+     * @return whether at least one byte was added to the buffer
+     * @throws ConnectionLostException when the peer closed the link
+     */
+    private boolean moreWithin(Link l, long until) throws IOException, ConnectionLostException {
+        if (head == tail) {
+            head = tail = 0;
+        } else if (tail == buffer.length) {
+            System.arraycopy(buffer, head, buffer, 0, tail - head);
+            tail -= head;
+            head = 0;
+        }
+        while (true) {
+            inbound.limit(buffer.length).position(tail);
+            int n = l.channel.read(inbound);
+            if (n > 0) {
+                tail += n;
+                lastReceived = System.nanoTime();
+                return true;
+            }
+            if (n < 0) {
+                throw lose("the peer closed the connection", null);
+            }
+            long remaining = until - System.nanoTime();
+            if (remaining <= 0) {
+                return false;
+            }
+            l.await(SelectionKey.OP_READ, remaining);
+        }
+    }
+
+    // ---------------------------------------------------------------- clearing
+
+    /**
+     * Sockets have no device clear: drains instead. Discards what is buffered, then reads and
+     * discards until nothing has arrived for {@code drain_ms} or {@code timeout} has passed.
+     * Answers still owed after that are discarded by later reads when they come (class comment).
+     * A lost link with {@code reconnect=true} needs no drain: the next write opens a fresh one.
+     */
+    @Override
+    public void clear(Duration timeout) throws LabHalException {
+        Link l;
+        synchronized (state) {
+            if (closedBecause != null) {
+                throw closedFailure(null);
+            }
+            l = link;
+        }
+        if (l == null) {
+            if (settings.reconnect()) {
+                return;
+            }
+            throw new ConnectionLostException(resource + ": the link was lost earlier and reconnect is off", null);
+        }
+        long bound = deadline(timeout);
+        long drain = settings.drain().toNanos();
+        asked = false;
+        if (waiting) { // the caller gave up on an answer without a timeout (e.g. a malformed one)
+            waiting = false;
+            late++;
+            if (lateSince == 0) {
+                lateSince = System.nanoTime();
+            }
+        }
+        try {
+            discardBuffered();
+            long quietUntil = System.nanoTime() + drain;
+            while (moreWithin(l, Math.min(bound, quietUntil))) {
+                discardBuffered();
+                quietUntil = System.nanoTime() + drain;
+            }
+        } catch (IOException e) {
+            throw failure(e);
+        }
+        if (late == 0) {
+            lateSince = 0; // every late answer arrived and was drained
+        }
+    }
+
+    /** Consumes everything buffered, counting the messages that end in it. */
+    private void discardBuffered() {
+        while (head < tail) {
+            int count = frame(head, tail - head);
+            boolean end = messageEnded;
+            consumed(count);
+            if (end) {
+                discarded();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- failures and closing
+
+    /** An I/O failure: the link is gone, either closed by us or broken by the peer. */
+    private ConnectionLostException failure(IOException e) {
+        synchronized (state) {
+            if (closedBecause != null) {
+                return closedFailure(e);
+            }
+        }
+        if (e instanceof ClosedChannelException) {
+            return lose("the link was closed", e);
+        }
+        String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
+        if (message.contains("reset")) {
+            return lose("the peer reset the connection", e);
+        }
+        if (message.contains("broken pipe")) {
+            return lose("the peer closed the connection (broken pipe)", e);
+        }
+        return lose("the link failed: " + e, e);
+    }
+
+    /** The link broke: closes it so that reconnect, if on, starts afresh. */
+    private ConnectionLostException lose(String why, Throwable cause) {
+        Link broken;
+        synchronized (state) {
+            broken = link;
+            link = null;
+        }
+        if (broken != null) {
+            broken.close();
+        }
+        resetReceiveState();
+        return new ConnectionLostException(resource + ": " + why
+                + (settings.reconnect() ? "; the next write reconnects" : ""), cause);
+    }
+
+    private void resetReceiveState() {
+        head = tail = 0;
+        previous = -1;
+        lastReceived = System.nanoTime() - PROBE_AFTER_IDLE_NANOS - 1;
+        atMessageStart = true;
+        headerState = HEADER_START;
+        blockRemaining = 0;
+        asked = false;
+        waiting = false;
+        late = 0;
+        lateSince = 0;
+    }
+
+    /** Closes are reported as what they are, even when they surface as another failure. */
+    private LabHalException closedOr(LabHalException failure) {
+        synchronized (state) {
+            if (closedBecause == null) {
+                return failure;
+            }
+        }
+        return closedFailure(failure);
+    }
+
+    /**
+     * A lost connection, whoever closed it: the session above knows why its owner closed it and
+     * reports the step as closed with that reason (as it does for the SIM transport).
+     *
+     * @param cause how the closure surfaced, or {@code null}
+     */
+    private ConnectionLostException closedFailure(Throwable cause) {
+        synchronized (state) {
+            return new ConnectionLostException(resource + ": the connection was " + closedBecause, cause);
+        }
+    }
+
+    @Override
+    public String describe() {
+        Link current;
+        synchronized (state) {
+            current = link;
+        }
+        String remote = address.host().orElseThrow() + ":" + address.port().orElseThrow();
+        try {
+            if (current != null && current.channel.getRemoteAddress() != null) {
+                remote = current.channel.getRemoteAddress().toString();
+            }
+        } catch (IOException closedMeanwhile) {
+            // keep the address from the resource
+        }
+        return "TCP socket to " + remote + " (" + resource + ")";
+    }
+
+    /** Closes for good; blocked callers get a {@link ConnectionLostException} at once. */
+    @Override
+    public void close() {
+        shutDown("closed by its owner");
+    }
+
+    /**
+     * Closes for good because the transport goes away; blocked callers get a
+     * {@link ConnectionLostException} naming the reason.
+     *
+     * @param reason completes "the connection was ..."
+     */
+    void kill(String reason) {
+        shutDown(reason);
+    }
+
+    private void shutDown(String reason) {
+        Link current;
+        synchronized (state) {
+            if (closedBecause != null) {
+                return;
+            }
+            closedBecause = reason;
+            current = link;
+            link = null;
+        }
+        if (current != null) {
+            current.close(); // wakes a thread waiting in select
+        }
+        onClosed.accept(this);
+    }
+
+    /** Whether this connection still holds a socket, for tests and the factory. */
+    boolean hasSocket() {
+        synchronized (state) {
+            return link != null;
+        }
+    }
+
+    private static long deadline(Duration timeout) {
+        long nanos;
+        try {
+            nanos = timeout.toNanos();
+        } catch (ArithmeticException e) {
+            nanos = Long.MAX_VALUE / 4;
+        }
+        return System.nanoTime() + Math.max(0, Math.min(nanos, Long.MAX_VALUE / 4));
+    }
+
+    @Override
+    public String toString() {
+        return "SocketConnection[" + describe() + "]";
+    }
+}
