@@ -1,0 +1,711 @@
+package org.labhal.runtime.internal.instrument;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.labhal.api.LabHalException;
+import org.labhal.api.Session;
+import org.labhal.api.SessionFactory;
+import org.labhal.api.SessionOptions;
+import org.labhal.api.TransportKind;
+import org.labhal.api.TransportUnavailableException;
+import org.labhal.api.instrument.Identity;
+import org.labhal.api.instrument.Instrument;
+import org.labhal.api.instrument.ModelQuirks;
+import org.labhal.api.instrument.ScpiInstrument;
+import org.labhal.api.lock.LockPolicy;
+import org.labhal.api.transport.TransportFactory;
+import org.labhal.runtime.internal.NamedThreadFactory;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.FrameworkListener;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.log.Logger;
+
+/**
+ * The life of one configured instrument: connect, identify by {@code *IDN?}, pick the model, open
+ * the session with the model's lock policy, register the {@link Instrument} service, and keep the
+ * driver bound as models come and go. The session and its lock belong to this object, not to the
+ * driver bundle: a driver update swaps the driver in the {@link DriverSlot} and leaves the session,
+ * the lock and the service registration alone. A failed connect is retried with back-off; a lost
+ * connection is reopened.
+ * <p>
+ * Threading: all connection work runs on the instrument's own single thread; model departures are
+ * handled on the thread that unregisters the model (they only touch the slot); {@link #status()} and
+ * {@link #instrument()} may be called from anywhere.
+ */
+public final class InstrumentConnection implements ModelCatalog.Listener {
+
+    /** Where an instrument is in its life. */
+    public enum State {
+        /** Opening the session and identifying the instrument. */
+        CONNECTING,
+        /** The configured model, or a transport for the resource, is not installed; connects when it appears. */
+        WAITING,
+        /** Connected and registered as a service (with or without a driver bound). */
+        ONLINE,
+        /** Connecting failed or the connection was lost; retrying. */
+        OFFLINE,
+        /** Configuration deleted or runtime stopped. */
+        CLOSED
+    }
+
+    /** Service property: the {@code *IDN?} answer. */
+    public static final String IDENTITY = "labhal.instrument.identity";
+    private static final Duration WATCHDOG = Duration.ofSeconds(2);
+    /** What {@link Instrument#identity()} reports when the {@code *IDN?} answer could not be parsed. */
+    private static final Identity UNIDENTIFIED = new Identity("unknown", "unknown", "0", "0");
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    private static final Duration MAX_DRAIN = Duration.ofSeconds(30);
+    private static final Duration TRANSPORT_STARTING = Duration.ofMillis(20);
+
+    private final InstrumentSettings settings;
+    private final SessionFactory sessions;
+    private final ModelCatalog catalog;
+    private final BundleContext context;
+    private final Logger logger;
+    private final ScheduledExecutorService executor;
+    private final DriverSlot slot;
+
+    // Guarded by this. Written on the instrument thread (and by close() once that thread has stopped).
+    private State state = State.CONNECTING;
+    private String detail = "starting";
+    private Instant since = Instant.now();
+    private Session session;
+    private String idnAnswer;
+    private Identity identity;
+    private ModelCatalog.Entry model;
+    private String modelSource = "";
+    private String policySource = "";
+    private ModelQuirks quirks;
+    private String prepared; // the model name prepare() ran for on this session
+    private InstrumentView view;
+    private ServiceRegistration<?> registration;
+    private Set<Class<?>> registeredTypes = Set.of();
+    private int failures;
+    private String lastFailure = "";
+    private ScheduledFuture<?> retry;
+    private ScheduledFuture<?> watchdog;
+    private int pendingTasks; // work handed to the instrument thread and not done yet
+    private boolean waitingForTransport;
+    private int transportRetries;
+    private volatile boolean closed;
+
+    /**
+     * @param settings the checked configuration
+     * @param sessions opens the session
+     * @param catalog the installed models
+     * @param context registers the instrument service
+     * @param logger where lifecycle events and trouble go
+     */
+    public InstrumentConnection(InstrumentSettings settings, SessionFactory sessions, ModelCatalog catalog,
+            BundleContext context, Logger logger) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.sessions = Objects.requireNonNull(sessions, "sessions");
+        this.catalog = Objects.requireNonNull(catalog, "catalog");
+        this.context = Objects.requireNonNull(context, "context");
+        this.logger = Objects.requireNonNull(logger, "logger");
+        this.executor = Executors.newSingleThreadScheduledExecutor(
+                new NamedThreadFactory("labhal-instrument-" + settings.id()));
+        this.slot = new DriverSlot(settings.id());
+    }
+
+    /**
+     * Starts connecting in the background, once the framework has finished starting (so that every
+     * installed transport and model is there), and follows model changes from now on.
+     */
+    public void start() {
+        catalog.subscribe(this);
+        schedule(() -> {
+            awaitFrameworkStarted();
+            connect();
+        });
+    }
+
+    /** A transport appeared: an instrument that could not connect tries again at once. */
+    public void transportAdded() {
+        synchronized (this) {
+            if (state != State.OFFLINE && !(state == State.WAITING && waitingForTransport)) {
+                return;
+            }
+            enter(State.CONNECTING, "a transport appeared; connecting again");
+        }
+        schedule(this::connect);
+    }
+
+    /** @return the configured settings */
+    public InstrumentSettings settings() {
+        return settings;
+    }
+
+    /** @return the registered instrument while online */
+    public synchronized Optional<Instrument> instrument() {
+        return Optional.ofNullable(view);
+    }
+
+    /**
+     * Waits until the instrument is no longer {@link State#CONNECTING} and has no model change left to
+     * handle.
+     *
+     * @param timeout the longest wait
+     * @return the state then
+     * @throws InterruptedException when interrupted
+     */
+    public synchronized State awaitSettled(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!settled()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return state;
+    }
+
+    /** @return whether it is past connecting, with no model change left to handle */
+    public synchronized boolean settled() {
+        return state != State.CONNECTING && pendingTasks == 0;
+    }
+
+    /** @return a snapshot for the shell */
+    public synchronized InstrumentStatus status() {
+        DriverSlot.State driver = slot.state();
+        Optional<Session> open = Optional.ofNullable(session);
+        return new InstrumentStatus(settings, state, detail, since, Optional.ofNullable(idnAnswer),
+                Optional.ofNullable(session == null ? null : modelName()),
+                Optional.ofNullable(model).map(ModelCatalog.Entry::bundle), modelSource,
+                open.map(Session::lockPolicy), policySource, open.map(Session::address), open.map(Session::name),
+                open.map(s -> s.lock().name()), open.map(Session::ioTimeout), open.map(Session::lockTimeout),
+                open.map(Session::errorChecking), Optional.ofNullable(quirks), driver.model().isPresent(),
+                driver.bindings(), driver.since(), registeredTypes);
+    }
+
+    /**
+     * Disconnects for good: unregisters the service, fails calls waiting for a driver and closes the
+     * session. Steps running on the session fail with the session's specific exception.
+     */
+    public void close() {
+        closed = true;
+        catalog.unsubscribe(this);
+        executor.shutdownNow();
+        try {
+            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+                logger.warn("{}: its connection thread did not stop within 10 s", settings.id());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        slot.close("instrument " + settings.id() + " was disconnected");
+        synchronized (this) {
+            unregister();
+            if (session != null) {
+                session.close();
+                session = null;
+            }
+            view = null;
+            enter(State.CLOSED, "disconnected");
+        }
+        logger.info("{}: disconnected from {}", settings.id(), settings.address().canonical());
+    }
+
+    @Override
+    public void modelAdded(ModelCatalog.Entry entry) {
+        schedule(this::reconsider);
+    }
+
+    @Override
+    public void modelRemoved(ModelCatalog.Entry entry) {
+        try {
+            int running = slot.unbind(entry, drainTime());
+            if (running > 0) {
+                logger.warn("{}: {} call(s) still running on the driver of model '{}' as its bundle goes away",
+                        settings.id(), running, entry.name());
+            } else if (running == 0) {
+                logger.info("{}: driver of model '{}' unbound; calls wait up to {} ms for the next one",
+                        settings.id(), entry.name(), settings.driverWait().toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        schedule(this::reconsider);
+    }
+
+    // ---- on the instrument thread ------------------------------------------------------------------
+
+    private void connect() {
+        synchronized (this) {
+            if (closed || state == State.ONLINE) {
+                return; // a retry and a transport's arrival may both ask
+            }
+        }
+        cancel(retry);
+        Optional<ModelCatalog.Entry> forced = Optional.empty();
+        if (settings.model().isPresent()) {
+            forced = catalog.named(settings.model().get());
+            if (forced.isEmpty()) {
+                synchronized (this) {
+                    enter(State.WAITING, "waiting for model '" + settings.model().get() + "' to be installed");
+                }
+                logger.info("{}: waiting for model '{}' to be installed before connecting to {}", settings.id(),
+                        settings.model().get(), settings.address().canonical());
+                return;
+            }
+        }
+        synchronized (this) {
+            waitingForTransport = false;
+            enter(State.CONNECTING, "connecting to " + settings.address().canonical());
+        }
+        Session opened = null;
+        try {
+            ModelQuirks probeQuirks = forced.map(ModelCatalog.Entry::quirks).orElse(ModelQuirks.defaults());
+            opened = open(policyFor(forced.orElse(null)), probeQuirks);
+            String answer = opened.query("*IDN?").strip();
+            Identity parsed = parse(answer);
+            ModelCatalog.Entry chosen;
+            String source;
+            if (forced.isPresent()) {
+                chosen = forced.get();
+                source = "configured (model=" + settings.model().get() + ")";
+            } else {
+                Optional<ModelCatalog.Match> match = parsed == null ? Optional.empty() : catalog.bestMatch(parsed);
+                chosen = match.map(ModelCatalog.Match::entry).orElse(null);
+                source = match.map(m -> "matched *IDN? with score " + m.score()).orElse("no installed model matches");
+            }
+            ModelQuirks chosenQuirks = chosen == null ? ModelQuirks.defaults() : chosen.quirks();
+            LockPolicy policy = policyFor(chosen);
+            if (policy != opened.lockPolicy()) {
+                opened.close();
+                opened = open(policy, chosenQuirks);
+            }
+            applyTimeouts(opened, chosenQuirks);
+            ScpiInstrument scpi = parsed == null ? new ScpiInstrument(opened, chosenQuirks)
+                    : new ScpiInstrument(opened, chosenQuirks, parsed);
+            if (chosen != null) {
+                chosen.model().prepare(scpi);
+            }
+            online(opened, answer, parsed, chosen, source, scpi);
+        } catch (TransportUnavailableException e) {
+            if (opened != null) {
+                opened.close();
+            }
+            boolean starting;
+            synchronized (this) { // against transportAdded(): either it sees WAITING or we see the transport
+                // at most a second of this: a transport the session factory never takes must not spin
+                starting = transportRegistered(e.kind()) && transportRetries++ < 50;
+                if (starting) {
+                    enter(State.CONNECTING, "a transport for " + e.kind() + " resources is starting");
+                } else {
+                    transportRetries = 0;
+                    waitingForTransport = true;
+                    enter(State.WAITING, "waiting for a transport for " + e.kind() + " resources to be installed");
+                }
+            }
+            if (starting) {
+                schedule(this::connect, TRANSPORT_STARTING); // registered, not yet known to the session factory
+            } else {
+                logger.info("{}: waiting for a transport for {} resources to be installed", settings.id(), e.kind());
+            }
+        } catch (LabHalException | RuntimeException e) {
+            if (opened != null) {
+                opened.close();
+            }
+            offline(e);
+        }
+    }
+
+    private Session open(LockPolicy policy, ModelQuirks modelQuirks) throws LabHalException {
+        SessionOptions options = SessionOptions.defaults().withLockPolicy(policy)
+                .withIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()))
+                .withLockTimeout(settings.lockTimeout())
+                .withErrorChecking(settings.errorChecking().orElse(false));
+        return sessions.open(settings.address(), options);
+    }
+
+    private void applyTimeouts(Session target, ModelQuirks modelQuirks) {
+        target.setIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()));
+        target.setErrorChecking(settings.errorChecking().orElse(modelQuirks.errorChecking()));
+    }
+
+    private LockPolicy policyFor(ModelCatalog.Entry entry) {
+        if (settings.address().kind().isSingleLink()) {
+            return LockPolicy.SINGLE_CONNECTION; // what the session factory opens on one wire anyway
+        }
+        return settings.lockPolicy().orElse(entry == null ? LockPolicy.SHARED_BUFFER : entry.policy());
+    }
+
+    private String policySourceFor(ModelCatalog.Entry entry) {
+        if (settings.address().kind().isSingleLink()) {
+            return "a " + settings.address().kind() + " line carries one connection";
+        }
+        if (settings.lockPolicy().isPresent()) {
+            return "configured (lockPolicy=" + settings.lockPolicy().get() + ")";
+        }
+        return entry == null ? "safe default for unknown models" : "model '" + entry.name() + "'";
+    }
+
+    private Identity parse(String answer) {
+        try {
+            return Identity.parse(answer);
+        } catch (IllegalArgumentException e) {
+            logger.warn("{}: {}; no model can match it", settings.id(), e.getMessage());
+            return null;
+        }
+    }
+
+    private void online(Session opened, String answer, Identity parsed, ModelCatalog.Entry chosen, String source,
+            ScpiInstrument scpi) {
+        synchronized (this) {
+            if (closed) {
+                opened.close();
+                return;
+            }
+            session = opened;
+            idnAnswer = answer;
+            identity = parsed != null ? parsed : UNIDENTIFIED;
+            model = chosen;
+            prepared = chosen == null ? null : chosen.name();
+            modelSource = source;
+            policySource = policySourceFor(chosen);
+            quirks = scpi.quirks();
+            view = new InstrumentView(settings.id(), opened, identity, scpi, modelName(), slot,
+                    settings.driverWait());
+            failures = 0;
+            lastFailure = "";
+            enter(State.ONLINE, chosen == null ? "unknown model: lock policy " + opened.lockPolicy()
+                    + " (" + policySource + ")" : "");
+        }
+        if (chosen == null) {
+            logger.warn("{}: no installed model matches *IDN? \"{}\"; using {} lock policy {}", settings.id(), answer,
+                    settings.lockPolicy().isPresent() ? "the configured" : "the safe default", opened.lockPolicy());
+        } else {
+            bindDriver(chosen, scpi);
+        }
+        synchronized (this) {
+            register(chosen == null ? Set.of() : chosen.driverTypes());
+        }
+        watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
+                TimeUnit.MILLISECONDS);
+        logger.info("{}: online at {} as \"{}\", model {}, lock policy {} ({})", settings.id(),
+                opened.address().canonical(), answer, chosen == null ? "unknown" : "'" + chosen.name() + "'",
+                opened.lockPolicy(), policySource);
+    }
+
+    private void bindDriver(ModelCatalog.Entry entry, ScpiInstrument scpi) {
+        Object driver;
+        try {
+            driver = entry.model().createDriver(scpi);
+        } catch (RuntimeException e) {
+            logger.error("{}: model '{}' failed to create a driver: {}", settings.id(), entry.name(), e.toString(), e);
+            return;
+        }
+        for (Class<?> type : entry.driverTypes()) {
+            if (!type.isInstance(driver)) {
+                logger.error("{}: the driver of model '{}' ({}) does not implement its declared type {}; not bound",
+                        settings.id(), entry.name(), driver == null ? "null" : driver.getClass().getName(),
+                        type.getName());
+                return;
+            }
+        }
+        slot.bind(entry, driver);
+    }
+
+    /** A model came or went: bind a better or returning driver, or reconnect when the policy must change. */
+    private void reconsider() {
+        if (closed) {
+            return;
+        }
+        State now;
+        synchronized (this) {
+            now = state;
+        }
+        if (now == State.WAITING) {
+            if (!waitingForTransport) {
+                connect();
+            }
+            return;
+        }
+        if (now != State.ONLINE) {
+            return;
+        }
+        ModelCatalog.Entry bound = slot.model().orElse(null);
+        if (bound != null && !catalog.models().contains(bound)) {
+            unbind(bound); // raced with its removal
+            bound = null;
+        }
+        Optional<ModelCatalog.Entry> best = settings.model().isPresent() ? catalog.named(settings.model().get())
+                : identity == UNIDENTIFIED ? Optional.empty()
+                        : catalog.bestMatch(identity).map(ModelCatalog.Match::entry);
+        if (best.isEmpty() || best.get() == bound) {
+            if (bound == null && model != null) {
+                synchronized (this) {
+                    detail = "no driver bound: model '" + model.name() + "' is not installed";
+                }
+            }
+            return;
+        }
+        ModelCatalog.Entry next = best.get();
+        Session current = session;
+        if (policyFor(next) != current.lockPolicy()) {
+            logger.info("{}: model '{}' needs lock policy {} (the session has {}); reconnecting", settings.id(),
+                    next.name(), policyFor(next), current.lockPolicy());
+            disconnect("model '" + next.name() + "' needs another session");
+            connect();
+            return;
+        }
+        if (bound != null) {
+            unbind(bound);
+        }
+        ScpiInstrument scpi = view.scpi();
+        boolean newView = !next.quirks().equals(quirks);
+        if (newView) {
+            scpi = identity == UNIDENTIFIED ? new ScpiInstrument(current, next.quirks())
+                    : new ScpiInstrument(current, next.quirks(), identity);
+            applyTimeouts(current, next.quirks());
+        }
+        if (!next.name().equals(prepared)) {
+            try {
+                next.model().prepare(scpi);
+                prepared = next.name();
+            } catch (LabHalException | RuntimeException e) {
+                logger.warn("{}: model '{}' failed to prepare the instrument: {}; reconnecting", settings.id(),
+                        next.name(), e.getMessage());
+                disconnect("model '" + next.name() + "' failed to prepare the instrument");
+                offline(e);
+                return;
+            }
+        }
+        bindDriver(next, scpi);
+        synchronized (this) {
+            model = next;
+            modelSource = settings.model().isPresent() ? "configured (model=" + settings.model().get() + ")"
+                    : "matched *IDN? with score " + catalog.score(next, identity);
+            policySource = policySourceFor(next);
+            quirks = next.quirks();
+            detail = "";
+            if (newView || !next.driverTypes().equals(registeredTypes)) {
+                unregister();
+                view = new InstrumentView(settings.id(), current, identity, scpi, modelName(), slot,
+                        settings.driverWait());
+                register(next.driverTypes());
+            } else {
+                view.model(modelName());
+                registration.setProperties(serviceProperties());
+            }
+        }
+        logger.info("{}: driver of model '{}' from {} bound", settings.id(), next.name(), next.bundle());
+    }
+
+    private void unbind(ModelCatalog.Entry entry) {
+        try {
+            slot.unbind(entry, drainTime());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void checkAlive() {
+        Session current;
+        synchronized (this) {
+            current = session;
+        }
+        if (current != null && !current.isOpen() && !closed && !shuttingDown()) {
+            logger.warn("{}: lost its connection to {}; reconnecting", settings.id(), current.address().canonical());
+            disconnect("connection lost");
+            connect();
+        }
+    }
+
+    private void disconnect(String reason) {
+        cancel(watchdog);
+        slot.model().ifPresent(this::unbind);
+        synchronized (this) {
+            unregister();
+            if (session != null) {
+                session.close();
+                session = null;
+            }
+            view = null;
+            enter(State.CONNECTING, reason);
+        }
+    }
+
+    private void offline(Exception failure) {
+        String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+        long delay;
+        boolean repeated;
+        synchronized (this) {
+            failures++;
+            delay = Math.min(MAX_BACKOFF.toMillis(), 1000L << Math.min(failures - 1, 5));
+            repeated = message.equals(lastFailure);
+            lastFailure = message;
+            enter(State.OFFLINE, message + " (retrying in " + delay / 1000 + " s)");
+        }
+        if (repeated || shuttingDown()) {
+            logger.debug("{}: still cannot connect: {}", settings.id(), message);
+        } else {
+            logger.warn("{}: cannot connect to {}: {}; retrying with back-off", settings.id(),
+                    settings.address().canonical(), message);
+        }
+        if (!closed) {
+            retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------
+
+    private boolean transportRegistered(TransportKind kind) {
+        try {
+            return !context.getServiceReferences(TransportFactory.class,
+                    "(" + TransportFactory.KINDS_PROPERTY + "=" + kind + ")").isEmpty();
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** Runs connection work on the instrument thread, counted so {@link #settled()} can tell it is pending. */
+    private void schedule(Runnable task) {
+        schedule(task, Duration.ZERO);
+    }
+
+    private void schedule(Runnable task, Duration delay) {
+        if (closed) {
+            return;
+        }
+        synchronized (this) {
+            pendingTasks++;
+        }
+        try {
+            executor.schedule(() -> {
+                try {
+                    task.run();
+                } finally {
+                    synchronized (this) {
+                        pendingTasks--;
+                        notifyAll();
+                    }
+                }
+            }, delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            synchronized (this) {
+                pendingTasks--; // closing
+                notifyAll();
+            }
+        }
+    }
+
+    /** Transports and models leave first when the framework stops: no reconnecting or warnings then. */
+    private boolean shuttingDown() {
+        try {
+            return context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).getState() == Bundle.STOPPING
+                    || context.getBundle().getState() == Bundle.STOPPING;
+        } catch (IllegalStateException e) {
+            return true; // our bundle context is gone
+        }
+    }
+
+    private void awaitFrameworkStarted() {
+        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION);
+        if (system == null || system.getState() == Bundle.ACTIVE) {
+            return;
+        }
+        synchronized (this) {
+            enter(State.CONNECTING, "waiting for the framework to finish starting");
+        }
+        CountDownLatch started = new CountDownLatch(1);
+        FrameworkListener listener = event -> {
+            if (event.getType() == FrameworkEvent.STARTED) {
+                started.countDown();
+            }
+        };
+        context.addFrameworkListener(listener);
+        try {
+            if (system.getState() != Bundle.ACTIVE && !started.await(60, TimeUnit.SECONDS)) {
+                logger.warn("{}: the framework has not finished starting after 60 s; connecting anyway", settings.id());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            context.removeFrameworkListener(listener);
+        }
+    }
+
+    private Duration drainTime() {
+        Session current = session;
+        Duration io = current == null ? ModelQuirks.defaults().ioTimeout() : current.ioTimeout();
+        Duration drain = settings.lockTimeout().plus(io.multipliedBy(2));
+        return drain.compareTo(MAX_DRAIN) > 0 ? MAX_DRAIN : drain;
+    }
+
+    /** Guarded by this. */
+    private void register(Set<Class<?>> types) {
+        String[] classes = new String[types.size() + 1];
+        classes[0] = Instrument.class.getName();
+        int i = 1;
+        for (Class<?> type : types) {
+            classes[i++] = type.getName();
+        }
+        registration = context.registerService(classes, view.serviceObject(types), serviceProperties());
+        registeredTypes = Set.copyOf(types);
+    }
+
+    /** Guarded by this. */
+    private void unregister() {
+        if (registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
+            registration = null;
+            registeredTypes = Set.of();
+        }
+    }
+
+    /** Guarded by this. */
+    private Dictionary<String, Object> serviceProperties() {
+        Hashtable<String, Object> properties = new Hashtable<>();
+        properties.put(Instrument.ID, settings.id());
+        properties.put(Instrument.RESOURCE, session.address().canonical());
+        properties.put(Instrument.MODEL, modelName());
+        properties.put(Instrument.LOCK_POLICY, session.lockPolicy().name());
+        properties.put(IDENTITY, idnAnswer);
+        properties.put(Constants.SERVICE_DESCRIPTION, "LabHAL instrument " + settings.id());
+        return properties;
+    }
+
+    /** Guarded by this. */
+    private String modelName() {
+        return model == null ? "unknown" : model.name();
+    }
+
+    /** Guarded by this. */
+    private void enter(State next, String why) {
+        if (state != next) {
+            since = Instant.now();
+        }
+        state = next;
+        detail = why;
+        notifyAll();
+    }
+
+    private static void cancel(ScheduledFuture<?> future) {
+        if (future != null) {
+            future.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package org.labhal.runtime.internal.shell;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.labhal.api.LabHalException;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.api.lock.Lease;
+import org.labhal.api.lock.Priority;
+import org.labhal.api.lock.SessionLock;
+import org.labhal.runtime.internal.NamedThreadFactory;
+
+/**
+ * Instrument locks held from the shell ({@code instr:lock}/{@code instr:unlock}). A lease belongs to
+ * the thread that took it, and a shell command returns at once, so each hold gets a holder thread
+ * that takes the lock, keeps it until {@link #release} or until its lease expires, and gives it back.
+ * Thread-safe.
+ */
+final class LockHolders implements AutoCloseable {
+
+    /** One lock held from the shell. */
+    private static final class Hold {
+        final SessionLock lock;
+        final Duration lease;
+        final CountDownLatch release = new CountDownLatch(1);
+        final CompletableFuture<String> acquired = new CompletableFuture<>();
+        volatile Instant since = Instant.now();
+        volatile Future<?> thread;
+
+        Hold(SessionLock lock, Duration lease) {
+            this.lock = lock;
+            this.lease = lease;
+        }
+    }
+
+    private final ExecutorService threads = Executors.newCachedThreadPool(new NamedThreadFactory("labhal-shell-lock"));
+    private final Map<String, Hold> holds = new ConcurrentHashMap<>();
+
+    /**
+     * Takes the lock on a holder thread and returns once it is held.
+     *
+     * @param id the instrument id, the key for {@link #release}
+     * @param lock the instrument's lock
+     * @param timeout how long to wait for it
+     * @param lease how long to keep it at most
+     * @return the holder thread's name
+     * @throws LabHalException when the lock was not free within the timeout (naming its holder), or
+     *         for a deadlock or an interrupt
+     * @throws IllegalStateException when the shell already holds this instrument's lock
+     */
+    String hold(String id, SessionLock lock, Duration timeout, Duration lease) throws LabHalException {
+        Hold hold = new Hold(lock, lease);
+        Hold existing = holds.putIfAbsent(id, hold);
+        if (existing != null) {
+            throw new IllegalStateException("the shell already holds the lock of " + id + " (for "
+                    + ShellDurations.format(Duration.between(existing.since, Instant.now())) + " of its "
+                    + ShellDurations.format(existing.lease) + " lease); instr:unlock " + id + " releases it");
+        }
+        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease));
+        try {
+            return hold.acquired.get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            hold.release.countDown();
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException("Interrupted while waiting for the lock of " + id, e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof LabHalException failure) {
+                throw failure;
+            }
+            throw new IllegalStateException("taking the lock of " + id + " failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            hold.release.countDown();
+            throw new IllegalStateException("the holder thread for " + id + " did not report back in time");
+        }
+    }
+
+    private void keep(String id, Hold hold, Duration timeout, Duration lease) {
+        Lease held;
+        try {
+            held = hold.lock.acquire(timeout, Priority.NORMAL, "held from the shell (instr:lock " + id + ")");
+        } catch (InterruptedException e) {
+            holds.remove(id, hold);
+            hold.acquired.completeExceptionally(new StepInterruptedException("Interrupted waiting for the lock of "
+                    + id, e));
+            return;
+        } catch (LabHalException | RuntimeException e) {
+            holds.remove(id, hold);
+            hold.acquired.completeExceptionally(e);
+            return;
+        }
+        try {
+            hold.since = Instant.now();
+            hold.acquired.complete(Thread.currentThread().getName());
+            hold.release.await(lease.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shutting down: give the lock back
+        } finally {
+            holds.remove(id, hold); // forget the hold before the lock is free, so a new lock command can follow
+            held.close();
+        }
+    }
+
+    /**
+     * Gives the lock back and waits until the holder thread has let go.
+     *
+     * @param id the instrument id
+     * @return how long it was held
+     * @throws IllegalStateException when the shell holds no lock of that instrument
+     */
+    Duration release(String id) {
+        Hold hold = holds.get(id);
+        if (hold == null) {
+            throw new IllegalStateException("the shell holds no lock of " + id + " (never taken, released, or its "
+                    + "lease expired)");
+        }
+        hold.release.countDown();
+        try {
+            hold.thread.get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the holder thread for " + id + " did not let go: " + e);
+        }
+        return Duration.between(hold.since, Instant.now());
+    }
+
+    /** @return whether the shell holds that instrument's lock */
+    boolean holds(String id) {
+        return holds.containsKey(id);
+    }
+
+    /** Releases every lock and stops the holder threads. */
+    @Override
+    public void close() {
+        holds.values().forEach(h -> h.release.countDown());
+        threads.shutdown();
+        try {
+            if (!threads.awaitTermination(5, TimeUnit.SECONDS)) {
+                threads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            threads.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,213 @@
+package org.labhal.runtime.internal.shell;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+import org.labhal.api.LabHalException;
+import org.labhal.api.Session;
+import org.labhal.api.TransportKind;
+
+/**
+ * Concurrent queries through a set of sessions, as {@code instr:stress} runs them: every step is a
+ * query whose right answer is known in advance ({@code SIMulation:ECHO? <token>} with a token naming the
+ * thread and step where the instrument has it, else {@code *IDN?} against the answer it gave alone), so
+ * a wrong answer is caught, not just counted as a step.
+ */
+final class StressRun {
+
+    /**
+     * The outcome.
+     *
+     * @param steps steps attempted
+     * @param answered steps that got an answer
+     * @param wrong answers that were not the step's own
+     * @param errors failures by exception type
+     * @param examples the first few wrong answers and errors
+     * @param elapsed wall time of the run
+     * @param latencies sorted latencies of answered steps, in nanoseconds
+     */
+    record Result(long steps, long answered, long wrong, Map<String, Long> errors, List<String> examples,
+            Duration elapsed, long[] latencies) {
+
+        /** @return total failures */
+        long errorCount() {
+            return errors.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** @return answered steps per second */
+        double throughput() {
+            return elapsed.isZero() ? 0 : answered / (elapsed.toNanos() / 1e9);
+        }
+
+        /**
+         * @param fraction e.g. 0.5 for the median
+         * @return that latency percentile, zero when nothing was answered
+         */
+        Duration percentile(double fraction) {
+            if (latencies.length == 0) {
+                return Duration.ZERO;
+            }
+            int index = (int) Math.min(latencies.length - 1, Math.round(fraction * (latencies.length - 1)));
+            return Duration.ofNanos(latencies[index]);
+        }
+    }
+
+    private static final int MAX_EXAMPLES = 5;
+
+    private final boolean echo;
+    private final String expectedIdn;
+
+    private StressRun(boolean echo, String expectedIdn) {
+        this.echo = echo;
+        this.expectedIdn = expectedIdn;
+    }
+
+    /**
+     * Picks the question: an echo token where the instrument is a simulator with {@code SIM:ECHO?}, else
+     * {@code *IDN?}.
+     *
+     * @param session a session to ask
+     * @return the plan
+     * @throws LabHalException when not even {@code *IDN?} can be asked
+     */
+    static StressRun plan(Session session) throws LabHalException {
+        if (session.address().kind() == TransportKind.SIM) {
+            try {
+                if ("labhalstress".equals(session.query("SIM:ECHO? labhalstress").strip())) {
+                    return new StressRun(true, null);
+                }
+            } catch (LabHalException e) {
+                // no echo after all: *IDN? it is
+            }
+            session.clear();
+            session.write("*CLS");
+        }
+        return new StressRun(false, session.query("*IDN?").strip());
+    }
+
+    /** @return the question each step asks, for the report */
+    String question() {
+        return echo ? "SIM:ECHO? <thread-step token>" : "*IDN?";
+    }
+
+    /**
+     * @param sessions the sessions to spread threads over, round robin
+     * @param threads how many threads
+     * @param steps total steps, spread evenly over the threads
+     * @param executor runs the threads
+     * @return the outcome
+     * @throws InterruptedException when interrupted; the threads are cancelled
+     */
+    Result run(List<Session> sessions, int threads, int steps, ExecutorService executor) throws InterruptedException {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Worker>> futures = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int share = steps / threads + (t < steps % threads ? 1 : 0);
+            Worker worker = new Worker(t, sessions.get(t % sessions.size()), share, start);
+            futures.add(executor.submit(worker, worker));
+        }
+        long begin = System.nanoTime();
+        start.countDown();
+        List<Worker> done = new ArrayList<>();
+        try {
+            for (Future<Worker> future : futures) {
+                done.add(future.get());
+            }
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a stress thread failed: " + e.getCause(), e.getCause());
+        } finally {
+            futures.forEach(f -> f.cancel(true));
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - begin);
+        long answered = 0;
+        long wrong = 0;
+        Map<String, Long> errors = new TreeMap<>();
+        List<String> examples = new ArrayList<>();
+        int latencyCount = 0;
+        for (Worker worker : done) {
+            answered += worker.answered;
+            wrong += worker.wrong;
+            worker.errors.forEach((type, count) -> errors.merge(type, count, Long::sum));
+            for (String example : worker.examples) {
+                if (examples.size() < MAX_EXAMPLES) {
+                    examples.add(example);
+                }
+            }
+            latencyCount += worker.latencyCount;
+        }
+        long[] latencies = new long[latencyCount];
+        int at = 0;
+        for (Worker worker : done) {
+            System.arraycopy(worker.latencies, 0, latencies, at, worker.latencyCount);
+            at += worker.latencyCount;
+        }
+        Arrays.sort(latencies);
+        return new Result(steps, answered, wrong, errors, examples, elapsed, latencies);
+    }
+
+    /** One thread's steps. */
+    private final class Worker implements Runnable {
+        final int thread;
+        final Session session;
+        final int steps;
+        final CountDownLatch start;
+        final long[] latencies;
+        int latencyCount;
+        long answered;
+        long wrong;
+        final Map<String, Long> errors = new TreeMap<>();
+        final List<String> examples = new ArrayList<>();
+
+        Worker(int thread, Session session, int steps, CountDownLatch start) {
+            this.thread = thread;
+            this.session = session;
+            this.steps = steps;
+            this.start = start;
+            this.latencies = new long[steps];
+        }
+
+        @Override
+        public void run() {
+            try {
+                start.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            for (int step = 0; step < steps && !Thread.currentThread().isInterrupted(); step++) {
+                String token = "t" + thread + "s" + step;
+                String expected = echo ? token : expectedIdn;
+                String question = echo ? "SIM:ECHO? " + token : "*IDN?";
+                long begin = System.nanoTime();
+                try {
+                    String answer = session.query(question).strip();
+                    latencies[latencyCount++] = System.nanoTime() - begin;
+                    answered++;
+                    if (!answer.equals(expected)) {
+                        wrong++;
+                        example("thread " + thread + " asked " + question + ", expected \"" + expected + "\", got \""
+                                + answer + "\"");
+                    }
+                } catch (LabHalException | RuntimeException e) {
+                    errors.merge(e.getClass().getSimpleName(), 1L, Long::sum);
+                    example("thread " + thread + " asked " + question + ": " + e.getClass().getSimpleName() + ": "
+                            + e.getMessage());
+                }
+            }
+        }
+
+        private void example(String text) {
+            if (examples.size() < MAX_EXAMPLES) {
+                examples.add(text);
+            }
+        }
+    }
+}
