@@ -222,6 +222,7 @@ public final class DefaultSessionLock implements SessionLock {
             long deadline = unbounded ? 0 : start + timeoutNanos;
             while (!waiter.granted) {
                 if (Thread.interrupted()) {
+                    graph.stopWaiting(me); // leaving: no edge for others' deadlock checks to walk
                     if (cancel(waiter)) {
                         throw new InterruptedException("interrupted while waiting for lock '" + name + "'");
                     }
@@ -234,6 +235,7 @@ public final class DefaultSessionLock implements SessionLock {
                 } else {
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
+                        graph.stopWaiting(me);
                         if (cancel(waiter)) {
                             throw timeoutAfterWait(timeoutNanos);
                         }
@@ -333,13 +335,24 @@ public final class DefaultSessionLock implements SessionLock {
         Waiter best = null;
         long bestRank = Long.MIN_VALUE;
         for (Waiter candidate : waiters) {
-            long rank = candidate.priority.rank() + (now - candidate.since) / agingNanos;
+            long rank = rank(candidate, now);
             if (rank > bestRank) { // strict: among equals the earlier (lower index) stays
                 best = candidate;
                 bestRank = rank;
             }
         }
         return best;
+    }
+
+    /**
+     * The aged rank: waiting raises LOW, NORMAL and HIGH one level per aging interval up to HIGH, so
+     * none of them starves; URGENT stays above everything aged.
+     */
+    private long rank(Waiter waiter, long now) {
+        if (waiter.priority == Priority.URGENT) {
+            return Priority.URGENT.rank();
+        }
+        return Math.min(Priority.HIGH.rank(), waiter.priority.rank() + (now - waiter.since) / agingNanos);
     }
 
     @Override
@@ -353,7 +366,7 @@ public final class DefaultSessionLock implements SessionLock {
         queueLock.lock();
         try {
             List<Waiter> ordered = new ArrayList<>(waiters);
-            ordered.sort(Comparator.comparingLong((Waiter w) -> -(w.priority.rank() + (now - w.since) / agingNanos))
+            ordered.sort(Comparator.comparingLong((Waiter w) -> -rank(w, now))
                     .thenComparingLong(w -> w.sequence));
             queued = new ArrayList<>(ordered.size());
             for (Waiter w : ordered) {

@@ -436,13 +436,14 @@ class LockModelCheckTest {
     }
 
     /**
-     * Aging as Priority's Javadoc documents it: one level per interval waited, ties go to the earlier
-     * waiter. A NORMAL request that has waited two intervals is level with a fresh URGENT one and so
-     * keeps its place; a LOW one needs three.
+     * Aging as Priority's Javadoc documents it: one level per interval waited, up to HIGH; ties go to
+     * the earlier waiter. A NORMAL request that has waited one interval is level with a fresh HIGH one
+     * and so keeps its place; a LOW one needs two. URGENT goes before any aged request.
      */
-    @ParameterizedTest(name = "{0} aged {1} intervals goes before a fresh URGENT")
-    @CsvSource({ "NORMAL, 2", "LOW, 3" })
-    void agedWaiterGoesBeforeAFreshUrgentOne(Priority old, int intervals) throws Exception {
+    @ParameterizedTest(name = "{0} aged {1} intervals, then a fresh {2}: {3} goes first")
+    @CsvSource({ "NORMAL, 1, HIGH, old", "LOW, 2, HIGH, old", "LOW, 6, URGENT, new", "HIGH, 6, URGENT, new" })
+    void agingRaisesWaitersUpToHighButNeverPastUrgent(Priority old, int intervals, Priority fresh, String first)
+            throws Exception {
         Duration aging = Duration.ofMillis(25);
         SessionLock lock = new DefaultLockService(aging, LockClock.precise()).newLock("aging");
         List<String> order = Collections.synchronizedList(new ArrayList<>());
@@ -454,11 +455,11 @@ class LockModelCheckTest {
             // stays at least `intervals` levels ahead of it.
             await(() -> lock.info().waiters().get(0).waiting().compareTo(aging.multipliedBy(intervals)) >= 0,
                     "old waiter aged " + intervals + " intervals");
-            threads.add(startWaiter(lock, "urgent", Priority.URGENT, order));
-            await(() -> lock.info().waiters().size() == 2, "urgent waiter queued");
+            threads.add(startWaiter(lock, "new", fresh, order));
+            await(() -> lock.info().waiters().size() == 2, "new waiter queued");
         }
         threads.forEach(LockModelCheckTest::join);
-        assertEquals(List.of("old", "urgent"), order);
+        assertEquals(first.equals("old") ? List.of("old", "new") : List.of("new", "old"), order);
     }
 
     private static Thread startWaiter(SessionLock lock, String name, Priority priority, List<String> order) {
