@@ -1,0 +1,85 @@
+package org.labhal.transport.vxi11;
+
+import java.time.Duration;
+
+import org.labhal.api.LabHalException;
+import org.labhal.api.transport.Connection;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A VXI-11 link to one device: every {@link Connection} the VXI-11 transport opens is one, so a
+ * holder of the connection reaches the operations below with
+ * {@code if (connection instanceof Vxi11Link link)}.
+ *
+ * <p>Threads: like {@link Connection}, used by one step at a time (the session's lock serialises
+ * them); a second caller waits for the first call to finish. {@link #close()} from any thread wakes
+ * a blocked call with a {@link org.labhal.api.ConnectionLostException}.
+ *
+ * <p>Errors: a VXI-11 error code from the instrument is a {@link Vxi11Exception} naming the code
+ * (I/O timeout, code 15, is an {@link org.labhal.api.IoTimeoutException}); no answer within the
+ * timeout is an {@link org.labhal.api.IoTimeoutException}; a broken link or a reply that is not
+ * valid ONC RPC closes the link and is a {@link org.labhal.api.ConnectionLostException}.
+ */
+@ProviderType
+public interface Vxi11Link extends Connection {
+
+    /**
+     * Takes the device lock (device_lock), exclusive across all links to the device, from any host.
+     * While this link holds it, other links' I/O waits up to their lock timeout and then fails with
+     * {@link Vxi11Error#DEVICE_LOCKED_BY_ANOTHER_LINK}. Taking it again while holding it succeeds.
+     *
+     * @param wait how long the instrument waits for another link to release the lock; zero fails at
+     *        once when it is held (the waitlock flag is then off)
+     * @throws Vxi11Exception with {@link Vxi11Error#DEVICE_LOCKED_BY_ANOTHER_LINK} when another link
+     *         still holds it after {@code wait}
+     * @throws LabHalException when the link failed
+     */
+    void lock(Duration wait) throws LabHalException;
+
+    /**
+     * Releases the device lock (device_unlock).
+     *
+     * @throws Vxi11Exception with {@link Vxi11Error#NO_LOCK_HELD_BY_THIS_LINK} when this link holds none
+     * @throws LabHalException when the link failed
+     */
+    void unlock() throws LabHalException;
+
+    /**
+     * Reads the IEEE 488.2 status byte without using the output queue (device_readstb, a serial poll).
+     *
+     * @param timeout the I/O timeout
+     * @return the status byte, 0 to 255
+     * @throws LabHalException when the instrument answered an error or the link failed
+     */
+    int readStatusByte(Duration timeout) throws LabHalException;
+
+    /**
+     * Sends a group execute trigger (device_trigger, like {@code *TRG}).
+     *
+     * @param timeout the I/O timeout
+     * @throws LabHalException when the instrument answered an error or the link failed
+     */
+    void trigger(Duration timeout) throws LabHalException;
+
+    /**
+     * Puts the device in remote state (device_remote): its front panel is locked out.
+     *
+     * @param timeout the I/O timeout
+     * @throws LabHalException when the instrument answered an error or the link failed
+     */
+    void remote(Duration timeout) throws LabHalException;
+
+    /**
+     * Returns the device to local state (device_local): its front panel works again.
+     *
+     * @param timeout the I/O timeout
+     * @throws LabHalException when the instrument answered an error or the link failed
+     */
+    void local(Duration timeout) throws LabHalException;
+
+    /** The device name this link was created with, e.g. {@code inst0} or {@code gpib0,5}. */
+    String device();
+
+    /** The largest device_write the instrument accepts (create_link's maxRecvSize); longer writes are split. */
+    int maxReceiveSize();
+}

@@ -1,0 +1,117 @@
+package org.labhal.transport.vxi11.internal;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * ONC RPC record marking over TCP (RFC 5531 section 11): each record is one or more fragments,
+ * each behind a four-byte header whose top bit marks the last fragment and whose low 31 bits give
+ * the fragment's length. Records are read whole into memory, up to a limit checked before any
+ * allocation, so a peer announcing 2 GB or a never-ending chain of fragments costs nothing.
+ * Not thread-safe: one reader per stream.
+ */
+public final class RecordStream {
+    /** More fragments than this in one record is an attack or a bug, not a message. */
+    static final int MAX_FRAGMENTS = 1024;
+    private static final int LAST_FRAGMENT = 0x8000_0000;
+
+    private final InputStream in;
+    private final int maxRecord;
+    private boolean midRecord;
+
+    /**
+     * @param in the stream, typically a socket's
+     * @param maxRecord the largest record accepted, in bytes without fragment headers
+     */
+    public RecordStream(InputStream in, int maxRecord) {
+        this.in = in;
+        this.maxRecord = maxRecord;
+    }
+
+    /**
+     * Whether the last {@link #read()} stopped (by a timeout or an error) after consuming part of a
+     * record: the stream is then out of step and must be closed.
+     */
+    public boolean midRecord() {
+        return midRecord;
+    }
+
+    /**
+     * Reads the next whole record.
+     *
+     * @return the record's bytes
+     * @throws EOFException when the peer closed the stream; the message says whether mid-record
+     * @throws XdrException when a fragment is too long for the limit or the record has too many fragments
+     * @throws java.net.SocketTimeoutException when the socket's read timeout passed; see {@link #midRecord()}
+     * @throws IOException when reading failed
+     */
+    public byte[] read() throws IOException {
+        midRecord = false;
+        byte[] record = new byte[0];
+        int fragments = 0;
+        while (true) {
+            int header = readHeader(record.length, fragments);
+            midRecord = true;
+            int length = header & ~LAST_FRAGMENT;
+            if (length > maxRecord - record.length) {
+                throw new XdrException("RPC record fragment of " + Integer.toUnsignedString(length) + " bytes after "
+                        + record.length + " bytes exceeds the record limit of " + maxRecord + " bytes");
+            }
+            if (++fragments > MAX_FRAGMENTS) {
+                throw new XdrException("RPC record has more than " + MAX_FRAGMENTS + " fragments");
+            }
+            int start = record.length;
+            record = Arrays.copyOf(record, start + length);
+            int done = 0;
+            while (done < length) {
+                int n = in.read(record, start + done, length - done);
+                if (n < 0) {
+                    throw new EOFException("the peer closed the connection in the middle of an RPC record ("
+                            + done + " of " + length + " fragment bytes received)");
+                }
+                done += n;
+            }
+            if ((header & LAST_FRAGMENT) != 0) {
+                midRecord = false;
+                return record;
+            }
+        }
+    }
+
+    private int readHeader(int received, int fragments) throws IOException {
+        int header = 0;
+        for (int i = 0; i < 4; i++) {
+            int b = in.read();
+            if (b < 0) {
+                throw new EOFException(i == 0 && fragments == 0 ? "the peer closed the connection"
+                        : "the peer closed the connection in the middle of an RPC record header (after "
+                                + received + " record bytes)");
+            }
+            if (i == 0) {
+                midRecord = true;
+            }
+            header = header << 8 | b;
+        }
+        return header;
+    }
+
+    /**
+     * Writes the encoder's items as one record of one fragment, in one write.
+     *
+     * @throws IOException when writing failed
+     */
+    public static void write(OutputStream out, XdrEncoder message) throws IOException {
+        int length = message.length();
+        byte[] bytes = message.array();
+        int header = LAST_FRAGMENT | length;
+        bytes[0] = (byte) (header >>> 24);
+        bytes[1] = (byte) (header >>> 16);
+        bytes[2] = (byte) (header >>> 8);
+        bytes[3] = (byte) header;
+        out.write(bytes, 0, XdrEncoder.MARK + length);
+        out.flush();
+    }
+}

@@ -1,0 +1,457 @@
+package org.labhal.transport.vxi11.internal;
+
+import static org.labhal.transport.vxi11.internal.Vxi11Protocol.*;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.transport.vxi11.Vxi11Error;
+import org.labhal.transport.vxi11.Vxi11Exception;
+import org.labhal.transport.vxi11.Vxi11Link;
+
+/**
+ * One VXI-11 link: a TCP connection to the instrument's core channel carrying one link made by
+ * create_link. Each operation is one RPC, serialised by a lock; the instrument enforces the I/O
+ * timeout sent with it (io_timeout) and the socket waits a little longer for the reply
+ * ({@link #GRACE}), so that a silent instrument still gives an {@link IoTimeoutException} in time.
+ * A reply that arrives after its call gave up is recognised by its xid and dropped.
+ *
+ * <p>Threads: see {@link Vxi11Link}. {@link #close()} sends destroy_link when no call is in
+ * progress (bounded by {@link #DESTROY_WAIT}) and closes the socket, which wakes a blocked call.
+ */
+final class Vxi11Connection implements Vxi11Link {
+    /** How much longer than the instrument's own timeout the client waits for a reply. */
+    static final Duration GRACE = Duration.ofSeconds(2);
+    /** How long close() waits for destroy_link's reply. */
+    static final Duration DESTROY_WAIT = Duration.ofMillis(500);
+    /** Reply overhead beyond device_read data: RPC header, error, reason, opaque length. */
+    private static final int REPLY_OVERHEAD = 1024;
+
+    private final ResourceAddress address;
+    private final String resource;
+    private final String device;
+    private final Vxi11Settings settings;
+    private final Consumer<Vxi11Connection> onClosed;
+    private final ReentrantLock calls = new ReentrantLock();
+
+    private final Object state = new Object();
+    private Socket socket; // guarded by state: the socket being connected, so close() can abort it
+    private String closedBecause; // guarded by state; set once
+
+    // Set by connect(), before the connection is handed out
+    private volatile RpcClient rpc;
+    private int lid;
+    private int maxRecvSize;
+    private String remote = "";
+
+    Vxi11Connection(ResourceAddress address, Vxi11Settings settings, Consumer<Vxi11Connection> onClosed) {
+        this.address = address;
+        this.resource = address.canonical();
+        this.device = address.lanDevice().orElse("inst0");
+        this.settings = settings;
+        this.onClosed = onClosed;
+    }
+
+    // ---------------------------------------------------------------- opening
+
+    /**
+     * Finds the core port (portmapper unless {@code port=} was given), connects and creates the link.
+     * Name resolution is not bounded by {@code timeout}: the JDK offers no timeout for it.
+     */
+    void connect(Duration timeout) throws LabHalException {
+        long deadline = System.nanoTime() + nanos(timeout);
+        String host = address.host().orElseThrow();
+        String literal = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        InetAddress ip;
+        try {
+            ip = InetAddress.getByName(literal);
+        } catch (UnknownHostException e) {
+            throw new LabHalException("Cannot open " + resource + ": unknown host '" + literal + "'", e);
+        }
+        int port = settings.corePort();
+        if (port == 0) {
+            InetSocketAddress portmapper = new InetSocketAddress(ip, settings.portmapperPort());
+            try {
+                port = Portmapper.getPort(portmapper, CORE_PROGRAM, CORE_VERSION, left(deadline));
+            } catch (SocketTimeoutException e) {
+                throw new IoTimeoutException("Cannot open " + resource + ": the portmapper at " + portmapper
+                        + " did not answer within " + timeout.toMillis() + " ms", timeout);
+            } catch (ConnectException e) {
+                throw new LabHalException("Cannot open " + resource + ": no portmapper at " + portmapper + " ("
+                        + e.getMessage() + "); give the core channel's port with the option port=<port>", e);
+            } catch (Portmapper.NotRegisteredException e) {
+                throw new LabHalException("Cannot open " + resource + ": " + e.getMessage()
+                        + ", so it serves no VXI-11 instrument", e);
+            } catch (IOException | RpcRejectedException e) {
+                throw new LabHalException("Cannot open " + resource + ": the portmapper lookup at " + portmapper
+                        + " failed: " + e.getMessage(), e);
+            }
+        }
+        InetSocketAddress target = new InetSocketAddress(ip, port);
+        try {
+            rpc = RpcClient.connect(target, left(deadline), settings.maxRead() + REPLY_OVERHEAD, s -> {
+                synchronized (state) {
+                    socket = s;
+                }
+            });
+        } catch (SocketTimeoutException e) {
+            throw new IoTimeoutException("Cannot open " + resource + ": " + target + " did not accept the connection "
+                    + "within " + timeout.toMillis() + " ms", timeout);
+        } catch (IOException e) {
+            throw closedOr(new LabHalException("Cannot open " + resource + ": cannot connect to the VXI-11 core "
+                    + "channel at " + target + " (" + e.getMessage() + ")", e));
+        }
+        remote = target.toString();
+        synchronized (state) {
+            if (closedBecause != null) {
+                rpc.close();
+                throw closedFailure(null);
+            }
+        }
+        calls.lock();
+        try {
+            RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, CREATE_LINK, 16 + device.length());
+            request.args().putInt(System.identityHashCode(this)).putBool(false).putInt(0).putString(device);
+            Duration wait = left(deadline);
+            XdrDecoder reply = call(CREATE_LINK, request, wait);
+            int error = reply.getInt();
+            int id = reply.getInt();
+            reply.getUnsignedInt(); // abortPort: the abort channel is not used
+            long max = reply.getUnsignedInt();
+            check(CREATE_LINK, error, wait, " for device '" + device + "'");
+            if (max < 1) {
+                throw lose("create_link answered a maxRecvSize of 0", null);
+            }
+            lid = id;
+            maxRecvSize = (int) Math.min(max, 1 << 24);
+        } catch (XdrException e) {
+            throw lose("sent a malformed create_link reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- the Connection operations
+
+    @Override
+    public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
+        long deadline = System.nanoTime() + nanos(timeout);
+        calls.lock();
+        try {
+            do {
+                int chunk = Math.min(data.remaining(), maxRecvSize);
+                boolean last = chunk == data.remaining();
+                Duration io = left(deadline);
+                RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_WRITE, 24 + chunk);
+                ByteBuffer slice = data.duplicate();
+                slice.limit(slice.position() + chunk);
+                request.args().putInt(lid).putUnsignedInt(millis(io)).putUnsignedInt(millis(settings.lockWait()))
+                        .putInt(lockFlags() | (end && last ? FLAG_END : 0)).putOpaque(slice);
+                XdrDecoder reply = call(DEVICE_WRITE, request, io.plus(settings.lockWait()).plus(GRACE));
+                int error = reply.getInt();
+                long size = reply.getUnsignedInt();
+                check(DEVICE_WRITE, error, io, "");
+                if (size > chunk) {
+                    throw lose("device_write answered that it took " + size + " of " + chunk + " bytes", null);
+                }
+                if (size == 0 && chunk > 0) {
+                    throw new Vxi11Exception(resource + ": device_write took none of " + chunk + " bytes",
+                            "device_write", ERR_IO);
+                }
+                data.position(data.position() + (int) size);
+            } while (data.hasRemaining());
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_write reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    @Override
+    public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
+        long deadline = System.nanoTime() + nanos(timeout);
+        calls.lock();
+        try {
+            while (true) {
+                int requestSize = Math.min(into.remaining(), settings.maxRead());
+                Duration io = left(deadline);
+                RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_READ, 24);
+                request.args().putInt(lid).putUnsignedInt(requestSize).putUnsignedInt(millis(io))
+                        .putUnsignedInt(millis(settings.lockWait()))
+                        .putInt(lockFlags() | (settings.termChar() >= 0 ? FLAG_TERMCHRSET : 0))
+                        .putInt(Math.max(0, settings.termChar()));
+                XdrDecoder reply = call(DEVICE_READ, request, io.plus(settings.lockWait()).plus(GRACE));
+                int error = reply.getInt();
+                int reason = reply.getInt();
+                check(DEVICE_READ, error, io, "");
+                ByteBuffer window = into.duplicate();
+                window.limit(window.position() + requestSize);
+                int n = reply.getOpaqueInto(window);
+                into.position(into.position() + n);
+                boolean ended = (reason & REASON_END) != 0 || settings.termChar() >= 0 && (reason & REASON_CHR) != 0;
+                if (n > 0 || ended) {
+                    return ended;
+                }
+                if (System.nanoTime() - deadline >= 0) { // nothing and no end: the instrument's way of waiting
+                    throw new IoTimeoutException(resource + ": device_read delivered no data within "
+                            + timeout.toMillis() + " ms", timeout);
+                }
+            }
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_read reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /** device_clear: the instrument empties its input and output buffers. */
+    @Override
+    public void clear(Duration timeout) throws LabHalException {
+        generic(DEVICE_CLEAR, timeout);
+    }
+
+    // ---------------------------------------------------------------- the Vxi11Link operations
+
+    @Override
+    public void lock(Duration wait) throws LabHalException {
+        calls.lock();
+        try {
+            RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_LOCK, 12);
+            request.args().putInt(lid).putInt(wait.isZero() || wait.isNegative() ? 0 : FLAG_WAITLOCK)
+                    .putUnsignedInt(millis(wait));
+            XdrDecoder reply = call(DEVICE_LOCK, request, wait.plus(GRACE));
+            check(DEVICE_LOCK, reply.getInt(), wait, " after waiting " + Math.max(0, wait.toMillis()) + " ms");
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_lock reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    @Override
+    public void unlock() throws LabHalException {
+        calls.lock();
+        try {
+            RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_UNLOCK, 4);
+            request.args().putInt(lid);
+            XdrDecoder reply = call(DEVICE_UNLOCK, request, GRACE);
+            check(DEVICE_UNLOCK, reply.getInt(), GRACE, "");
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_unlock reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    @Override
+    public int readStatusByte(Duration timeout) throws LabHalException {
+        return generic(DEVICE_READSTB, timeout) & 0xFF;
+    }
+
+    @Override
+    public void trigger(Duration timeout) throws LabHalException {
+        generic(DEVICE_TRIGGER, timeout);
+    }
+
+    @Override
+    public void remote(Duration timeout) throws LabHalException {
+        generic(DEVICE_REMOTE, timeout);
+    }
+
+    @Override
+    public void local(Duration timeout) throws LabHalException {
+        generic(DEVICE_LOCAL, timeout);
+    }
+
+    /**
+     * A call with Device_GenericParms; returns the status byte for device_readstb, else 0.
+     */
+    private int generic(int procedure, Duration timeout) throws LabHalException {
+        calls.lock();
+        try {
+            RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, procedure, 16);
+            request.args().putInt(lid).putInt(lockFlags()).putUnsignedInt(millis(settings.lockWait()))
+                    .putUnsignedInt(millis(timeout));
+            XdrDecoder reply = call(procedure, request, timeout.plus(settings.lockWait()).plus(GRACE));
+            check(procedure, reply.getInt(), timeout, "");
+            return procedure == DEVICE_READSTB ? reply.getInt() : 0;
+        } catch (XdrException e) {
+            throw lose("sent a malformed " + name(procedure) + " reply: " + e.getMessage(), e);
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    @Override
+    public String device() {
+        return device;
+    }
+
+    @Override
+    public int maxReceiveSize() {
+        return maxRecvSize;
+    }
+
+    // ---------------------------------------------------------------- RPC plumbing
+
+    private int lockFlags() {
+        return settings.lockWait().isZero() ? 0 : FLAG_WAITLOCK;
+    }
+
+    /** Sends one call and maps every failure to the exception callers expect; the caller holds {@code calls}. */
+    private XdrDecoder call(int procedure, RpcClient.Request request, Duration replyWait) throws LabHalException {
+        synchronized (state) {
+            if (closedBecause != null) {
+                throw closedFailure(null);
+            }
+        }
+        try {
+            return rpc.call(request, replyWait);
+        } catch (SocketTimeoutException e) {
+            throw closedOr(new IoTimeoutException(resource + ": no reply to " + name(procedure) + " within "
+                    + replyWait.toMillis() + " ms", replyWait));
+        } catch (XdrException e) {
+            throw lose("sent a malformed reply to " + name(procedure) + ": " + e.getMessage(), e);
+        } catch (EOFException e) {
+            throw lose(e.getMessage() + " during " + name(procedure), e);
+        } catch (IOException e) {
+            throw lose("the link failed during " + name(procedure) + ": " + e, e);
+        } catch (RpcRejectedException e) {
+            throw new LabHalException(resource + ": the instrument refused " + name(procedure) + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Turns a non-zero VXI-11 error code into its exception. */
+    private void check(int procedure, int error, Duration timeout, String detail) throws LabHalException {
+        if (error == ERR_NONE) {
+            return;
+        }
+        Vxi11Error known = Vxi11Error.of(error);
+        String meaning = known == Vxi11Error.UNKNOWN ? "an error code VXI-11 does not define" : known.meaning();
+        String message = resource + ": " + name(procedure) + " failed with VXI-11 error " + error + " (" + meaning
+                + ")" + detail;
+        if (error == ERR_IO_TIMEOUT) {
+            throw new IoTimeoutException(message + " after " + timeout.toMillis() + " ms", timeout);
+        }
+        throw new Vxi11Exception(message, name(procedure), error);
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** The link is unusable (broken, or out of step): closes it for good. */
+    private ConnectionLostException lose(String why, Throwable cause) {
+        synchronized (state) {
+            if (closedBecause != null) {
+                return closedFailure(cause);
+            }
+        }
+        shutDown("lost: " + why, false);
+        return new ConnectionLostException(resource + ": " + why + "; the link was closed", cause);
+    }
+
+    private LabHalException closedOr(LabHalException failure) {
+        synchronized (state) {
+            return closedBecause == null ? failure : closedFailure(failure);
+        }
+    }
+
+    private ConnectionLostException closedFailure(Throwable cause) {
+        synchronized (state) {
+            return new ConnectionLostException(resource + ": the connection was " + closedBecause, cause);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "VXI-11 link to " + device + " at " + (remote.isEmpty() ? address.host().orElseThrow() : remote)
+                + " (" + resource + ")";
+    }
+
+    /** Destroys the link (when no call is in progress) and closes the connection; idempotent. */
+    @Override
+    public void close() {
+        shutDown("closed by its owner", true);
+    }
+
+    /**
+     * Closes for good because the transport goes away.
+     *
+     * @param reason completes "the connection was ..."
+     */
+    void kill(String reason) {
+        shutDown(reason, true);
+    }
+
+    private void shutDown(String reason, boolean destroyLink) {
+        Socket connecting;
+        synchronized (state) {
+            if (closedBecause != null) {
+                return;
+            }
+            closedBecause = reason;
+            connecting = socket;
+        }
+        if (destroyLink && rpc != null && calls.tryLock()) {
+            try {
+                RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DESTROY_LINK, 4);
+                request.args().putInt(lid);
+                rpc.call(request, DESTROY_WAIT);
+            } catch (IOException | RpcRejectedException | RuntimeException ignored) {
+                // the instrument destroys the link anyway when the connection closes
+            } finally {
+                calls.unlock();
+            }
+        }
+        if (rpc != null) {
+            rpc.close();
+        }
+        if (connecting != null) {
+            try {
+                connecting.close(); // aborts a connect in progress
+            } catch (IOException ignored) {
+                // released either way
+            }
+        }
+        onClosed.accept(this);
+    }
+
+    private static long nanos(Duration d) {
+        try {
+            return Math.max(0, Math.min(d.toNanos(), Long.MAX_VALUE / 4));
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 4;
+        }
+    }
+
+    private static Duration left(long deadline) {
+        return Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
+    }
+
+    /** A duration as VXI-11's unsigned milliseconds. */
+    private static long millis(Duration d) {
+        if (d.isNegative()) {
+            return 0;
+        }
+        return Math.min(0xFFFF_FFFFL, nanos(d) / 1_000_000);
+    }
+
+    @Override
+    public String toString() {
+        return "Vxi11Connection[" + describe() + "]";
+    }
+}

@@ -1,0 +1,688 @@
+package org.labhal.transport.vxi11.sim;
+
+import static org.labhal.transport.vxi11.internal.Vxi11Protocol.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+import org.labhal.transport.sim.SimConnection;
+import org.labhal.transport.sim.SimRead;
+import org.labhal.transport.sim.SimSettings;
+import org.labhal.transport.sim.SimulatedInstrument;
+import org.labhal.transport.vxi11.internal.RecordStream;
+import org.labhal.transport.vxi11.internal.Rpc;
+import org.labhal.transport.vxi11.internal.XdrDecoder;
+import org.labhal.transport.vxi11.internal.XdrEncoder;
+import org.labhal.transport.vxi11.internal.XdrException;
+
+/**
+ * Serves a {@link SimulatedInstrument} over VXI-11 (the core channel, program 0x0607AF version 1)
+ * with a portmapper of its own (program 100000 version 2, GETPORT over TCP), both on loopback and
+ * on free ports unless told otherwise.
+ *
+ * <pre>{@code
+ * try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start()) {
+ *     String resource = server.resource();   // TCPIP::127.0.0.1::inst0::INSTR?portmapper=<port>
+ * }
+ * }</pre>
+ *
+ * <h2>What it does</h2>
+ * <ul>
+ * <li>Each link (create_link, device names {@code instN} or {@code gpibB,N}; others get error 3) is
+ * one {@link SimulatedInstrument#connect() connection} of the instrument, so the model decides what
+ * links share: nothing but the settings on {@code SMW200A}, every buffer on {@code SHARED}.</li>
+ * <li>device_write with or without END; device_read with requestSize, termChar and the reason bits
+ * REQCNT, CHR and END; a response is never mixed with the next one; no response within io_timeout
+ * gives error 15.</li>
+ * <li>device_lock is exclusive across all links of all connections; with the waitlock flag it
+ * waits up to lock_timeout, without it fails at once with error 11, as does I/O on the device by
+ * other links. device_unlock without the lock gives 12. destroy_link, and the end of the TCP
+ * connection that created a link, release its lock.</li>
+ * <li>device_clear is the instrument's {@link SimConnection#deviceClear() device clear}.</li>
+ * <li>device_readstb reports only MAV (bit 4), set while this link holds unread bytes of a response
+ * it started reading (the server takes up to 64 KiB of a response at a time): the simulators offer
+ * no serial poll that leaves their output queue alone. device_trigger, device_remote and device_local succeed and change nothing.</li>
+ * <li>device_enable_srq, device_docmd and the interrupt channel answer error 8 (operation not
+ * supported); create_link offers no abort channel (abortPort 0).</li>
+ * </ul>
+ * Malformed calls get GARBAGE_ARGS, unknown procedures PROC_UNAVAIL, other programs or versions
+ * PROG_UNAVAIL and PROG_MISMATCH; a record over the size limit or cut short closes that connection.
+ *
+ * <p>Threads: two accepting threads and one per client connection, named
+ * {@code labhal-vxi11-sim-<core port>-<n>}, in an executor the server owns. Thread-safe;
+ * {@link #close()} stops everything.
+ */
+public final class Vxi11SimServer implements AutoCloseable {
+    private static final Pattern DEVICE = Pattern.compile("inst\\d{1,5}|gpib\\d{1,3},\\d{1,2}(,\\d{1,2})?",
+            Pattern.CASE_INSENSITIVE);
+    /** The largest device_read data the simulator sends in one reply. */
+    private static final int MAX_READ_CHUNK = 1 << 20;
+
+    private final SimulatedInstrument instrument;
+    private final boolean ownsInstrument;
+    private final ServerSocket core;
+    private final ServerSocket portmapper; // null when the builder turned it off
+    private final int maxReceiveSize;
+    private final ExecutorService threads;
+    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger linkIds = new AtomicInteger();
+    private final AtomicInteger openLinks = new AtomicInteger();
+    private final Object lockMonitor = new Object();
+    private Link lockHolder; // guarded by lockMonitor
+    private volatile boolean closed;
+
+    private Vxi11SimServer(Builder b) throws IOException {
+        this.instrument = b.instrument != null ? b.instrument : SimulatedInstrument.create(b.model, b.settings);
+        this.ownsInstrument = b.instrument == null;
+        this.maxReceiveSize = b.maxReceiveSize;
+        ServerSocket coreSocket = null;
+        ServerSocket pmSocket = null;
+        try {
+            coreSocket = new ServerSocket(b.corePort, 50, b.bindAddress);
+            if (b.portmapper) {
+                pmSocket = new ServerSocket(b.portmapperPort, 50, b.bindAddress);
+            }
+        } catch (IOException e) {
+            if (coreSocket != null) {
+                coreSocket.close();
+            }
+            if (ownsInstrument) {
+                instrument.close();
+            }
+            throw e;
+        }
+        this.core = coreSocket;
+        this.portmapper = pmSocket;
+        AtomicInteger threadNumber = new AtomicInteger();
+        String prefix = "labhal-vxi11-sim-" + core.getLocalPort() + "-";
+        this.threads = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, prefix + threadNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        threads.execute(() -> accept(core, this::serveCore));
+        if (portmapper != null) {
+            threads.execute(() -> accept(portmapper, this::servePortmapper));
+        }
+    }
+
+    /**
+     * A server for a new instrument of {@code model} ({@code SMW200A}, {@code SHARED}), closed with
+     * the server.
+     */
+    public static Builder builder(String model) {
+        return new Builder(Objects.requireNonNull(model, "model"), null);
+    }
+
+    /** A server for an existing instrument, which the server does not close. */
+    public static Builder builder(SimulatedInstrument instrument) {
+        return new Builder(null, Objects.requireNonNull(instrument, "instrument"));
+    }
+
+    /** The core channel's port. */
+    public int corePort() {
+        return core.getLocalPort();
+    }
+
+    /** The portmapper's port, empty when the server runs none. */
+    public OptionalInt portmapperPort() {
+        return portmapper == null ? OptionalInt.empty() : OptionalInt.of(portmapper.getLocalPort());
+    }
+
+    /**
+     * A resource string for device {@code inst0} that reaches this server through its portmapper,
+     * or through the core port when it runs none.
+     */
+    public String resource() {
+        return resource("inst0");
+    }
+
+    /** Like {@link #resource()}, for another device name, e.g. {@code inst1} or {@code gpib0,5}. */
+    public String resource(String device) {
+        String host = core.getInetAddress().isAnyLocalAddress() ? "127.0.0.1" : core.getInetAddress().getHostAddress();
+        return "TCPIP::" + host + "::" + device + "::INSTR?" + (portmapper == null ? "port=" + corePort()
+                : "portmapper=" + portmapper.getLocalPort());
+    }
+
+    /** The simulated instrument served. */
+    public SimulatedInstrument instrument() {
+        return instrument;
+    }
+
+    /** How many links exist (created and neither destroyed nor dropped with their connection). */
+    public int openLinks() {
+        return openLinks.get();
+    }
+
+    /** Whether some link holds the device lock. */
+    public boolean locked() {
+        synchronized (lockMonitor) {
+            return lockHolder != null;
+        }
+    }
+
+    /** Closes every client connection at once, as a crashing instrument would; the server keeps listening. */
+    public void dropConnections() {
+        for (Socket s : clients) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // gone either way
+            }
+        }
+    }
+
+    /** Stops listening, closes every connection and link; idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            core.close();
+        } catch (IOException ignored) {
+            // closed either way
+        }
+        if (portmapper != null) {
+            try {
+                portmapper.close();
+            } catch (IOException ignored) {
+                // closed either way
+            }
+        }
+        dropConnections();
+        synchronized (lockMonitor) {
+            lockMonitor.notifyAll();
+        }
+        threads.shutdownNow();
+        try {
+            threads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (ownsInstrument) {
+            instrument.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Vxi11SimServer[" + instrument.model() + ", core " + corePort()
+                + (portmapper == null ? "" : ", portmapper " + portmapper.getLocalPort()) + "]";
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    private interface Handler {
+        /** Answers one call; null closes the connection. */
+        XdrEncoder answer(Rpc.Call call, XdrDecoder args, Map<Integer, Link> links) throws XdrException;
+    }
+
+    private void accept(ServerSocket listener, Handler handler) {
+        while (!closed) {
+            Socket client;
+            try {
+                client = listener.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            clients.add(client);
+            if (closed) {
+                clients.remove(client);
+                closeQuietly(client);
+                return;
+            }
+            try {
+                threads.execute(() -> serve(client, handler));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                clients.remove(client);
+                closeQuietly(client);
+            }
+        }
+    }
+
+    private void serve(Socket client, Handler handler) {
+        Map<Integer, Link> links = new HashMap<>(); // the links this connection created
+        try {
+            client.setTcpNoDelay(true);
+            InputStream in = client.getInputStream();
+            OutputStream out = client.getOutputStream();
+            // A device_write of maxReceiveSize bytes plus the RPC and Device_WriteParms headers
+            RecordStream records = new RecordStream(in, maxReceiveSize + 1024);
+            while (!closed) {
+                byte[] record = records.read();
+                XdrDecoder decoder = new XdrDecoder(record);
+                Rpc.Call call = Rpc.readCall(decoder);
+                XdrEncoder reply;
+                if (call.rpcVersion() != Rpc.VERSION) {
+                    reply = Rpc.rpcMismatch(call.xid());
+                } else {
+                    try {
+                        reply = handler.answer(call, decoder, links);
+                    } catch (XdrException garbage) {
+                        reply = Rpc.accepted(call.xid(), Rpc.GARBAGE_ARGS, 0);
+                    }
+                }
+                RecordStream.write(out, reply);
+            }
+        } catch (IOException e) {
+            // the client went away, or sent something that is not a record: either way this connection ends
+        } finally {
+            for (Link link : links.values()) {
+                destroy(link);
+            }
+            clients.remove(client);
+            closeQuietly(client);
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // closed either way
+        }
+    }
+
+    // ---------------------------------------------------------------- portmapper
+
+    private XdrEncoder servePortmapper(Rpc.Call call, XdrDecoder args, Map<Integer, Link> unused) throws XdrException {
+        if (call.program() != Rpc.PORTMAPPER_PROGRAM) {
+            return Rpc.accepted(call.xid(), Rpc.PROG_UNAVAIL, 0);
+        }
+        if (call.version() != Rpc.PORTMAPPER_VERSION) {
+            return Rpc.programMismatch(call.xid(), Rpc.PORTMAPPER_VERSION, Rpc.PORTMAPPER_VERSION);
+        }
+        return switch (call.procedure()) {
+            case Rpc.PORTMAPPER_NULL -> Rpc.accepted(call.xid(), Rpc.SUCCESS, 0);
+            case Rpc.PORTMAPPER_GETPORT -> {
+                int program = args.getInt();
+                int version = args.getInt();
+                int protocol = args.getInt();
+                args.getInt();
+                boolean ours = program == CORE_PROGRAM && version == CORE_VERSION && protocol == Rpc.IPPROTO_TCP;
+                yield Rpc.accepted(call.xid(), Rpc.SUCCESS, 4).putInt(ours ? corePort() : 0);
+            }
+            default -> Rpc.accepted(call.xid(), Rpc.PROC_UNAVAIL, 0);
+        };
+    }
+
+    // ---------------------------------------------------------------- core channel
+
+    /** One link: its simulated connection and the response bytes it took from it and not yet sent. */
+    private static final class Link {
+        final int id;
+        final SimConnection sim;
+        byte[] pending = new byte[0];
+        int pendingStart;
+        boolean pendingEnd;
+
+        Link(int id, SimConnection sim) {
+            this.id = id;
+            this.sim = sim;
+        }
+
+        int pendingLength() {
+            return pending.length - pendingStart;
+        }
+    }
+
+    private XdrEncoder serveCore(Rpc.Call call, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
+        int xid = call.xid();
+        if (call.program() != CORE_PROGRAM) {
+            return Rpc.accepted(xid, Rpc.PROG_UNAVAIL, 0);
+        }
+        if (call.version() != CORE_VERSION) {
+            return Rpc.programMismatch(xid, CORE_VERSION, CORE_VERSION);
+        }
+        switch (call.procedure()) {
+            case 0:
+                return Rpc.accepted(xid, Rpc.SUCCESS, 0);
+            case CREATE_LINK:
+                return createLink(xid, args, links);
+            case DEVICE_WRITE: {
+                Link link = links.get(args.getInt());
+                long ioTimeout = args.getUnsignedInt();
+                long lockTimeout = args.getUnsignedInt();
+                int flags = args.getInt();
+                byte[] data = args.getOpaque(maxReceiveSize);
+                int error = link == null ? ERR_INVALID_LINK : admit(link, flags, lockTimeout);
+                if (error == ERR_NONE) {
+                    error = write(link, data, (flags & FLAG_END) != 0);
+                }
+                return Rpc.accepted(xid, Rpc.SUCCESS, 8).putInt(error).putInt(error == ERR_NONE ? data.length : 0);
+            }
+            case DEVICE_READ:
+                return read(xid, args, links);
+            case DEVICE_READSTB:
+            case DEVICE_TRIGGER:
+            case DEVICE_CLEAR:
+            case DEVICE_REMOTE:
+            case DEVICE_LOCAL: {
+                Link link = links.get(args.getInt());
+                int flags = args.getInt();
+                long lockTimeout = args.getUnsignedInt();
+                args.getUnsignedInt(); // io_timeout: these complete at once
+                int error = link == null ? ERR_INVALID_LINK : admit(link, flags, lockTimeout);
+                int stb = 0;
+                if (error == ERR_NONE && call.procedure() == DEVICE_CLEAR) {
+                    error = clear(link);
+                } else if (error == ERR_NONE && call.procedure() == DEVICE_READSTB) {
+                    stb = link.pendingLength() > 0 ? 0x10 : 0;
+                }
+                XdrEncoder reply = Rpc.accepted(xid, Rpc.SUCCESS, 8).putInt(error);
+                return call.procedure() == DEVICE_READSTB ? reply.putInt(stb) : reply;
+            }
+            case DEVICE_LOCK: {
+                Link link = links.get(args.getInt());
+                int flags = args.getInt();
+                long lockTimeout = args.getUnsignedInt();
+                int error = link == null ? ERR_INVALID_LINK
+                        : lock(link, (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0) ? ERR_NONE : ERR_LOCKED;
+                return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(error);
+            }
+            case DEVICE_UNLOCK: {
+                Link link = links.get(args.getInt());
+                int error = link == null ? ERR_INVALID_LINK : unlock(link) ? ERR_NONE : ERR_NO_LOCK;
+                return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(error);
+            }
+            case DESTROY_LINK: {
+                Link link = links.remove(args.getInt());
+                if (link != null) {
+                    destroy(link);
+                }
+                return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(link == null ? ERR_INVALID_LINK : ERR_NONE);
+            }
+            case DEVICE_ENABLE_SRQ:
+            case CREATE_INTR_CHAN:
+            case DESTROY_INTR_CHAN:
+                return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(ERR_NOT_SUPPORTED);
+            case DEVICE_DOCMD:
+                return Rpc.accepted(xid, Rpc.SUCCESS, 8).putInt(ERR_NOT_SUPPORTED).putInt(0);
+            default:
+                return Rpc.accepted(xid, Rpc.PROC_UNAVAIL, 0);
+        }
+    }
+
+    private XdrEncoder createLink(int xid, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
+        args.getInt(); // clientId
+        boolean lockDevice = args.getBool();
+        long lockTimeout = args.getUnsignedInt();
+        String device = args.getString(MAX_DEVICE_NAME);
+        int error = ERR_NONE;
+        Link link = null;
+        if (!DEVICE.matcher(device).matches()) {
+            error = ERR_DEVICE_NOT_ACCESSIBLE;
+        } else {
+            try {
+                link = new Link(linkIds.incrementAndGet(), instrument.connect());
+                openLinks.incrementAndGet();
+                if (lockDevice && !lock(link, lockTimeout)) {
+                    destroy(link);
+                    link = null;
+                    error = ERR_LOCKED;
+                }
+            } catch (IOException closedInstrument) {
+                error = 9; // out of resources
+            }
+        }
+        if (link != null) {
+            links.put(link.id, link);
+        }
+        return Rpc.accepted(xid, Rpc.SUCCESS, 16).putInt(error).putInt(link == null ? 0 : link.id).putInt(0)
+                .putInt(link == null ? 0 : maxReceiveSize);
+    }
+
+    private int write(Link link, byte[] data, boolean end) {
+        try {
+            link.sim.write(data, 0, data.length, end);
+            return ERR_NONE;
+        } catch (IOException e) {
+            return ERR_IO;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ERR_ABORT;
+        }
+    }
+
+    private XdrEncoder read(int xid, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
+        Link link = links.get(args.getInt());
+        long requestSize = args.getUnsignedInt();
+        long ioTimeout = args.getUnsignedInt();
+        long lockTimeout = args.getUnsignedInt();
+        int flags = args.getInt();
+        int termChar = args.getInt() & 0xFF;
+        int error = link == null ? ERR_INVALID_LINK : requestSize == 0 ? ERR_PARAMETER : admit(link, flags, lockTimeout);
+        if (error != ERR_NONE) {
+            return Rpc.accepted(xid, Rpc.SUCCESS, 12).putInt(error).putInt(0).putInt(0);
+        }
+        int wanted = (int) Math.min(requestSize, MAX_READ_CHUNK);
+        if (link.pendingLength() == 0) {
+            // Takes up to 64 KiB of the response (never of the next one) even for a smaller request, so
+            // that this link knows whether response bytes wait (MAV for device_readstb).
+            int take = Math.max(wanted, Math.min(64 * 1024, MAX_READ_CHUNK));
+            byte[] buffer = new byte[take];
+            try {
+                SimRead got = link.sim.read(buffer, 0, take, Duration.ofMillis(ioTimeout));
+                link.pending = buffer;
+                link.pendingStart = 0;
+                if (got.count() < take) {
+                    link.pending = java.util.Arrays.copyOf(buffer, got.count());
+                }
+                link.pendingEnd = got.end();
+            } catch (TimeoutException e) {
+                error = ERR_IO_TIMEOUT;
+            } catch (IOException e) {
+                error = ERR_IO;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error = ERR_ABORT;
+            }
+            if (error != ERR_NONE) {
+                return Rpc.accepted(xid, Rpc.SUCCESS, 12).putInt(error).putInt(0).putInt(0);
+            }
+        }
+        int count = Math.min(wanted, link.pendingLength());
+        int reason = 0;
+        if ((flags & FLAG_TERMCHRSET) != 0) {
+            for (int i = 0; i < count; i++) {
+                if ((link.pending[link.pendingStart + i] & 0xFF) == termChar) {
+                    count = i + 1;
+                    reason |= REASON_CHR;
+                    break;
+                }
+            }
+        }
+        int start = link.pendingStart;
+        link.pendingStart += count;
+        if (link.pendingLength() == 0 && link.pendingEnd) {
+            reason |= REASON_END;
+        }
+        if (count == requestSize) {
+            reason |= REASON_REQCNT;
+        }
+        return Rpc.accepted(xid, Rpc.SUCCESS, 12 + count).putInt(ERR_NONE).putInt(reason)
+                .putOpaque(link.pending, start, count);
+    }
+
+    private int clear(Link link) {
+        link.pending = new byte[0];
+        link.pendingStart = 0;
+        link.pendingEnd = false;
+        try {
+            link.sim.deviceClear();
+            return ERR_NONE;
+        } catch (IOException e) {
+            return ERR_IO;
+        }
+    }
+
+    // ---------------------------------------------------------------- the device lock
+
+    /** Whether {@code link} may use the device now, waiting for another link's lock if the flags say so. */
+    private int admit(Link link, int flags, long lockTimeout) {
+        long wait = (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+        synchronized (lockMonitor) {
+            while (lockHolder != null && lockHolder != link) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed || !await(left)) {
+                    return ERR_LOCKED;
+                }
+            }
+            return ERR_NONE;
+        }
+    }
+
+    private boolean lock(Link link, long waitMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+        synchronized (lockMonitor) {
+            while (lockHolder != null && lockHolder != link) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed || !await(left)) {
+                    return false;
+                }
+            }
+            lockHolder = link;
+            return true;
+        }
+    }
+
+    /** Waits on the lock monitor; false when interrupted (the server is closing). */
+    private boolean await(long nanos) {
+        try {
+            TimeUnit.NANOSECONDS.timedWait(lockMonitor, nanos);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private boolean unlock(Link link) {
+        synchronized (lockMonitor) {
+            if (lockHolder != link) {
+                return false;
+            }
+            lockHolder = null;
+            lockMonitor.notifyAll();
+            return true;
+        }
+    }
+
+    private void destroy(Link link) {
+        unlock(link);
+        link.sim.close();
+        openLinks.decrementAndGet();
+    }
+
+    // ---------------------------------------------------------------- building
+
+    /** How to serve: ports, address, limits. Not thread-safe. */
+    public static final class Builder {
+        private final String model;
+        private final SimulatedInstrument instrument;
+        private SimSettings settings = SimSettings.defaults();
+        private InetAddress bindAddress = InetAddress.getLoopbackAddress();
+        private int corePort;
+        private int portmapperPort;
+        private boolean portmapper = true;
+        private int maxReceiveSize = 64 * 1024;
+
+        private Builder(String model, SimulatedInstrument instrument) {
+            this.model = model;
+            this.instrument = instrument;
+        }
+
+        /** Timing and identity of a new instrument (ignored for an existing one). */
+        public Builder settings(SimSettings value) {
+            settings = Objects.requireNonNull(value, "settings");
+            return this;
+        }
+
+        /** Where to listen; loopback unless given. */
+        public Builder bindAddress(InetAddress value) {
+            bindAddress = Objects.requireNonNull(value, "bindAddress");
+            return this;
+        }
+
+        /** The core channel's port; 0 (the default) picks a free one. */
+        public Builder corePort(int value) {
+            corePort = port(value);
+            return this;
+        }
+
+        /** The portmapper's port; 0 (the default) picks a free one, 111 is the standard one. */
+        public Builder portmapperPort(int value) {
+            portmapperPort = port(value);
+            return this;
+        }
+
+        /** Whether to run a portmapper at all (default true); without one clients need {@code port=}. */
+        public Builder portmapper(boolean value) {
+            portmapper = value;
+            return this;
+        }
+
+        /** The maxRecvSize create_link announces: the longest device_write accepted (default 64 KiB). */
+        public Builder maxReceiveSize(int value) {
+            if (value < 1 || value > 16 << 20) {
+                throw new IllegalArgumentException("maxReceiveSize must be 1 to 16 MiB, was " + value);
+            }
+            maxReceiveSize = value;
+            return this;
+        }
+
+        private static int port(int value) {
+            if (value < 0 || value > 65535) {
+                throw new IllegalArgumentException("not a port: " + value);
+            }
+            return value;
+        }
+
+        /**
+         * Starts listening.
+         *
+         * @throws IOException when a port cannot be bound
+         * @throws IllegalArgumentException when the model is unknown
+         */
+        public Vxi11SimServer start() throws IOException {
+            return new Vxi11SimServer(this);
+        }
+    }
+
+    /**
+     * Runs a server until killed: {@code --model SMW200A|SHARED --core <port> --portmapper <port>
+     * [--bind <address>]}.
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            options.put(args[i], args[i + 1]);
+        }
+        Builder builder = builder(options.getOrDefault("--model", "SMW200A"))
+                .corePort(Integer.parseInt(options.getOrDefault("--core", "0")))
+                .portmapperPort(Integer.parseInt(options.getOrDefault("--portmapper", "0")));
+        if (options.containsKey("--bind")) {
+            builder.bindAddress(InetAddress.getByName(options.get("--bind")));
+        }
+        Vxi11SimServer server = builder.start();
+        System.out.println(server + " " + server.resource());
+        Thread.currentThread().join();
+    }
+}
