@@ -1,0 +1,21 @@
+package org.labhal.transport.hislip;
+
+import org.labhal.api.LabHalException;
+
+/**
+ * A HiSLIP frame broke the protocol: a prologue other than {@code "HS"}, an unknown message type, a
+ * payload length beyond the negotiated maximum (or negative as a signed number), a payload of the
+ * wrong size for its type, or an unexpected message where the handshake needs a specific one. The
+ * connection cannot find the next frame after this, so it is closed: later calls fail with
+ * {@link org.labhal.api.ConnectionLostException}.
+ */
+public class HislipProtocolException extends LabHalException {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * @param message what arrived and what was expected, naming the resource where known
+     */
+    public HislipProtocolException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,269 @@
+package org.labhal.transport.hislip.internal;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+
+import org.labhal.transport.hislip.HislipProtocolException;
+
+/**
+ * One HiSLIP TCP channel (synchronous or asynchronous), framing messages: a non-blocking
+ * {@link SocketChannel} with a {@link Selector} of its own, so every call waits in {@code select}
+ * until its deadline and {@link #close()} from any thread wakes it at once. Received bytes go through
+ * a 64 KiB buffer; a header is consumed only once all 16 bytes are there, so a timeout in the middle
+ * of one loses nothing.
+ *
+ * <p>Used by one reading thread and one writing thread at a time (each side serialised by its owner);
+ * {@link #close()} from any thread. Failures: {@link EOFException} when the peer closed the
+ * connection, {@link SocketTimeoutException} when the deadline passed, {@link ClosedChannelException}
+ * after {@link #close()}, other {@link IOException}s for a reset or broken link.
+ */
+public final class FrameChannel implements AutoCloseable {
+    static final int BUFFER_SIZE = 64 * 1024;
+    private static final byte[] NO_BYTES = new byte[0];
+
+    private final SocketChannel channel;
+    private final Selector readSelector;
+    private final Selector writeSelector;
+    private final ByteBuffer in = ByteBuffer.allocate(BUFFER_SIZE).flip(); // read mode: unread bytes
+    private final Object writing = new Object();
+
+    private FrameChannel(SocketChannel channel) throws IOException {
+        this.channel = channel;
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        Selector r = Selector.open();
+        Selector w;
+        try {
+            w = Selector.open();
+            channel.register(r, SelectionKey.OP_READ);
+            channel.register(w, SelectionKey.OP_WRITE);
+        } catch (IOException | RuntimeException e) {
+            r.close();
+            throw e;
+        }
+        this.readSelector = r;
+        this.writeSelector = w;
+    }
+
+    /**
+     * Wraps an accepted or connected channel (the server side).
+     *
+     * @throws IOException when the channel cannot be configured; it is closed then
+     */
+    public static FrameChannel of(SocketChannel channel) throws IOException {
+        try {
+            return new FrameChannel(channel);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Connects to {@code target} within the deadline.
+     *
+     * @param target the address
+     * @param deadline in {@link System#nanoTime()} terms
+     * @param onCreated told the channel before connecting, so that a concurrent close can abort the
+     *        connect; may be {@code null}
+     * @throws IOException when refused, unreachable, closed meanwhile, or ({@link SocketTimeoutException})
+     *         not accepted by the deadline
+     */
+    public static FrameChannel connect(InetSocketAddress target, long deadline,
+            java.util.function.Consumer<FrameChannel> onCreated) throws IOException {
+        FrameChannel c = of(SocketChannel.open());
+        try {
+            if (onCreated != null) {
+                onCreated.accept(c);
+            }
+            if (!c.channel.connect(target)) {
+                SelectionKey key = c.channel.keyFor(c.writeSelector);
+                key.interestOps(SelectionKey.OP_CONNECT);
+                while (!c.channel.finishConnect()) {
+                    c.await(c.writeSelector, deadline, "connecting to " + target);
+                }
+                key.interestOps(SelectionKey.OP_WRITE);
+            }
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private void await(Selector selector, long deadline, String what) throws IOException {
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+            throw new SocketTimeoutException(what + " timed out");
+        }
+        try {
+            selector.select(Math.max(1, (remaining + 999_999) / 1_000_000)); // 0 would mean forever
+            selector.selectedKeys().clear();
+        } catch (ClosedSelectorException | CancelledKeyException closedMeanwhile) {
+            throw new ClosedChannelException();
+        }
+        if (!channel.isOpen()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    /** Ensures at least {@code count} (at most the buffer size) unread bytes are buffered. */
+    private void fill(int count, long deadline, String what) throws IOException {
+        while (in.remaining() < count) {
+            in.compact(); // write mode
+            int n;
+            try {
+                n = channel.read(in);
+            } finally {
+                in.flip();
+            }
+            if (n < 0) {
+                throw new EOFException("the peer closed the connection" + (in.hasRemaining()
+                        ? " in the middle of a message (" + in.remaining() + " bytes of it had arrived)" : ""));
+            }
+            if (n == 0) {
+                await(readSelector, deadline, what);
+            }
+        }
+    }
+
+    /** @return how many received bytes are buffered and not yet consumed */
+    public int buffered() {
+        return in.remaining();
+    }
+
+    /**
+     * Reads the next header.
+     *
+     * @param deadline in {@link System#nanoTime()} terms
+     * @param maxDataPayload the largest Data/DataEND payload accepted
+     * @throws HislipProtocolException when the header is malformed (see {@link Header#decode})
+     * @throws IOException as described in the class comment
+     */
+    public Header readHeader(long deadline, long maxDataPayload) throws IOException, HislipProtocolException {
+        fill(Header.SIZE, deadline, "waiting for a message");
+        return Header.decode(in, maxDataPayload);
+    }
+
+    /**
+     * Copies payload bytes into {@code into}: at least one, at most {@code max} and what fits; waits
+     * only when none are buffered.
+     *
+     * @return the number of bytes copied, at least 1
+     */
+    public int readPayload(ByteBuffer into, long max, long deadline) throws IOException {
+        fill(1, deadline, "waiting for message data");
+        int n = (int) Math.min(Math.min(max, into.remaining()), in.remaining());
+        ByteBuffer slice = in.slice(in.position(), n);
+        into.put(slice);
+        in.position(in.position() + n);
+        return n;
+    }
+
+    /** Same as {@link #readPayload(ByteBuffer, long, long)} into an array range. */
+    public int readPayload(byte[] into, int offset, int length, long max, long deadline) throws IOException {
+        return readPayload(ByteBuffer.wrap(into, offset, length), max, deadline);
+    }
+
+    /**
+     * Reads a whole payload of a message that carries no data (its length already checked against
+     * {@link Header#CONTROL_PAYLOAD_LIMIT}).
+     */
+    public byte[] readControlPayload(Header header, long deadline) throws IOException {
+        if (header.length() == 0) {
+            return NO_BYTES;
+        }
+        if (header.length() > Header.CONTROL_PAYLOAD_LIMIT) {
+            throw new IllegalArgumentException(header + " is not a control message");
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) header.length());
+        while (b.hasRemaining()) {
+            readPayload(b, b.remaining(), deadline);
+        }
+        return b.array();
+    }
+
+    /** Reads and discards {@code count} payload bytes. */
+    public void skip(long count, long deadline) throws IOException {
+        while (count > 0) {
+            fill(1, deadline, "skipping message data");
+            int n = (int) Math.min(count, in.remaining());
+            in.position(in.position() + n);
+            count -= n;
+        }
+    }
+
+    /** Writes one message with an empty payload. */
+    public void send(MessageType type, int control, int parameter, long deadline) throws IOException {
+        send(type, control, parameter, ByteBuffer.allocate(0), deadline);
+    }
+
+    /** Writes one message whose payload is ASCII text. */
+    public void send(MessageType type, int control, int parameter, String text, long deadline) throws IOException {
+        send(type, control, parameter, ByteBuffer.wrap(text.getBytes(StandardCharsets.ISO_8859_1)), deadline);
+    }
+
+    /**
+     * Writes one message: the header and the payload's remaining bytes, which are consumed.
+     *
+     * @throws IOException as described in the class comment; after a timeout the message was cut short
+     */
+    public void send(MessageType type, int control, int parameter, ByteBuffer payload, long deadline)
+            throws IOException {
+        ByteBuffer[] parts = {new Header(type, control, parameter, payload.remaining()).encode(), payload};
+        synchronized (writing) {
+            while (parts[0].hasRemaining() || parts[1].hasRemaining()) {
+                if (channel.write(parts) == 0) {
+                    await(writeSelector, deadline, "sending " + type);
+                }
+            }
+        }
+    }
+
+    /** Closes the channel and its selectors; wakes blocked calls. Idempotent, from any thread. */
+    @Override
+    public void close() {
+        for (AutoCloseable c : new AutoCloseable[] {channel, readSelector, writeSelector}) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // the descriptor is released either way
+            }
+        }
+    }
+
+    /** Closes with a TCP reset instead of an orderly close, as a crashing peer does. */
+    public void abort() {
+        try {
+            channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        close();
+    }
+
+    /** @return whether {@link #close()} has not been called and the peer has not been found gone */
+    public boolean isOpen() {
+        return channel.isOpen();
+    }
+
+    @Override
+    public String toString() {
+        try {
+            return "FrameChannel[" + channel.getRemoteAddress() + "]";
+        } catch (IOException e) {
+            return "FrameChannel[closed]";
+        }
+    }
+}

@@ -1,0 +1,389 @@
+package org.labhal.transport.hislip.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.labhal.transport.hislip.HislipProtocolException;
+import org.labhal.transport.hislip.internal.FrameChannel;
+import org.labhal.transport.hislip.internal.Header;
+import org.labhal.transport.hislip.internal.MessageType;
+import org.labhal.transport.sim.SimConnection;
+import org.labhal.transport.sim.SimSettings;
+import org.labhal.transport.sim.SimulatedInstrument;
+
+/**
+ * Serves a {@link SimulatedInstrument} over HiSLIP (IVI-6.1, protocol 1.0) on a TCP port, loopback
+ * by default: {@code TCPIP::127.0.0.1::hislip0,<port>::INSTR}. Every HiSLIP session is one
+ * {@link SimulatedInstrument#connect() connection} of the instrument, so the model decides what
+ * sessions share (nothing but the settings on {@code SMW200A}, every buffer on {@code SHARED}).
+ *
+ * <p>Implemented: Initialize / AsyncInitialize with session ids, AsyncMaximumMessageSize, Data /
+ * DataEND with the generating message's id and responses fragmented to the client's maximum,
+ * AsyncDeviceClear / DeviceClearComplete (the simulator's device clear), AsyncLock request and
+ * release with exclusive and shared locks across sessions (waiting up to the client's timeout; a
+ * session that goes away releases its locks), AsyncLockInfo, AsyncRemoteLocalControl (acknowledged),
+ * AsyncStatusQuery (MAV only), Error / FatalError for malformed or misplaced messages. The mode it
+ * reports is synchronized unless {@link Builder#overlapped(boolean)}. Not implemented: locks do not
+ * hold back other sessions' Data (the lock is advisory), Trigger does nothing, no service requests.
+ *
+ * <pre>{@code
+ * try (HislipServer server = HislipServer.builder("SMW200A").start()) {   // 127.0.0.1, any free port
+ *     String resource = server.resource();                              // TCPIP::127.0.0.1::hislip0,<port>::INSTR
+ * }
+ * }</pre>
+ *
+ * <p>Threads: one accepting thread and one per channel, named {@code labhal-hislip-sim-<port>-<n>}, in
+ * an executor the server owns. Thread-safe; {@link #close()} stops everything.
+ */
+public final class HislipServer implements AutoCloseable {
+    /** The IANA port of HiSLIP. */
+    public static final int DEFAULT_PORT = 4880;
+
+    private final SimulatedInstrument instrument;
+    private final ServerSocketChannel listener;
+    private final boolean overlapped;
+    private final long maxMessageSize;
+    private final int vendorCode;
+    private final ExecutorService threads;
+    private final InstrumentLocks locks = new InstrumentLocks();
+    private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicInteger nextSession = new AtomicInteger();
+    private volatile boolean closed;
+
+    private HislipServer(Builder builder) throws IOException {
+        this.overlapped = builder.overlapped;
+        this.maxMessageSize = builder.maxMessageSize;
+        this.vendorCode = (builder.vendorId.charAt(0) & 0xff) << 8 | builder.vendorId.charAt(1) & 0xff;
+        this.instrument = SimulatedInstrument.create(builder.model, builder.settings);
+        try {
+            this.listener = ServerSocketChannel.open();
+            listener.bind(new InetSocketAddress(builder.bind, builder.port));
+        } catch (IOException e) {
+            instrument.close();
+            throw new IOException("cannot listen on " + builder.bind.getHostAddress() + ":" + builder.port + ": "
+                    + e.getMessage(), e);
+        }
+        String prefix = "labhal-hislip-sim-" + port() + "-";
+        AtomicInteger numbers = new AtomicInteger();
+        this.threads = Executors.newCachedThreadPool(task -> {
+            Thread thread = new Thread(task, prefix + numbers.incrementAndGet());
+            thread.setDaemon(true); // a forgotten server must not keep a JVM alive
+            return thread;
+        });
+    }
+
+    /**
+     * @param model one of {@link SimulatedInstrument#models()}, case-insensitive
+     * @return a builder for a server of a new instrument of that model
+     * @throws IllegalArgumentException when the model is unknown
+     */
+    public static Builder builder(String model) {
+        return new Builder(model);
+    }
+
+    private HislipServer begin() {
+        threads.execute(this::acceptLoop);
+        return this;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel client;
+            try {
+                client = listener.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            try {
+                threads.execute(() -> handshake(client));
+            } catch (RejectedExecutionException shutDown) {
+                try {
+                    client.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+            }
+        }
+    }
+
+    /** The first message on a new TCP connection says which channel it is. */
+    private void handshake(SocketChannel client) {
+        FrameChannel channel;
+        try {
+            channel = FrameChannel.of(client);
+        } catch (IOException e) {
+            return;
+        }
+        try {
+            Header h;
+            try {
+                h = channel.readHeader(System.nanoTime() + 10_000_000_000L, maxMessageSize);
+            } catch (HislipProtocolException e) {
+                fatal(channel, 1, e.getMessage());
+                return;
+            }
+            switch (h.type()) {
+                case INITIALIZE -> initialize(channel, h);
+                case ASYNC_INITIALIZE -> {
+                    channel.skip(h.length(), System.nanoTime() + 10_000_000_000L);
+                    ServerSession session = sessions.get(h.parameter() & 0xffff);
+                    if (session == null || session.hasAsync()) {
+                        fatal(channel, 3, "AsyncInitialize names session " + (h.parameter() & 0xffff)
+                                + ", which " + (session == null ? "does not exist" : "has its asynchronous channel"));
+                        return;
+                    }
+                    channel.send(MessageType.ASYNC_INITIALIZE_RESPONSE, 0, vendorCode, soon());
+                    session.serveAsync(channel);
+                }
+                default -> fatal(channel, 3, "a new connection must start with Initialize or AsyncInitialize, not "
+                        + h.type());
+            }
+        } catch (IOException e) {
+            channel.close();
+        }
+    }
+
+    private void initialize(FrameChannel channel, Header h) throws IOException {
+        String subAddress = new String(channel.readControlPayload(h, soon()), java.nio.charset.StandardCharsets.US_ASCII);
+        if (!subAddress.isEmpty() && !subAddress.toLowerCase(Locale.ROOT).startsWith("hislip")) {
+            fatal(channel, 3, "unknown sub-address '" + subAddress + "': this server serves hislipN");
+            return;
+        }
+        SimConnection connection;
+        try {
+            connection = instrument.connect();
+        } catch (IOException e) {
+            fatal(channel, 0, "the instrument is closed");
+            return;
+        }
+        int id;
+        ServerSession session;
+        do {
+            id = nextSession.incrementAndGet() & 0xffff;
+            session = new ServerSession(id, this, connection, channel);
+        } while (id == 0 || sessions.putIfAbsent(id, session) != null);
+        if (closed) {
+            session.close(false);
+            return;
+        }
+        channel.send(MessageType.INITIALIZE_RESPONSE, overlapped ? 1 : 0, 0x0100 << 16 | id, soon());
+        session.serveSync();
+    }
+
+    private static void fatal(FrameChannel channel, int code, String text) {
+        try {
+            channel.send(MessageType.FATAL_ERROR, code, 0, text, soon());
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        channel.close();
+    }
+
+    private static long soon() {
+        return System.nanoTime() + 10_000_000_000L;
+    }
+
+    void forget(ServerSession session) {
+        sessions.remove(session.id(), session);
+        locks.releaseAll(session.id());
+    }
+
+    InstrumentLocks locks() {
+        return locks;
+    }
+
+    boolean overlapped() {
+        return overlapped;
+    }
+
+    long maxMessageSize() {
+        return maxMessageSize;
+    }
+
+    /** The port the server listens on; the chosen one when the builder asked for port 0. */
+    public int port() {
+        try {
+            return ((InetSocketAddress) listener.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("the server is closed", e);
+        }
+    }
+
+    /** @return the VISA resource string that reaches this server, e.g. {@code TCPIP::127.0.0.1::hislip0,4880::INSTR} */
+    public String resource() {
+        try {
+            String host = ((InetSocketAddress) listener.getLocalAddress()).getAddress().getHostAddress();
+            if (host.contains(":")) {
+                int zone = host.indexOf('%');
+                host = "[" + (zone < 0 ? host : host.substring(0, zone)) + "]";
+            }
+            return "TCPIP::" + host + "::hislip0," + port() + "::INSTR";
+        } catch (IOException e) {
+            throw new IllegalStateException("the server is closed", e);
+        }
+    }
+
+    /** The instrument served. */
+    public SimulatedInstrument instrument() {
+        return instrument;
+    }
+
+    /** @return how many HiSLIP sessions are open (initialised and not yet closed by either side) */
+    public int openSessions() {
+        return sessions.size();
+    }
+
+    /**
+     * Drops every session, as an instrument that reboots does.
+     *
+     * @param reset {@code true} for a TCP reset (RST), {@code false} for an orderly close (FIN)
+     */
+    public void dropSessions(boolean reset) {
+        for (ServerSession session : List.copyOf(sessions.values())) {
+            session.close(reset);
+        }
+    }
+
+    /** Stops listening, closes every session and the instrument, stops the threads. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        dropSessions(false);
+        instrument.close();
+        threads.shutdownNow();
+        try {
+            threads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HislipServer[" + instrument.model() + " on " + resource() + ", " + openSessions() + " sessions]";
+    }
+
+    /** Settings of a {@link HislipServer}; defaults: 127.0.0.1, any free port, synchronized mode, 1 MiB messages. */
+    public static final class Builder {
+        private final String model;
+        private SimSettings settings = SimSettings.defaults();
+        private InetAddress bind = InetAddress.getLoopbackAddress();
+        private int port;
+        private boolean overlapped;
+        private long maxMessageSize = 1 << 20;
+        private String vendorId = "LS";
+
+        private Builder(String model) {
+            this.model = Objects.requireNonNull(model, "model");
+            SimulatedInstrument.create(model, SimSettings.defaults()).close(); // checks the model
+        }
+
+        /** @param value timing and identity of the instrument; default {@link SimSettings#defaults()} */
+        public Builder settings(SimSettings value) {
+            this.settings = Objects.requireNonNull(value, "settings");
+            return this;
+        }
+
+        /** @param address the local address to listen on; default the loopback address */
+        public Builder bindAddress(InetAddress address) {
+            this.bind = Objects.requireNonNull(address, "address");
+            return this;
+        }
+
+        /** @param value the TCP port, 0 (the default) for any free one, {@link #DEFAULT_PORT} for the standard one */
+        public Builder port(int value) {
+            if (value < 0 || value > 65535) {
+                throw new IllegalArgumentException("port must be 0 to 65535, was " + value);
+            }
+            this.port = value;
+            return this;
+        }
+
+        /** @param value whether to report overlapped mode (default synchronized); the service is the same */
+        public Builder overlapped(boolean value) {
+            this.overlapped = value;
+            return this;
+        }
+
+        /** @param value the largest message (header included) the server accepts, at least 272; default 1 MiB */
+        public Builder maxMessageSize(long value) {
+            if (value < 272) {
+                throw new IllegalArgumentException("maximum message size must be at least 272, was " + value);
+            }
+            this.maxMessageSize = value;
+            return this;
+        }
+
+        /** @param value the two-letter vendor id sent in AsyncInitializeResponse; default "LS" */
+        public Builder vendorId(String value) {
+            if (value.length() != 2 || !value.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("a vendor id is two printable ASCII letters, was '" + value + "'");
+            }
+            this.vendorId = value;
+            return this;
+        }
+
+        /**
+         * Binds the port and starts accepting clients.
+         *
+         * @throws IOException when the port cannot be bound
+         */
+        public HislipServer start() throws IOException {
+            return new HislipServer(this).begin();
+        }
+    }
+
+    /**
+     * Runs a server until the process is stopped (Ctrl-C); prints the resource string once it listens.
+     *
+     * @param args {@code --model SMW200A|SHARED} (default SMW200A), {@code --port <n>} (default 4880, 0 for
+     *        any), {@code --overlapped}
+     */
+    public static void main(String[] args) throws Exception {
+        Builder builder = null;
+        String model = "SMW200A";
+        int port = DEFAULT_PORT;
+        boolean overlap = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--model" -> model = args[++i];
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--overlapped" -> overlap = true;
+                default -> {
+                    System.err.println("usage: HislipServer [--model SMW200A|SHARED] [--port 4880|0] [--overlapped]");
+                    System.exit(2);
+                }
+            }
+        }
+        builder = builder(model).port(port).overlapped(overlap);
+        HislipServer server = builder.start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "labhal-hislip-sim-shutdown"));
+        System.out.println("LabHAL simulated " + server.instrument().model() + " listening on " + server.resource()
+                + "; Ctrl-C stops it");
+        System.out.flush();
+        stopped.await();
+    }
+}
