@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 
+import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
@@ -235,6 +236,50 @@ public interface Session extends AutoCloseable {
      * @throws LabHalException as for {@link #query(String)}
      */
     double[] queryAsciiValues(String query) throws LabHalException;
+
+    /**
+     * Extends the session lock to the instrument with its exclusive instrument-side lock, as
+     * {@link #lockInstrument(Duration, String) lockInstrument(timeout, null)}.
+     *
+     * @param timeout how long to wait for both locks together
+     * @return the lease; closing it releases the instrument-side lock, then the session lock
+     * @throws LabHalException as for {@link #lockInstrument(Duration, String)}
+     */
+    Lease lockInstrument(Duration timeout) throws LabHalException;
+
+    /**
+     * Takes a layered lock: first this handle's {@link #lock() session lock} (keeping other steps in
+     * this framework out), then the instrument-side lock of the transport (keeping other processes
+     * and hosts out: VXI-11 {@code device_lock}, HiSLIP exclusive or shared {@code AsyncLock}).
+     * Closing the lease releases them in reverse order; it must be closed by the thread that took it.
+     * When taking the instrument-side lock fails, the session lock is released before the exception
+     * is thrown. Nested calls on the same connection share one instrument-side hold, released when
+     * the outermost lease closes; handles that {@link #breakAway() broke away} share it without
+     * coordination.
+     *
+     * <pre>{@code
+     * try (Lease lease = session.lockInstrument(Duration.ofSeconds(5))) {
+     *     session.write("*RST");
+     *     session.query("*OPC?");
+     * }
+     * }</pre>
+     * <p>
+     * Closing the lease throws an {@link IllegalStateException} (with the transport's exception as
+     * cause) when the instrument refused the release; the session lock is released all the same.
+     *
+     * @param timeout how long to wait for both locks together, zero (try once) or positive
+     * @param sharedKey {@code null} for the exclusive instrument-side lock; otherwise a shared lock
+     *        name (HiSLIP only)
+     * @return the lease holding both locks
+     * @throws InstrumentLockUnsupportedException when the transport has no instrument-side lock,
+     *         naming the resource and transport kind
+     * @throws org.labhal.api.lock.LockTimeoutException when the session lock was not free in time
+     * @throws IllegalArgumentException when {@code sharedKey} is given to a transport with exclusive
+     *         locks only, or differs from the key of a lock this connection already holds
+     * @throws LabHalException the transport's specific exception when the instrument-side lock is held
+     *         elsewhere beyond the timeout; or for a closed session, a lost connection or an interrupt
+     */
+    Lease lockInstrument(Duration timeout, String sharedKey) throws LabHalException;
 
     /** @return the lock this handle's steps take; hand it to other sessions with {@link #adoptLock} */
     SessionLock lock();

@@ -19,7 +19,7 @@ import org.labhal.api.lock.Priority;
  */
 public final class SessionOptions {
     private static final SessionOptions DEFAULTS = new SessionOptions(LockPolicy.SHARED_BUFFER,
-            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL);
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL, false);
 
     private final LockPolicy lockPolicy;
     private final Duration ioTimeout;
@@ -27,20 +27,23 @@ public final class SessionOptions {
     private final Duration openTimeout;
     private final boolean errorChecking;
     private final Priority priority;
+    private final boolean instrumentLock;
 
     private SessionOptions(LockPolicy lockPolicy, Duration ioTimeout, Duration lockTimeout, Duration openTimeout,
-            boolean errorChecking, Priority priority) {
+            boolean errorChecking, Priority priority, boolean instrumentLock) {
         this.lockPolicy = Objects.requireNonNull(lockPolicy, "lockPolicy");
         this.ioTimeout = positive(ioTimeout, "ioTimeout");
         this.lockTimeout = notNegative(lockTimeout, "lockTimeout");
         this.openTimeout = positive(openTimeout, "openTimeout");
         this.errorChecking = errorChecking;
         this.priority = Objects.requireNonNull(priority, "priority");
+        this.instrumentLock = instrumentLock;
     }
 
     /**
      * @return {@link LockPolicy#SHARED_BUFFER} (the safe choice for an unknown instrument), 5 s I/O
-     *         timeout, 10 s lock timeout, 5 s open timeout, no error checking, normal priority
+     *         timeout, 10 s lock timeout, 5 s open timeout, no error checking, normal priority, steps
+     *         under the session lock only
      */
     public static SessionOptions defaults() {
         return DEFAULTS;
@@ -81,7 +84,7 @@ public final class SessionOptions {
      * @return a copy with that policy
      */
     public SessionOptions withLockPolicy(LockPolicy policy) {
-        return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority);
+        return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority, instrumentLock);
     }
 
     /**
@@ -89,7 +92,7 @@ public final class SessionOptions {
      * @return a copy with that I/O timeout
      */
     public SessionOptions withIoTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority);
+        return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority, instrumentLock);
     }
 
     /**
@@ -97,7 +100,7 @@ public final class SessionOptions {
      * @return a copy with that lock timeout
      */
     public SessionOptions withLockTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority);
+        return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority, instrumentLock);
     }
 
     /**
@@ -105,7 +108,7 @@ public final class SessionOptions {
      * @return a copy with that open timeout
      */
     public SessionOptions withOpenTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority, instrumentLock);
     }
 
     /**
@@ -113,7 +116,7 @@ public final class SessionOptions {
      * @return a copy with error checking switched accordingly
      */
     public SessionOptions withErrorChecking(boolean enabled) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority, instrumentLock);
     }
 
     /**
@@ -121,7 +124,29 @@ public final class SessionOptions {
      * @return a copy with that priority
      */
     public SessionOptions withPriority(Priority stepPriority) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority, instrumentLock);
+    }
+
+    /** @return whether every step takes the instrument-side lock too, see {@link #withInstrumentLock} */
+    public boolean instrumentLock() {
+        return instrumentLock;
+    }
+
+    /**
+     * Makes every step of the session take both lock layers, as
+     * {@link Session#lockInstrument(Duration) lockInstrument(lockTimeout)} does: the session lock, then
+     * the exclusive instrument-side lock, released in reverse order when the step ends (inside a
+     * {@code lockInstrument} lease a step only re-enters both). Each step then costs the lock and
+     * unlock exchanges on top of its own; the lock timeout bounds both waits. Opening such a session
+     * over a transport without instrument-side locks fails with
+     * {@link InstrumentLockUnsupportedException}. A release the instrument refuses at the end of a step
+     * surfaces as the {@link IllegalStateException} described at {@link Session#lockInstrument(Duration, String)}.
+     *
+     * @param enabled whether steps take the instrument-side lock too
+     * @return a copy with that setting
+     */
+    public SessionOptions withInstrumentLock(boolean enabled) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority, enabled);
     }
 
     static Duration positive(Duration value, String what) {
@@ -143,6 +168,7 @@ public final class SessionOptions {
     @Override
     public String toString() {
         return "SessionOptions[policy=" + lockPolicy + ", io=" + ioTimeout + ", lock=" + lockTimeout + ", open="
-                + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority + "]";
+                + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority
+                + ", instrumentLock=" + instrumentLock + "]";
     }
 }

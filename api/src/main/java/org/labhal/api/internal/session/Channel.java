@@ -1,10 +1,15 @@
 package org.labhal.api.internal.session;
 
+import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+
+import org.labhal.api.LabHalException;
 
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.SessionClosedException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentLocking;
 import org.labhal.api.transport.TransportFactory;
 
 /**
@@ -20,6 +25,9 @@ final class Channel {
     private final Runnable onClose;
     private int handles; // guarded by this
     private volatile String closedBecause;
+    /** Nested instrument-side holds on this connection; the transport is asked on the first only. */
+    private int instrumentHolds; // guarded by this
+    private String instrumentKey; // guarded by this; the shared key of the held lock, null: exclusive
 
     Channel(ResourceAddress address, Connection connection, TransportFactory transport, AtomicLong sessionNumbers,
             Runnable onClose) {
@@ -81,5 +89,44 @@ final class Channel {
         if (reason != null) {
             throw new SessionClosedException("Session " + session + " is closed: " + reason);
         }
+    }
+
+    /**
+     * Takes the instrument-side lock, or one more hold on it when this connection has it already.
+     * Called under the session lock, so holders of one session lock never race here.
+     */
+    void holdInstrument(InstrumentLocking locking, Duration timeout, String sharedKey, String session)
+            throws LabHalException {
+        synchronized (this) {
+            if (instrumentHolds > 0) {
+                if (!Objects.equals(sharedKey, instrumentKey)) {
+                    throw new IllegalArgumentException("Session " + session + ": the connection already holds the "
+                            + describeLock(instrumentKey) + " on the instrument; cannot nest the "
+                            + describeLock(sharedKey) + " inside it");
+                }
+                instrumentHolds++;
+                return;
+            }
+        }
+        locking.lockInstrument(timeout, sharedKey);
+        synchronized (this) {
+            instrumentHolds++;
+            instrumentKey = sharedKey;
+        }
+    }
+
+    /** Gives back one hold; the last one releases the instrument-side lock. */
+    void releaseInstrument(InstrumentLocking locking, Duration timeout) throws LabHalException {
+        synchronized (this) {
+            if (--instrumentHolds > 0) {
+                return;
+            }
+            instrumentKey = null;
+        }
+        locking.unlockInstrument(timeout);
+    }
+
+    private static String describeLock(String sharedKey) {
+        return sharedKey == null ? "exclusive lock" : "shared lock '" + sharedKey + "'";
     }
 }

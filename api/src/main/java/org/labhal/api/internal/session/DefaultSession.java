@@ -14,6 +14,7 @@ import org.labhal.api.BlockProgress;
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.InstrumentError;
 import org.labhal.api.InstrumentErrorException;
+import org.labhal.api.InstrumentLockUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.MalformedResponseException;
@@ -27,6 +28,7 @@ import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.LockService;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
+import org.labhal.api.transport.InstrumentLocking;
 
 /**
  * A session handle: the data path caller → lock → connection → instrument and back. Settings are
@@ -44,6 +46,8 @@ final class DefaultSession implements Session {
     private final LockPolicy policy;
     /** Whether the connection's message ends are termination characters (no END indicator). */
     private final boolean streamTransport;
+    /** Whether every step takes the instrument-side lock too (SessionOptions.withInstrumentLock). */
+    private final boolean instrumentLock;
     private volatile SessionLock lock;
     private volatile Duration ioTimeout;
     private volatile Duration lockTimeout;
@@ -63,6 +67,7 @@ final class DefaultSession implements Session {
         this.lockTimeout = options.lockTimeout();
         this.errorChecking = options.errorChecking();
         this.priority = options.priority();
+        this.instrumentLock = options.instrumentLock();
     }
 
     @Override
@@ -265,13 +270,17 @@ final class DefaultSession implements Session {
 
     /** Takes the lock for one step and checks the session is usable. */
     private Lease enter(String activity) throws LabHalException {
+        return instrumentLock ? layered(activity, lockTimeout, null) : enter(activity, lockTimeout);
+    }
+
+    private Lease enter(String activity, Duration wait) throws LabHalException {
         if (!open) {
             throw new SessionClosedException("Session " + name + " is closed");
         }
         channel.ensureOpen(name);
         Lease lease;
         try {
-            lease = lock.acquire(lockTimeout, priority, activity);
+            lease = lock.acquire(wait, priority, activity);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StepInterruptedException("Interrupted waiting for lock '" + lock.name() + "' to " + activity
@@ -414,6 +423,90 @@ final class DefaultSession implements Session {
     }
 
     @Override
+    public Lease lockInstrument(Duration timeout) throws LabHalException {
+        return lockInstrument(timeout, null);
+    }
+
+    @Override
+    public Lease lockInstrument(Duration timeout, String sharedKey) throws LabHalException {
+        Duration wait = SessionOptions.defaults().withLockTimeout(timeout).lockTimeout();
+        if (!open) {
+            throw new SessionClosedException("Session " + name + " is closed");
+        }
+        return layered("lock the instrument" + (sharedKey == null ? "" : " (shared '" + sharedKey + "')"), wait,
+                sharedKey);
+    }
+
+    /** @throws InstrumentLockUnsupportedException when the transport has no instrument-side lock */
+    InstrumentLocking instrumentLocking() throws InstrumentLockUnsupportedException {
+        if (!(channel.connection instanceof InstrumentLocking locking)) {
+            throw new InstrumentLockUnsupportedException(name + ": the " + channel.address.kind() + " transport ("
+                    + channel.connection.describe() + ") has no instrument-side lock; only the session lock is "
+                    + "available", channel.address.kind());
+        }
+        return locking;
+    }
+
+    /** Both lock layers within {@code wait}; on any failure the session lock is given back. */
+    private Lease layered(String activity, Duration wait, String sharedKey) throws LabHalException {
+        InstrumentLocking locking = instrumentLocking();
+        long deadline = System.nanoTime() + wait.toNanos();
+        Lease sessionLease = enter(activity, wait);
+        try {
+            Duration rest = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            channel.holdInstrument(locking, rest, sharedKey, name);
+            return new InstrumentLease(sessionLease, locking);
+        } catch (LabHalException e) {
+            sessionLease.close();
+            throw closedOr(e);
+        } catch (RuntimeException | Error e) {
+            sessionLease.close();
+            throw e;
+        }
+    }
+
+    /** Both lock layers; closing releases the instrument-side lock, then the session lock. */
+    private final class InstrumentLease implements Lease {
+        private final Lease sessionLease;
+        private final InstrumentLocking locking;
+        private final Thread owner = Thread.currentThread();
+        private boolean closed;
+
+        InstrumentLease(Lease sessionLease, InstrumentLocking locking) {
+            this.sessionLease = sessionLease;
+            this.locking = locking;
+        }
+
+        @Override
+        public SessionLock lock() {
+            return sessionLease.lock();
+        }
+
+        @Override
+        public void close() {
+            if (Thread.currentThread() != owner) {
+                throw new IllegalStateException("Session " + name + ": the instrument lease taken by " + owner.getName()
+                        + " cannot be closed by " + Thread.currentThread().getName());
+            }
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                channel.releaseInstrument(locking, ioTimeout);
+            } catch (LabHalException e) {
+                // A closed link took its instrument-side lock with it; anything else is worth knowing.
+                if (channel.closedBecause() == null) {
+                    throw new IllegalStateException("Session " + name + ": releasing the instrument-side lock failed;"
+                            + " the instrument may still be locked: " + e.getMessage(), e);
+                }
+            } finally {
+                sessionLease.close();
+            }
+        }
+    }
+
+    @Override
     public SessionLock lock() {
         return lock;
     }
@@ -437,7 +530,8 @@ final class DefaultSession implements Session {
         }
         DefaultSession twin = new DefaultSession(channel.nextName(), channel, locks,
                 policy, lock, SessionOptions.defaults().withIoTimeout(ioTimeout).withLockTimeout(lockTimeout)
-                        .withErrorChecking(errorChecking).withPriority(priority).withLockPolicy(policy));
+                        .withErrorChecking(errorChecking).withPriority(priority).withLockPolicy(policy)
+                        .withInstrumentLock(instrumentLock));
         return twin;
     }
 

@@ -90,6 +90,19 @@ public final class DefaultSessionFactory implements SessionFactory {
     public Session open(ResourceAddress address, SessionOptions options) throws LabHalException {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(options, "options");
+        DefaultSession session = openSession(address, options);
+        if (options.instrumentLock()) {
+            try {
+                session.instrumentLocking();
+            } catch (LabHalException e) {
+                session.close();
+                throw e;
+            }
+        }
+        return session;
+    }
+
+    private DefaultSession openSession(ResourceAddress address, SessionOptions options) throws LabHalException {
         LockPolicy policy = options.lockPolicy();
         if (address.kind().isSingleLink()) {
             policy = LockPolicy.SINGLE_CONNECTION; // one wire, one connection: a second open would fail
@@ -104,7 +117,7 @@ public final class DefaultSessionFactory implements SessionFactory {
     }
 
     /** Logical sessions share the instrument's one connection; the domain lock serialises them. */
-    private Session openMultiplexed(ResourceAddress address, SessionOptions options, SessionLock lock)
+    private DefaultSession openMultiplexed(ResourceAddress address, SessionOptions options, SessionLock lock)
             throws LabHalException {
         String key = address.canonical();
         while (true) {

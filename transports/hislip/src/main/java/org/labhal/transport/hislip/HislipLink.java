@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import org.labhal.api.LabHalException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentLocking;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -20,9 +21,14 @@ import org.osgi.annotation.versioning.ProviderType;
  * a step is reading; they are serialised among themselves (HiSLIP allows one outstanding asynchronous
  * request), so a lock request that waits delays the others. {@link #close()} may come from any thread
  * and wakes every blocked call with {@link org.labhal.api.ConnectionLostException}.
+ *
+ * <h2>Instrument-side locks</h2>
+ * As {@link InstrumentLocking} (what {@link org.labhal.api.Session#lockInstrument(Duration, String)}
+ * uses) the link maps a {@code null} key to the exclusive lock and a key to the shared lock of that
+ * lock string, through {@link #lock} and {@link #unlock}.
  */
 @ProviderType
-public interface HislipLink extends Connection {
+public interface HislipLink extends Connection, InstrumentLocking {
 
     /** The two kinds of HiSLIP lock. */
     enum LockKind {

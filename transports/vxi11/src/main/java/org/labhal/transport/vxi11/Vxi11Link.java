@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import org.labhal.api.LabHalException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentLocking;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -19,9 +20,13 @@ import org.osgi.annotation.versioning.ProviderType;
  * (I/O timeout, code 15, is an {@link org.labhal.api.IoTimeoutException}); no answer within the
  * timeout is an {@link org.labhal.api.IoTimeoutException}; a broken link or a reply that is not
  * valid ONC RPC closes the link and is a {@link org.labhal.api.ConnectionLostException}.
+ *
+ * <p>Instrument-side locks: as {@link InstrumentLocking} (what
+ * {@link org.labhal.api.Session#lockInstrument(Duration, String)} uses) the link offers the device lock,
+ * which VXI-11 has only as an exclusive lock: a shared key is refused.
  */
 @ProviderType
-public interface Vxi11Link extends Connection {
+public interface Vxi11Link extends Connection, InstrumentLocking {
 
     /**
      * Takes the device lock (device_lock), exclusive across all links to the device, from any host.

@@ -435,6 +435,21 @@ final class HislipConnection implements HislipLink {
         }
     }
 
+    /** An empty key would silently mean the exclusive lock, so it is refused. */
+    @Override
+    public void lockInstrument(Duration timeout, String sharedKey) throws LabHalException {
+        if (sharedKey != null && sharedKey.isEmpty()) {
+            throw new IllegalArgumentException(resource + ": a shared lock key is not empty; pass null for the "
+                    + "exclusive lock");
+        }
+        lock(sharedKey == null ? "" : sharedKey, timeout);
+    }
+
+    @Override
+    public void unlockInstrument(Duration timeout) throws LabHalException {
+        unlock(timeout);
+    }
+
     @Override
     public LockKind unlock(Duration timeout) throws LabHalException {
         Header h = asyncRequest(MessageType.ASYNC_LOCK, 0, lastSentId, ByteBuffer.allocate(0),

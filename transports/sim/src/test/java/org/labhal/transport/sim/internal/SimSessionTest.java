@@ -12,12 +12,14 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.labhal.api.InstrumentLockUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionClosedException;
 import org.labhal.api.SessionOptions;
+import org.labhal.api.TransportKind;
 import org.labhal.api.internal.lock.DefaultLockService;
 import org.labhal.api.internal.session.DefaultSessionFactory;
 import org.labhal.api.lock.LockPolicy;
@@ -63,6 +65,19 @@ class SimSessionTest {
             assertEquals("A1", a.query("SIM:ECHO? A1"), "the connection stays open for the other handle");
         }
         assertEquals(0, sessions.openConnections());
+    }
+
+    @Test
+    void theSimTransportHasNoInstrumentSideLock() throws Exception {
+        try (Session a = open("SIM::SHARED::3::INSTR", LockPolicy.INDEPENDENT_SESSIONS)) {
+            InstrumentLockUnsupportedException e = assertThrows(InstrumentLockUnsupportedException.class,
+                    () -> a.lockInstrument(Duration.ofSeconds(1)));
+            assertEquals(TransportKind.SIM, e.kind());
+            assertTrue(e.getMessage().contains("SIM::SHARED::3::INSTR") && e.getMessage().contains("SIM transport"),
+                    e.getMessage());
+            assertTrue(a.lock().info().holder().isEmpty(), "the session lock is not left held");
+            assertEquals("still", a.query("SIM:ECHO? still"));
+        }
     }
 
     @Test

@@ -242,6 +242,22 @@ final class Vxi11Connection implements Vxi11Link {
         }
     }
 
+    /** VXI-11 has no shared locks: a key is refused before anything is sent. */
+    @Override
+    public void lockInstrument(Duration timeout, String sharedKey) throws LabHalException {
+        if (sharedKey != null) {
+            throw new IllegalArgumentException(resource + ": VXI-11 device_lock is exclusive only; cannot take the "
+                    + "shared lock '" + sharedKey + "' (use an exclusive lock, or HiSLIP for shared locks)");
+        }
+        lock(timeout);
+    }
+
+    /** device_unlock answers at once; the timeout is not needed. */
+    @Override
+    public void unlockInstrument(Duration timeout) throws LabHalException {
+        unlock();
+    }
+
     @Override
     public void unlock() throws LabHalException {
         calls.lock();
