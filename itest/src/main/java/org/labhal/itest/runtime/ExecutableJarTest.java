@@ -134,8 +134,10 @@ class ExecutableJarTest {
         drain(daemon.getInputStream());
         awaitLine(log, "sim-smw: online");
 
-        Files.writeString(work.resolve("deploy").resolve("org.labhal.instrument-late.cfg"),
-                "resource=SIM::SMW200A::5::INSTR\n");
+        // FileInstall creates the folder when it starts, which may come after the instruments are
+        // online; a folder that already exists is scanned when it does start, so make sure of it.
+        Path deploy = Files.createDirectories(work.resolve("deploy"));
+        Files.writeString(deploy.resolve("org.labhal.instrument-late.cfg"), "resource=SIM::SMW200A::5::INSTR\n");
         awaitLine(log, "late: online");
         assertTrue(daemon.isAlive(), "still running long after stdin was closed");
     }
