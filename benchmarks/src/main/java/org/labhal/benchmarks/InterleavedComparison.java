@@ -1,0 +1,198 @@
+package org.labhal.benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The transport benchmarks' clients against their baselines in interleaved 250 ms windows, in one
+ * JVM: round after round, each client runs for a window in turn (the order rotating every
+ * round), so that the clients share whatever else the machine is doing at the time, and each round
+ * gives a ratio of two windows measured seconds apart. JMH runs each benchmark's forks one after
+ * another, minutes apart; on a machine shared with other builds the load changes in between, and a
+ * ratio of two JMH scores then says more about the load than about the clients.
+ * <p>
+ * The clients and their set-up are the JMH benchmarks' own ({@link SocketQueryBenchmark},
+ * {@link BlockReadBenchmark}, {@link PtyQueryBenchmark}); the first {@value #WARMUP_ROUNDS} rounds warm
+ * the JIT up and are not counted.
+ * <p>
+ * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.InterleavedComparison
+ * [socket] [block] [pty]} (all three by default).
+ */
+public final class InterleavedComparison {
+    private static final int WARMUP_ROUNDS = 12;
+    /** Short windows: the two halves of a pair are measured a quarter of a second apart. */
+    private static final long WINDOW_NANOS = 250_000_000L;
+
+    /** One operation of a client. */
+    @FunctionalInterface
+    private interface Operation {
+        void run() throws Exception;
+    }
+
+    private record Client(String name, Operation operation) {
+    }
+
+    private InterleavedComparison() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> which = args.length == 0 ? List.of("socket", "block", "pty") : List.of(args);
+        for (String comparison : which) {
+            switch (comparison) {
+                case "socket" -> socket();
+                case "block" -> block();
+                case "pty" -> pty();
+                default -> throw new IllegalArgumentException("unknown comparison " + comparison
+                        + ": expected socket, block or pty");
+            }
+        }
+    }
+
+    private static void socket() throws Exception {
+        SocketQueryBenchmark benchmark = new SocketQueryBenchmark();
+        SocketQueryBenchmark.LabHal labhal = new SocketQueryBenchmark.LabHal();
+        SocketQueryBenchmark.Raw raw = new SocketQueryBenchmark.Raw();
+        labhal.open();
+        raw.open();
+        try {
+            compare("Query round trips over loopback TCP (SIM:ECHO? x), queries/s", 80, 1, List.of(
+                    new Client("labhalSession", () -> benchmark.labhalSession(labhal)),
+                    new Client("rawSocket", () -> benchmark.rawSocket(raw))));
+        } finally {
+            labhal.close();
+            raw.close();
+        }
+    }
+
+    private static void block() throws Exception {
+        BlockReadBenchmark benchmark = new BlockReadBenchmark();
+        BlockReadBenchmark.LabHal labhal = new BlockReadBenchmark.LabHal();
+        BlockReadBenchmark.Raw raw = new BlockReadBenchmark.Raw();
+        labhal.open();
+        raw.open();
+        try {
+            compare("100 MB definite-length block over loopback TCP, MB/s", 40, BlockReadBenchmark.LENGTH / 1e6, List.of(
+                    new Client("labhalQueryBlock", () -> benchmark.labhalQueryBlock(labhal)),
+                    new Client("rawSocketCopy", () -> benchmark.rawSocketCopy(raw))));
+        } finally {
+            labhal.close();
+            raw.close();
+        }
+    }
+
+    private static void pty() throws Exception {
+        PtyQueryBenchmark benchmark = new PtyQueryBenchmark();
+        PtyQueryBenchmark.Serial serial = new PtyQueryBenchmark.Serial();
+        PtyQueryBenchmark.RawPty raw = new PtyQueryBenchmark.RawPty();
+        PtyQueryBenchmark.Tcp tcp = new PtyQueryBenchmark.Tcp();
+        serial.open();
+        raw.open();
+        tcp.open();
+        try {
+            compare("Query round trips over a pty (socat to the simulator's TCP port) and over TCP, queries/s", 60, 1,
+                    List.of(new Client("serialSession", () -> benchmark.serialSession(serial)),
+                            new Client("rawPty", () -> benchmark.rawPty(raw)),
+                            new Client("socketSession", () -> benchmark.socketSession(tcp))));
+        } finally {
+            serial.close();
+            raw.close();
+            tcp.close();
+        }
+    }
+
+    /**
+     * Runs the rounds and prints each client's median rate and the first client's per-round ratio to
+     * each of the others.
+     *
+     * @param unitsPerOperation what one operation is worth in the printed unit (1 for queries, 100 for
+     *        a 100 MB block in MB)
+     */
+    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
+            throws Exception {
+        System.out.printf(Locale.ROOT, "%n## %s (load average %s)%n", title, loadAverage());
+        int n = clients.size();
+        double[][] rates = new double[n][rounds];
+        for (int round = -WARMUP_ROUNDS; round < rounds; round++) {
+            for (int k = 0; k < n; k++) {
+                int c = Math.floorMod(round + k, n); // rotate who goes first
+                double rate = window(clients.get(c).operation()) * unitsPerOperation;
+                if (round >= 0) {
+                    rates[c][round] = rate;
+                }
+            }
+        }
+        for (int c = 0; c < n; c++) {
+            System.out.printf(Locale.ROOT, "  %-17s median %s, middle half %s..%s, min %s, max %s, over %d windows%n",
+                    clients.get(c).name(), number(percentile(rates[c], 50)), number(percentile(rates[c], 25)),
+                    number(percentile(rates[c], 75)), number(min(rates[c])), number(max(rates[c])), rounds);
+        }
+        for (int c = 1; c < n; c++) {
+            double[] ratios = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                ratios[round] = rates[0][round] / rates[c][round];
+            }
+            System.out.printf(Locale.ROOT, "  %s / %s per round: median %.2f, middle half %.2f..%.2f (min %.2f, "
+                    + "max %.2f)%n", clients.get(0).name(), clients.get(c).name(), percentile(ratios, 50),
+                    percentile(ratios, 25), percentile(ratios, 75), min(ratios), max(ratios));
+            System.out.println("    every round: " + text(ratios));
+        }
+        System.out.printf(Locale.ROOT, "  load average after: %s%n", loadAverage());
+    }
+
+    /** @return operations per second over one window (at least one operation) */
+    private static double window(Operation operation) throws Exception {
+        long begin = System.nanoTime();
+        long end;
+        long count = 0;
+        do {
+            operation.run();
+            count++;
+            end = System.nanoTime();
+        } while (end - begin < WINDOW_NANOS);
+        return count / ((end - begin) / 1e9);
+    }
+
+    /** @return the p-th percentile, interpolated between neighbours */
+    private static double percentile(double[] values, double p) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        double at = p / 100 * (sorted.length - 1);
+        int low = (int) Math.floor(at);
+        int high = (int) Math.ceil(at);
+        return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
+    }
+
+    private static double min(double[] values) {
+        return Arrays.stream(values).min().orElse(Double.NaN);
+    }
+
+    private static double max(double[] values) {
+        return Arrays.stream(values).max().orElse(Double.NaN);
+    }
+
+    private static String number(double value) {
+        return String.format(Locale.ROOT, "%.0f", value);
+    }
+
+    private static String text(double[] ratios) {
+        List<String> texts = new ArrayList<>();
+        for (double ratio : ratios) {
+            texts.add(String.format(Locale.ROOT, "%.2f", ratio));
+        }
+        return String.join(" ", texts);
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
