@@ -1,15 +1,14 @@
 package org.labhal.transport.hislip.internal;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.OpenConnections;
 import org.labhal.api.transport.TransportFactory;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -23,8 +22,8 @@ import org.osgi.service.component.annotations.Deactivate;
  */
 @Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=HISLIP")
 public final class HislipTransportFactory implements TransportFactory {
-    private final Set<HislipConnection> open = ConcurrentHashMap.newKeySet();
-    private volatile boolean stopped;
+    private final OpenConnections<HislipConnection> open =
+            new OpenConnections<>(HislipConnection::kill, "closed because the HiSLIP transport stopped");
 
     @Override
     public Set<TransportKind> kinds() {
@@ -38,10 +37,7 @@ public final class HislipTransportFactory implements TransportFactory {
                     + ": it serves TCPIP::host::hislipN[,port]::INSTR resources only");
         }
         HislipConnection connection = new HislipConnection(address, HislipSettings.of(address), open::remove);
-        open.add(connection);
-        if (stopped) { // deactivated meanwhile: deactivate may not have seen it
-            connection.kill("closed because the HiSLIP transport stopped");
-        }
+        open.add(connection); // closes it at once if the transport stopped meanwhile
         connection.open(timeout); // closes the connection when it fails
         return connection;
     }
@@ -54,9 +50,6 @@ public final class HislipTransportFactory implements TransportFactory {
     /** Closes every connection: blocked callers wake with {@link ConnectionLostException}. */
     @Deactivate
     public void deactivate() {
-        stopped = true;
-        for (HislipConnection connection : List.copyOf(open)) {
-            connection.kill("closed because the HiSLIP transport stopped");
-        }
+        open.closeAll();
     }
 }

@@ -1,15 +1,14 @@
 package org.labhal.transport.socket.internal;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.OpenConnections;
 import org.labhal.api.transport.TransportFactory;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -26,8 +25,8 @@ import org.osgi.service.component.annotations.Deactivate;
  */
 @Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=SOCKET")
 public final class SocketTransportFactory implements TransportFactory {
-    private final Set<SocketConnection> open = ConcurrentHashMap.newKeySet();
-    private volatile boolean stopped;
+    private final OpenConnections<SocketConnection> open =
+            new OpenConnections<>(SocketConnection::kill, "closed because the socket transport stopped");
 
     @Override
     public Set<TransportKind> kinds() {
@@ -42,10 +41,7 @@ public final class SocketTransportFactory implements TransportFactory {
         }
         SocketSettings settings = SocketSettings.of(address);
         SocketConnection connection = new SocketConnection(address, settings, timeout, open::remove);
-        open.add(connection);
-        if (stopped) { // deactivated meanwhile: deactivate may not have seen it
-            connection.kill("closed because the socket transport stopped");
-        }
+        open.add(connection); // closes it at once if the transport stopped meanwhile
         try {
             connection.connect(timeout);
         } catch (LabHalException | RuntimeException e) {
@@ -63,9 +59,6 @@ public final class SocketTransportFactory implements TransportFactory {
     /** Closes every connection: blocked callers wake with {@link ConnectionLostException}. */
     @Deactivate
     public void deactivate() {
-        stopped = true;
-        for (SocketConnection connection : List.copyOf(open)) {
-            connection.kill("closed because the socket transport stopped");
-        }
+        open.closeAll();
     }
 }

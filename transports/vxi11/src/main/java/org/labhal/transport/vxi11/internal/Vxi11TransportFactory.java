@@ -1,15 +1,14 @@
 package org.labhal.transport.vxi11.internal;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.OpenConnections;
 import org.labhal.api.transport.TransportFactory;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -25,8 +24,8 @@ import org.osgi.service.component.annotations.Deactivate;
  */
 @Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=VXI11")
 public final class Vxi11TransportFactory implements TransportFactory {
-    private final Set<Vxi11Connection> open = ConcurrentHashMap.newKeySet();
-    private volatile boolean stopped;
+    private final OpenConnections<Vxi11Connection> open =
+            new OpenConnections<>(Vxi11Connection::kill, "closed because the VXI-11 transport stopped");
 
     @Override
     public Set<TransportKind> kinds() {
@@ -41,10 +40,7 @@ public final class Vxi11TransportFactory implements TransportFactory {
         }
         Vxi11Settings settings = Vxi11Settings.of(address);
         Vxi11Connection connection = new Vxi11Connection(address, settings, open::remove);
-        open.add(connection);
-        if (stopped) { // deactivated meanwhile: deactivate may not have seen it
-            connection.kill("closed because the VXI-11 transport stopped");
-        }
+        open.add(connection); // closes it at once if the transport stopped meanwhile
         try {
             connection.connect(timeout);
         } catch (LabHalException | RuntimeException e) {
@@ -62,9 +58,6 @@ public final class Vxi11TransportFactory implements TransportFactory {
     /** Destroys every link: blocked callers wake with {@link ConnectionLostException}. */
     @Deactivate
     public void deactivate() {
-        stopped = true;
-        for (Vxi11Connection connection : List.copyOf(open)) {
-            connection.kill("closed because the VXI-11 transport stopped");
-        }
+        open.closeAll();
     }
 }
