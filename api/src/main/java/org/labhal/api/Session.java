@@ -313,6 +313,20 @@ public interface Session extends AutoCloseable {
     /** @return the lock policy this session was opened with */
     LockPolicy lockPolicy();
 
+    /**
+     * @return whether each step also holds the instrument-side lock, as opened with
+     *         {@link SessionOptions#withInstrumentLock(boolean)}
+     */
+    boolean instrumentLock();
+
+    /**
+     * @return whether this session's transport has an instrument-side lock (VXI-11, HiSLIP), that is
+     *         whether {@link #lockInstrument(Duration)} and {@link SessionOptions#withInstrumentLock(boolean)}
+     *         can work; {@code false} for transports that would refuse them with
+     *         {@link InstrumentLockUnsupportedException}
+     */
+    boolean instrumentLockSupported();
+
     /** @return the I/O timeout of each read and write */
     Duration ioTimeout();
 

@@ -5,7 +5,7 @@
  * for configured instruments.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.labhal.api.instrument;
 
 import org.osgi.annotation.bundle.Export;

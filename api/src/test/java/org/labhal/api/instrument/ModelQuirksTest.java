@@ -18,6 +18,7 @@ class ModelQuirksTest {
         assertFalse(quirks.errorChecking());
         assertEquals(Duration.ofSeconds(60), quirks.opcTimeout());
         assertTrue(quirks.opcPolling());
+        assertFalse(quirks.instrumentLock());
     }
 
     @Test
@@ -26,6 +27,10 @@ class ModelQuirksTest {
                 .withOpcTimeout(Duration.ofSeconds(30)).withOpcPolling(false);
         assertEquals(new ModelQuirks(Duration.ofSeconds(10), true, Duration.ofSeconds(30), false), quirks);
         assertEquals(ModelQuirks.defaults(), new ModelQuirks(Duration.ofSeconds(5), false, Duration.ofSeconds(60), true));
+        assertEquals(new ModelQuirks(Duration.ofSeconds(10), true, Duration.ofSeconds(30), false, true),
+                quirks.withInstrumentLock(true));
+        assertTrue(quirks.withInstrumentLock(true).withIoTimeout(Duration.ofSeconds(1)).instrumentLock(),
+                "the other withers keep the instrument lock");
     }
 
     @Test

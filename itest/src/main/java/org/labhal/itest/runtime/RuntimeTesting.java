@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
@@ -223,6 +225,29 @@ final class RuntimeTesting {
             throw new AssertionError(e.getMessage() + "; last output of '" + line + "':\n" + last[0], e);
         }
         return last[0];
+    }
+
+    /**
+     * @param text a command's output
+     * @param regex a pattern whose first group is a whole number
+     * @return that number
+     */
+    static long number(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) {
+            throw new AssertionError("no " + regex + " in\n" + text);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    /**
+     * @param table a table printed by a shell command
+     * @param first the first column's value
+     * @return the row that starts with it
+     */
+    static String row(String table, String first) {
+        return table.lines().filter(l -> l.startsWith(first + " ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no row " + first + " in\n" + table));
     }
 
     /** @return properties for a configuration */

@@ -541,6 +541,16 @@ final class DefaultSession implements Session {
     }
 
     @Override
+    public boolean instrumentLock() {
+        return instrumentLock;
+    }
+
+    @Override
+    public boolean instrumentLockSupported() {
+        return channel.connection instanceof InstrumentLocking;
+    }
+
+    @Override
     public Duration ioTimeout() {
         return ioTimeout;
     }

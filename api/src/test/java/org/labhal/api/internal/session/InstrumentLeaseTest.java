@@ -273,6 +273,24 @@ class InstrumentLeaseTest {
         assertEquals(TransportKind.SOCKET, e.kind());
         assertTrue(e.getMessage().contains("TCPIP") && e.getMessage().contains("SOCKET"), e.getMessage());
         assertTrue(sessionLockFree());
+        assertFalse(session.instrumentLockSupported());
+        assertFalse(session.instrumentLock());
+    }
+
+    @Test
+    void sessionsReportWhetherTheyCanAndDoLockTheInstrument() throws Exception {
+        session = open(link, VXI11);
+        assertTrue(session.instrumentLockSupported());
+        assertFalse(session.instrumentLock());
+        session.close();
+        session = open(link, VXI11, SessionOptions.defaults().withInstrumentLock(true));
+        assertTrue(session.instrumentLock());
+        Session twin = session.share();
+        try {
+            assertTrue(twin.instrumentLock() && twin.instrumentLockSupported());
+        } finally {
+            twin.close();
+        }
     }
 
     @Test

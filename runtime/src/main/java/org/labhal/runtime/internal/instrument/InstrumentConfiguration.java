@@ -51,6 +51,14 @@ import org.osgi.service.metatype.annotations.Option;
                     + "model's, else false.")
     boolean errorChecking();
 
+    @AttributeDefinition(name = "Instrument lock", required = false,
+            description = "Whether every step also holds the instrument-side lock (VXI-11 device_lock, HiSLIP "
+                    + "exclusive lock), keeping other processes and computers off the instrument during the step. "
+                    + "auto (default): as the model says, where the transport has such a lock; true: always, "
+                    + "and an instrument whose transport has none fails to connect; false: never.",
+            options = { @Option(value = "auto"), @Option(value = "true"), @Option(value = "false") })
+    String instrumentLock();
+
     @AttributeDefinition(name = "Driver wait (ms)", required = false, type = AttributeType.LONG, min = "1",
             description = "Longest a call on a driver type waits while no driver is bound (its bundle is "
                     + "being updated) before failing with DriverUnavailableException. Default 5000.")

@@ -24,6 +24,7 @@ import org.labhal.api.instrument.Identity;
 import org.labhal.api.instrument.Instrument;
 import org.labhal.api.instrument.ModelQuirks;
 import org.labhal.api.instrument.ScpiInstrument;
+import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.runtime.internal.NamedThreadFactory;
@@ -91,6 +92,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private ModelCatalog.Entry model;
     private String modelSource = "";
     private String policySource = "";
+    private String instrumentLockSource = "";
     private ModelQuirks quirks;
     private String prepared; // the model name prepare() ran for on this session
     private InstrumentView view;
@@ -189,7 +191,8 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         return new InstrumentStatus(settings, state, detail, since, Optional.ofNullable(idnAnswer),
                 Optional.ofNullable(session == null ? null : modelName()),
                 Optional.ofNullable(model).map(ModelCatalog.Entry::bundle), modelSource,
-                open.map(Session::lockPolicy), policySource, open.map(Session::address), open.map(Session::name),
+                open.map(Session::lockPolicy), policySource, open.map(Session::instrumentLock), instrumentLockSource,
+                open.map(Session::address), open.map(Session::name),
                 open.map(s -> s.lock().name()), open.map(Session::ioTimeout), open.map(Session::lockTimeout),
                 open.map(Session::errorChecking), Optional.ofNullable(quirks), driver.model().isPresent(),
                 driver.bindings(), driver.since(), registeredTypes);
@@ -273,8 +276,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         Session opened = null;
         try {
             ModelQuirks probeQuirks = forced.map(ModelCatalog.Entry::quirks).orElse(ModelQuirks.defaults());
-            opened = open(policyFor(forced.orElse(null)), probeQuirks);
-            String answer = opened.query("*IDN?").strip();
+            // a configured instrumentLock=true guards the probe too and fails it over a transport without one
+            opened = open(policyFor(forced.orElse(null)), probeQuirks, settings.instrumentLock().orElse(false));
+            String answer = identify(opened);
             Identity parsed = parse(answer);
             ModelCatalog.Entry chosen;
             String source;
@@ -288,9 +292,10 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             }
             ModelQuirks chosenQuirks = chosen == null ? ModelQuirks.defaults() : chosen.quirks();
             LockPolicy policy = policyFor(chosen);
-            if (policy != opened.lockPolicy()) {
+            boolean instrumentLock = instrumentLockFor(chosen, opened);
+            if (policy != opened.lockPolicy() || instrumentLock != opened.instrumentLock()) {
                 opened.close();
-                opened = open(policy, chosenQuirks);
+                opened = open(policy, chosenQuirks, instrumentLock);
             }
             applyTimeouts(opened, chosenQuirks);
             ScpiInstrument scpi = parsed == null ? new ScpiInstrument(opened, chosenQuirks)
@@ -328,11 +333,26 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
     }
 
-    private Session open(LockPolicy policy, ModelQuirks modelQuirks) throws LabHalException {
+    /**
+     * Asks {@code *IDN?}, under the instrument-side lock where the transport has one and the configuration
+     * does not forbid it: before the model is known, the instrument may share its buffers with other
+     * clients that do lock it.
+     */
+    private String identify(Session probe) throws LabHalException {
+        if (probe.instrumentLock() || !probe.instrumentLockSupported() || !settings.instrumentLock().orElse(true)) {
+            return probe.query("*IDN?").strip();
+        }
+        try (Lease lease = probe.lockInstrument(settings.lockTimeout())) {
+            return probe.query("*IDN?").strip();
+        }
+    }
+
+    private Session open(LockPolicy policy, ModelQuirks modelQuirks, boolean instrumentLock) throws LabHalException {
         SessionOptions options = SessionOptions.defaults().withLockPolicy(policy)
                 .withIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()))
                 .withLockTimeout(settings.lockTimeout())
-                .withErrorChecking(settings.errorChecking().orElse(false));
+                .withErrorChecking(settings.errorChecking().orElse(false))
+                .withInstrumentLock(instrumentLock);
         return sessions.open(settings.address(), options);
     }
 
@@ -346,6 +366,27 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             return LockPolicy.SINGLE_CONNECTION; // what the session factory opens on one wire anyway
         }
         return settings.lockPolicy().orElse(entry == null ? LockPolicy.SHARED_BUFFER : entry.policy());
+    }
+
+    /** Configured, else the model's quirk where the session's transport has an instrument-side lock. */
+    private boolean instrumentLockFor(ModelCatalog.Entry entry, Session over) {
+        return settings.instrumentLock()
+                .orElse(entry != null && entry.quirks().instrumentLock() && over.instrumentLockSupported());
+    }
+
+    private String instrumentLockSourceFor(ModelCatalog.Entry entry, Session over) {
+        if (settings.instrumentLock().isPresent()) {
+            return "configured (instrumentLock=" + settings.instrumentLock().get() + ")";
+        }
+        if (entry == null) {
+            return "unknown model";
+        }
+        if (!entry.quirks().instrumentLock()) {
+            return "model '" + entry.name() + "' does not ask for it";
+        }
+        return over.instrumentLockSupported() ? "model '" + entry.name() + "'"
+                : "model '" + entry.name() + "' asks for it, but the " + over.address().kind()
+                        + " transport has no instrument-side lock";
     }
 
     private String policySourceFor(ModelCatalog.Entry entry) {
@@ -381,6 +422,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             prepared = chosen == null ? null : chosen.name();
             modelSource = source;
             policySource = policySourceFor(chosen);
+            instrumentLockSource = instrumentLockSourceFor(chosen, opened);
             quirks = scpi.quirks();
             view = new InstrumentView(settings.id(), opened, identity, scpi, modelName(), slot,
                     settings.driverWait());
@@ -460,9 +502,10 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
         ModelCatalog.Entry next = best.get();
         Session current = session;
-        if (policyFor(next) != current.lockPolicy()) {
-            logger.info("{}: model '{}' needs lock policy {} (the session has {}); reconnecting", settings.id(),
-                    next.name(), policyFor(next), current.lockPolicy());
+        if (policyFor(next) != current.lockPolicy() || instrumentLockFor(next, current) != current.instrumentLock()) {
+            logger.info("{}: model '{}' needs lock policy {} and instrument lock {} (the session has {} and {}); "
+                    + "reconnecting", settings.id(), next.name(), policyFor(next), instrumentLockFor(next, current),
+                    current.lockPolicy(), current.instrumentLock());
             disconnect("model '" + next.name() + "' needs another session");
             connect();
             return;
@@ -495,6 +538,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             modelSource = settings.model().isPresent() ? "configured (model=" + settings.model().get() + ")"
                     : "matched *IDN? with score " + catalog.score(next, identity);
             policySource = policySourceFor(next);
+            instrumentLockSource = instrumentLockSourceFor(next, current);
             quirks = next.quirks();
             detail = "";
             if (newView || !next.driverTypes().equals(registeredTypes)) {

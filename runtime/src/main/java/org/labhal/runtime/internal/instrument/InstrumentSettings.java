@@ -30,13 +30,17 @@ import org.labhal.api.lock.LockPolicy;
  * @param ioTimeout the I/O timeout overriding the model's
  * @param lockTimeout the lock timeout
  * @param errorChecking whether to check the error queue, overriding the model's
+ * @param instrumentLock whether every step also holds the instrument-side lock, overriding the
+ *        model's {@link org.labhal.api.instrument.ModelQuirks#instrumentLock() quirk}; empty ({@code auto})
+ *        follows the model where the transport has such a lock; {@code true} requires it, and the
+ *        instrument fails to connect over a transport without one
  * @param driverWait how long a driver call waits while no driver is bound
  * @param origin where the configuration came from: a file path, {@code shell}, {@code default} or
  *        {@code configuration}
  */
 public record InstrumentSettings(String pid, String id, ResourceAddress address, Optional<String> model,
         Optional<LockPolicy> lockPolicy, Optional<Duration> ioTimeout, Duration lockTimeout,
-        Optional<Boolean> errorChecking, Duration driverWait, String origin) {
+        Optional<Boolean> errorChecking, Optional<Boolean> instrumentLock, Duration driverWait, String origin) {
 
     /** The factory PID of instrument configurations. */
     public static final String FACTORY_PID = "org.labhal.instrument";
@@ -53,7 +57,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
     private static final Set<String> KNOWN = Set.of("id", "resource", "model", "lockPolicy", "ioTimeout",
-            "lockTimeout", "errorChecking", "driverWait");
+            "lockTimeout", "errorChecking", "instrumentLock", "driverWait");
 
     /** @throws NullPointerException for a null field */
     public InstrumentSettings {
@@ -65,6 +69,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Objects.requireNonNull(ioTimeout, "ioTimeout");
         Objects.requireNonNull(lockTimeout, "lockTimeout");
         Objects.requireNonNull(errorChecking, "errorChecking");
+        Objects.requireNonNull(instrumentLock, "instrumentLock");
         Objects.requireNonNull(driverWait, "driverWait");
         Objects.requireNonNull(origin, "origin");
     }
@@ -84,7 +89,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         for (String key : properties.keySet()) {
             if (!key.contains(".") && !KNOWN.contains(key)) {
                 problems.add("unknown property '" + key + "' (known: id, resource, model, lockPolicy, ioTimeout, "
-                        + "lockTimeout, errorChecking, driverWait)");
+                        + "lockTimeout, errorChecking, instrumentLock, driverWait)");
             }
         }
 
@@ -125,13 +130,15 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Optional<Duration> lock = millis(properties, "lockTimeout", 0, problems);
         Optional<Duration> wait = millis(properties, "driverWait", 1, problems);
         Optional<Boolean> errorChecking = bool(properties, "errorChecking", problems);
+        Optional<Boolean> instrumentLock = "auto".equalsIgnoreCase(text(properties.get("instrumentLock")).orElse(""))
+                ? Optional.empty() : bool(properties, "instrumentLock", problems, " or auto");
 
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("Instrument configuration " + pid + (id == null ? "" : " (" + id + ")")
                     + " is invalid: " + String.join("; ", problems));
         }
         return new InstrumentSettings(pid, id, address, model, policy, io, lock.orElse(DEFAULT_LOCK_TIMEOUT),
-                errorChecking, wait.orElse(DEFAULT_DRIVER_WAIT), originOf(properties));
+                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), originOf(properties));
     }
 
     /**
@@ -213,6 +220,11 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     }
 
     private static Optional<Boolean> bool(Map<String, ?> properties, String key, List<String> problems) {
+        return bool(properties, key, problems, "");
+    }
+
+    private static Optional<Boolean> bool(Map<String, ?> properties, String key, List<String> problems,
+            String alternatives) {
         Object raw = properties.get(key);
         if (raw instanceof Boolean b) {
             return Optional.of(b);
@@ -225,7 +237,8 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
             case "true" -> Optional.of(true);
             case "false" -> Optional.of(false);
             default -> {
-                problems.add(key + "=" + text.get() + " is not true or false");
+                problems.add(key + "=" + text.get() + " is not true" + (alternatives.isEmpty() ? " or " : ", ")
+                        + "false" + alternatives);
                 yield Optional.empty();
             }
         };

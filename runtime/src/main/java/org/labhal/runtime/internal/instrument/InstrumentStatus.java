@@ -22,6 +22,9 @@ import org.labhal.api.lock.LockPolicy;
  * @param modelSource why that model: a match score, or the configuration's {@code model}
  * @param policy the lock policy of the open session, empty while not connected
  * @param policySource where the policy came from
+ * @param instrumentLock whether each step of the open session also holds the instrument-side lock,
+ *        empty while not connected
+ * @param instrumentLockSource why it does or does not
  * @param address the address of the open session (the configured one plus the model's options)
  * @param sessionName the open session's name, or empty
  * @param lockName the name of the lock its steps take, or empty
@@ -36,7 +39,8 @@ import org.labhal.api.lock.LockPolicy;
  */
 public record InstrumentStatus(InstrumentSettings settings, InstrumentConnection.State state, String detail,
         Instant since, Optional<String> identity, Optional<String> model, Optional<String> modelBundle,
-        String modelSource, Optional<LockPolicy> policy, String policySource, Optional<ResourceAddress> address,
+        String modelSource, Optional<LockPolicy> policy, String policySource, Optional<Boolean> instrumentLock,
+        String instrumentLockSource, Optional<ResourceAddress> address,
         Optional<String> sessionName, Optional<String> lockName, Optional<Duration> ioTimeout,
         Optional<Duration> lockTimeout, Optional<Boolean> errorChecking, Optional<ModelQuirks> quirks,
         boolean driverBound, long driverBindings, Instant driverSince, Set<Class<?>> driverTypes) {

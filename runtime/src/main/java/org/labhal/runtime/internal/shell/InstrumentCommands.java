@@ -156,6 +156,8 @@ public final class InstrumentCommands {
         pairs.add(pair("model", s.model().map(m -> m + (s.modelBundle().map(b -> " from " + b).orElse(""))
                 + " (" + s.modelSource() + ")").orElse("-")));
         pairs.add(pair("lock policy", s.policy().map(p -> p + " (" + s.policySource() + ")").orElse("-")));
+        pairs.add(pair("instrument lock", s.instrumentLock().map(on -> (on ? "every step" : "off") + " ("
+                + s.instrumentLockSource() + ")").orElse("-")));
         pairs.add(pair("driver", (s.driverBound() ? "bound since " : "none bound since ") + clock(s.driverSince())
                 + ", types " + ModelCatalog.simpleNames(s.driverTypes()) + ", driver bindings " + s.driverBindings()));
         pairs.add(pair("quirks", s.quirks().map(InstrumentCommands::quirks).orElse("-")));
@@ -528,7 +530,8 @@ public final class InstrumentCommands {
         Instrument instrument = instrument(id);
         Session own = instrument.session();
         SessionOptions options = SessionOptions.defaults().withLockPolicy(own.lockPolicy())
-                .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout()).withErrorChecking(own.errorChecking());
+                .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout()).withErrorChecking(own.errorChecking())
+                .withInstrumentLock(own.instrumentLock());
         List<Session> opened = new ArrayList<>();
         try {
             for (int i = 0; i < sessionCount; i++) {
@@ -549,7 +552,8 @@ public final class InstrumentCommands {
                 pairs.add(pair("example", example));
             }
             return "stress " + instrument.id() + ": " + threads + " thread(s), " + sessionCount + " session(s), lock "
-                    + "policy " + own.lockPolicy() + ", each step " + plan.question() + "\n" + Table.keyValues(pairs);
+                    + "policy " + own.lockPolicy() + (own.instrumentLock() ? " with the instrument lock" : "")
+                    + ", each step " + plan.question() + "\n" + Table.keyValues(pairs);
         } finally {
             opened.forEach(Session::close);
         }
@@ -594,7 +598,7 @@ public final class InstrumentCommands {
     private static String quirks(ModelQuirks quirks) {
         return "I/O " + quirks.ioTimeout().toMillis() + " ms, OPC " + quirks.opcTimeout().toMillis() + " ms "
                 + (quirks.opcPolling() ? "polled" : "blocking") + ", error checking "
-                + (quirks.errorChecking() ? "on" : "off");
+                + (quirks.errorChecking() ? "on" : "off") + (quirks.instrumentLock() ? ", instrument lock" : "");
     }
 
     private static String[] pair(String key, String value) {

@@ -10,6 +10,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 import org.labhal.api.LabHalException;
 import org.labhal.api.Session;
@@ -18,8 +20,9 @@ import org.labhal.api.TransportKind;
 /**
  * Concurrent queries through a set of sessions, as {@code instr:stress} runs them: every step is a
  * query whose right answer is known in advance ({@code SIMulation:ECHO? <token>} with a token naming the
- * thread and step where the instrument has it, else {@code *IDN?} against the answer it gave alone), so
- * a wrong answer is caught, not just counted as a step.
+ * run, thread and step where the instrument is a LabHAL simulator, whatever the transport, else
+ * {@code *IDN?} against the answer it gave alone), so a wrong answer is caught, not just counted as a
+ * step. The run part of the token tells apart runs from other processes on the same simulator.
  */
 final class StressRun {
 
@@ -61,9 +64,11 @@ final class StressRun {
     }
 
     private static final int MAX_EXAMPLES = 5;
+    private static final Pattern SIMULATOR = Pattern.compile("LabHAL,[^,]+-SIM,");
 
     private final boolean echo;
     private final String expectedIdn;
+    private final String run = "r" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
 
     private StressRun(boolean echo, String expectedIdn) {
         this.echo = echo;
@@ -71,15 +76,17 @@ final class StressRun {
     }
 
     /**
-     * Picks the question: an echo token where the instrument is a simulator with {@code SIM:ECHO?}, else
-     * {@code *IDN?}.
+     * Picks the question: an echo token where the instrument is a simulator with {@code SIM:ECHO?} (the
+     * SIM transport, or an {@code *IDN?} of {@code LabHAL,<model>-SIM,...} over any other), else
+     * {@code *IDN?}. A real instrument is never sent the simulator's command.
      *
      * @param session a session to ask
      * @return the plan
      * @throws LabHalException when not even {@code *IDN?} can be asked
      */
     static StressRun plan(Session session) throws LabHalException {
-        if (session.address().kind() == TransportKind.SIM) {
+        String identity = session.address().kind() == TransportKind.SIM ? "" : session.query("*IDN?").strip();
+        if (session.address().kind() == TransportKind.SIM || SIMULATOR.matcher(identity).lookingAt()) {
             try {
                 if ("labhalstress".equals(session.query("SIM:ECHO? labhalstress").strip())) {
                     return new StressRun(true, null);
@@ -89,13 +96,15 @@ final class StressRun {
             }
             session.clear();
             session.write("*CLS");
+        } else if (!identity.isEmpty()) {
+            return new StressRun(false, identity);
         }
         return new StressRun(false, session.query("*IDN?").strip());
     }
 
     /** @return the question each step asks, for the report */
     String question() {
-        return echo ? "SIM:ECHO? <thread-step token>" : "*IDN?";
+        return echo ? "SIM:ECHO? <run-thread-step token>" : "*IDN?";
     }
 
     /**
@@ -183,7 +192,7 @@ final class StressRun {
                 return;
             }
             for (int step = 0; step < steps && !Thread.currentThread().isInterrupted(); step++) {
-                String token = "t" + thread + "s" + step;
+                String token = run + "t" + thread + "s" + step;
                 String expected = echo ? token : expectedIdn;
                 String question = echo ? "SIM:ECHO? " + token : "*IDN?";
                 long begin = System.nanoTime();

@@ -35,6 +35,7 @@ class InstrumentSettingsTest {
         assertEquals(Optional.empty(), settings.ioTimeout(), "the model's I/O timeout applies");
         assertEquals(InstrumentSettings.DEFAULT_LOCK_TIMEOUT, settings.lockTimeout());
         assertEquals(InstrumentSettings.DEFAULT_DRIVER_WAIT, settings.driverWait());
+        assertEquals(Optional.empty(), settings.instrumentLock(), "the model decides");
         assertEquals("configuration", settings.origin());
     }
 
@@ -55,6 +56,19 @@ class InstrumentSettingsTest {
                 "FALSE", "ioTimeout", " 20 "));
         assertEquals(Optional.of(false), text.errorChecking());
         assertEquals(Optional.of(Duration.ofMillis(20)), text.ioTimeout());
+    }
+
+    @Test
+    void theInstrumentLockIsTrueFalseOrAuto() {
+        assertEquals(Optional.of(true), InstrumentSettings.from(config("resource", "TCPIP::10.0.0.5::INSTR",
+                "instrumentLock", Boolean.TRUE)).instrumentLock());
+        assertEquals(Optional.of(false), InstrumentSettings.from(config("resource", "TCPIP::10.0.0.5::INSTR",
+                "instrumentLock", "False")).instrumentLock());
+        assertEquals(Optional.empty(), InstrumentSettings.from(config("resource", "TCPIP::10.0.0.5::INSTR",
+                "instrumentLock", " AUTO ")).instrumentLock());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> InstrumentSettings.from(
+                config("resource", "TCPIP::10.0.0.5::INSTR", "instrumentLock", "exclusive")));
+        assertTrue(e.getMessage().contains("instrumentLock=exclusive is not true, false or auto"), e.getMessage());
     }
 
     @Test

@@ -12,7 +12,8 @@ import org.labhal.driver.shared.ScpiMultimeter;
 
 /**
  * What every meter model of this bundle has in common: one set of I/O buffers and status registers for
- * every controller that reaches it, hence {@link LockPolicy#SHARED_BUFFER} and no OPC polling, and the
+ * every controller that reaches it, hence {@link LockPolicy#SHARED_BUFFER}, no OPC polling, the
+ * instrument-side lock where the transport has one, and the
  * {@link ScpiMultimeter} driver. Subclasses say which instruments they match and which inputs they have.
  */
 abstract class SharedBufferMeterModel implements InstrumentModel {
@@ -24,9 +25,12 @@ abstract class SharedBufferMeterModel implements InstrumentModel {
      * timeout, for measurements at long integration times and scans over many channels. No OPC polling:
      * the status registers are shared by every session, so another session's {@code *ESR?} would clear the
      * bit we wait for; wait with {@code *OPC?} under the lock instead, which a shared buffer needs anyway.
+     * The instrument-side lock on every step where the transport has one (the 34972A's VXI-11 over LAN):
+     * the buffers are shared with every other computer on the network too, which our lock cannot reach.
      */
     static final ModelQuirks QUIRKS = ModelQuirks.defaults().withIoTimeout(Duration.ofSeconds(10))
-            .withErrorChecking(true).withOpcTimeout(Duration.ofSeconds(60)).withOpcPolling(false);
+            .withErrorChecking(true).withOpcTimeout(Duration.ofSeconds(60)).withOpcPolling(false)
+            .withInstrumentLock(true);
 
     private final ScpiMultimeter.Inputs inputs;
 

@@ -74,6 +74,7 @@ class SharedMeterModelsTest {
             assertEquals(LockPolicy.SHARED_BUFFER, model.lockPolicy());
             assertTrue(model.quirks().errorChecking());
             assertFalse(model.quirks().opcPolling(), "another session's *ESR? would steal the OPC bit");
+            assertTrue(model.quirks().instrumentLock(), "other computers share the buffers too");
             assertEquals(Set.of(Multimeter.class), model.driverTypes());
         }
         assertEquals(Set.of("keysight-34401a", "keysight-34970a"), Set.of(dmm.name(), daq.name()));

@@ -15,7 +15,8 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 /**
  * The SIM transport's shared-buffer meter ({@code SIM::SHARED::<n>::INSTR}, {@code *IDN?}
  * {@code LabHAL,SHARED-SIM,<serial>,1.0}; channel n reads n mV): one buffer and one status register
- * for all sessions, hence one lock and no OPC polling, driven by the shared-buffer meter driver.
+ * for all sessions, hence one lock, no OPC polling and the instrument-side lock where the transport has
+ * one, driven by the shared-buffer meter driver.
  */
 // No configuration: a model describes instruments, the runtime configures them.
 @Component(service = InstrumentModel.class, name = "org.labhal.model." + SimSharedMeterModel.NAME,
@@ -23,7 +24,9 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
         configurationPolicy = ConfigurationPolicy.IGNORE)
 public final class SimSharedMeterModel implements InstrumentModel {
     static final String NAME = "labhal-shared-sim";
-    static final ModelQuirks QUIRKS = SimQuirks.BASE.withOpcPolling(false);
+    // Shared buffers: where it is served over VXI-11 or HiSLIP, every step also holds the instrument-side
+    // lock, which keeps other processes' steps out, as with the real meters of drivers/shared.
+    static final ModelQuirks QUIRKS = SimQuirks.BASE.withOpcPolling(false).withInstrumentLock(true);
 
     @Override
     public String name() {

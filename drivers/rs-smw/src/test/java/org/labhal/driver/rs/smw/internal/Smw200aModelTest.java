@@ -54,6 +54,7 @@ class Smw200aModelTest {
         assertEquals(LockPolicy.INDEPENDENT_SESSIONS, model.lockPolicy());
         assertTrue(model.quirks().errorChecking());
         assertTrue(model.quirks().opcPolling(), "per-session status registers allow polling");
+        assertFalse(model.quirks().instrumentLock(), "separate sessions need no instrument-side lock per step");
         assertEquals(Set.of(SignalGenerator.class), model.driverTypes());
     }
 
