@@ -112,6 +112,11 @@ final class ChildRuntime implements AutoCloseable {
     Process start(List<String> jvmOptions, List<String> arguments) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // The jar serves simulators on fixed ports (4880, 111, 5025) by default; children of tests serve none
+        // unless asked, so that they never meet each other or a runtime running beside the tests.
+        command.add("-Dlabhal.simulators.hislip=");
+        command.add("-Dlabhal.simulators.vxi11=");
+        command.add("-Dlabhal.simulators.socket=");
         command.addAll(jvmOptions);
         command.add("-jar");
         command.add(jar);
@@ -161,9 +166,10 @@ final class ChildRuntime implements AutoCloseable {
      *
      * @param lines from {@link #lines}
      * @param text what to look for
+     * @return the line
      * @throws InterruptedException when interrupted
      */
-    static void awaitLine(BlockingQueue<String> lines, String text) throws InterruptedException {
+    static String awaitLine(BlockingQueue<String> lines, String text) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RUN_SECONDS);
         List<String> seen = new ArrayList<>();
         while (System.nanoTime() < deadline) {
@@ -173,7 +179,7 @@ final class ChildRuntime implements AutoCloseable {
             }
             seen.add(line);
             if (line.contains(text)) {
-                return;
+                return line;
             }
         }
         throw new AssertionError("no line with \"" + text + "\" in:\n" + String.join("\n", seen));

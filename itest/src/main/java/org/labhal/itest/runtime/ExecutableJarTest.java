@@ -8,17 +8,23 @@ import static org.labhal.itest.runtime.RuntimeTesting.row;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.labhal.api.Session;
+import org.labhal.api.SessionFactory;
 import org.labhal.itest.runtime.ChildRuntime.Run;
 import org.osgi.framework.BundleContext;
 import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
 import org.osgi.test.junit5.context.BundleContextExtension;
+import org.osgi.test.junit5.service.ServiceExtension;
 
 /**
  * The built executable jar ({@code runtime/target/labhal.jar}) run as a child process in a fresh
@@ -29,6 +35,9 @@ class ExecutableJarTest {
 
     @InjectBundleContext
     BundleContext context;
+
+    @InjectService(timeout = 10_000)
+    SessionFactory sessions;
 
     private ChildRuntime child;
     private Path work;
@@ -114,5 +123,39 @@ class ExecutableJarTest {
         Files.writeString(deploy.resolve("org.labhal.instrument-late.cfg"), "resource=SIM::SMW200A::5::INSTR\n");
         awaitLine(log, "late: online");
         assertTrue(daemon.isAlive(), "still running long after stdin was closed");
+    }
+
+    @Test
+    void theJarServesSimulatedInstrumentsOverHislipVxi11AndSocketsToOtherProcesses() throws Exception {
+        // Any free ports here (the jar's defaults are 4880 and the portmapper's 111); a -D wins over the
+        // jar's own setting, the way a user moves them.
+        Process daemon = child.start(List.of("-Dgosh.args=--nointeractive", "-Dlabhal.log.level=info",
+                "-Dlabhal.simulators.hislip=SHARED@0 SMW200A@0", "-Dlabhal.simulators.vxi11=SHARED@0",
+                "-Dlabhal.simulators.socket=SMW200A@0"), List.of());
+        BlockingQueue<String> log = child.lines(daemon.getErrorStream());
+        child.read(daemon.getInputStream());
+        // the bundles start in no fixed order: collect the four lines as they come
+        Map<String, String> served = new HashMap<>();
+        while (served.size() < 4) {
+            String line = awaitLine(log, "Serving the simulated ");
+            served.put(line.substring(line.indexOf("Serving"), line.lastIndexOf(" at ")), resourceIn(line));
+        }
+        String hislipShared = served.get("Serving the simulated SHARED over HiSLIP");
+        String hislipSmw = served.get("Serving the simulated SMW200A over HiSLIP");
+        String vxi11 = served.get("Serving the simulated SHARED over VXI-11");
+        String socket = served.get("Serving the simulated SMW200A over raw TCP");
+
+        // This framework, another process, is a client of the child's simulators.
+        for (String[] expected : new String[][] { { hislipShared, "LabHAL,SHARED-SIM,100001,1.0" },
+                { hislipSmw, "LabHAL,SMW200A-SIM,100001,1.0" }, { vxi11, "LabHAL,SHARED-SIM,100001,1.0" },
+                { socket, "LabHAL,SMW200A-SIM,100001,1.0" } }) {
+            try (Session session = sessions.open(expected[0])) {
+                assertEquals(expected[1], session.query("*IDN?"), expected[0]);
+            }
+        }
+    }
+
+    private static String resourceIn(String line) {
+        return line.substring(line.lastIndexOf(" at ") + 4).strip();
     }
 }

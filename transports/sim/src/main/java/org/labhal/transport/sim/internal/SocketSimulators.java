@@ -1,0 +1,43 @@
+package org.labhal.transport.sim.internal;
+
+import org.labhal.transport.sim.SimServer;
+import org.labhal.transport.sim.SimulatorLauncher;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
+
+/**
+ * Serves the simulated instruments the framework property {@value #PROPERTY} lists as raw SCPI over TCP
+ * on loopback ({@code TCPIP::127.0.0.1::<port>::SOCKET}), e.g. {@code SHARED@5025} (the executable
+ * jar's default), while this bundle is active; see {@link SimulatorLauncher} for the format. Unset or
+ * empty: nothing is served.
+ */
+@Component(service = {}, immediate = true)
+public final class SocketSimulators {
+    /** The framework property listing what to serve. */
+    public static final String PROPERTY = "labhal.simulators.socket";
+
+    private final SimulatorLauncher launcher;
+
+    /**
+     * @param context reads the property
+     * @param logger reports each server started or refused
+     */
+    @Activate
+    public SocketSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger) {
+        launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
+            SimServer server = SimServer.builder(spec.model()).port(spec.port()).start();
+            return new SimulatorLauncher.Started(server, server.resource());
+        }, logger::info, logger::error);
+    }
+
+    /** Stops the servers: clients see their connections closed. */
+    @Deactivate
+    public void deactivate() {
+        launcher.close();
+    }
+}
