@@ -15,17 +15,38 @@ import org.osgi.annotation.versioning.ProviderType;
  *
  * <h2>Threads</h2>
  * The data path ({@link #write}, {@link #read}, {@link #clear}, {@link #trigger}) runs on the
- * synchronous channel and is called by one step at a time, as every {@link Connection}. The
- * asynchronous services ({@link #lock}, {@link #unlock}, {@link #lockInfo}, {@link #statusQuery},
- * {@link #remoteLocal}) run on the asynchronous channel and may be called from any thread, also while
- * a step is reading; they are serialised among themselves (HiSLIP allows one outstanding asynchronous
- * request), so a lock request that waits delays the others. {@link #close()} may come from any thread
- * and wakes every blocked call with {@link org.labhal.api.ConnectionLostException}.
+ * synchronous channel and is called by one step at a time, as every {@link Connection}, with one
+ * addition: {@link #clear} may also come from another thread while a read waits for its response.
+ * That read then ends at once with {@link HislipClearedException}; the clear discards the response
+ * it waited for, and the next message's response is its own. (A write in progress is not cut short:
+ * the clear waits for it.) The asynchronous services ({@link #lock}, {@link #unlock},
+ * {@link #lockInfo}, {@link #statusQuery}, {@link #remoteLocal}) run on the asynchronous channel and
+ * may be called from any thread, also while a step is reading; they are serialised among themselves
+ * (HiSLIP allows one outstanding asynchronous request), so a lock request that waits delays the
+ * others. {@link #close()} may come from any thread and wakes every blocked call with
+ * {@link org.labhal.api.ConnectionLostException}.
+ *
+ * <h2>Responses and message ids</h2>
+ * Every message sent carries a message id, and the instrument tags each response with the id of
+ * the message that produced it. In synchronized mode a read returns the response to the last message
+ * sent; responses to earlier ones are discarded. In overlapped mode ({@link #overlapped()}) messages
+ * may be pipelined and reads return their responses in order; a response whose read timed out is
+ * discarded once the caller sends again (until then a repeated read still returns it). Both modes
+ * discard responses from before the last device clear, and a response to a message this client never
+ * sent (or, overlapped, one older than a response already received) is a
+ * {@link HislipProtocolException} naming the expected and the received ids, after which the link is
+ * closed: no response could be trusted to belong to its question any more.
  *
  * <h2>Instrument-side locks</h2>
  * As {@link InstrumentLocking} (what {@link org.labhal.api.Session#lockInstrument(Duration, String)}
  * uses) the link maps a {@code null} key to the exclusive lock and a key to the shared lock of that
- * lock string, through {@link #lock} and {@link #unlock}.
+ * lock string, through {@link #lock} and {@link #unlock}. While another client holds the exclusive
+ * lock, or the shared lock under a lock string this link does not hold, instruments hold this link's
+ * messages, device clears and remote/local requests back until the lock is free: reads then end
+ * with {@link org.labhal.api.IoTimeoutException} after their own timeout. A device clear that is
+ * not acknowledged in time stays pending and is completed by the next clear, read, write or trigger
+ * before it does anything else, so a late acknowledgement never leaves the instrument discarding
+ * data. Status queries and lock information are never held back.
  */
 @ProviderType
 public interface HislipLink extends Connection, InstrumentLocking {
@@ -104,14 +125,17 @@ public interface HislipLink extends Connection, InstrumentLocking {
      *        seconds later (the answer's way back)
      * @throws HislipLockException with reason {@link HislipLockException.Reason#HELD_ELSEWHERE} when the
      *         lock was not free within the timeout, naming who holds locks where the instrument tells;
-     *         {@link HislipLockException.Reason#REJECTED} when the instrument refused the request
+     *         {@link HislipLockException.Reason#REJECTED} when the instrument refused the request (this
+     *         client holds that lock already, or asks for the shared lock while holding the exclusive one)
      * @throws IllegalArgumentException when the lock string is not printable ASCII or too long
      * @throws LabHalException when the link failed or the answer did not come
      */
     void lock(String lockString, Duration timeout) throws LabHalException;
 
     /**
-     * Releases this client's lock ({@code AsyncLock} release).
+     * Releases this client's lock ({@code AsyncLock} release); with both locks held, the exclusive one
+     * goes first. The release carries the id of the last message sent: the instrument lets other
+     * clients in only after that message was carried out.
      *
      * @param timeout how long to wait for the answer
      * @return which kind of lock was released
@@ -131,7 +155,10 @@ public interface HislipLink extends Connection, InstrumentLocking {
 
     /**
      * Reads the instrument's status byte without touching the synchronous channel
-     * ({@code AsyncStatusQuery}).
+     * ({@code AsyncStatusQuery}). It tells the instrument which response this client has taken whole
+     * (synchronized mode: the RMT-delivered bit; overlapped mode: the id of the last response
+     * delivered), so that MAV (bit 4) means a response the caller has not read yet; the other bits
+     * are the instrument's (EAV 2, ESB 5, RQS/MSS 6, ...).
      *
      * @param timeout how long to wait for the answer
      * @return the IEEE 488.2 status byte, 0 to 255

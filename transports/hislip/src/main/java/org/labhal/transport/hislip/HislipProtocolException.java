@@ -5,9 +5,10 @@ import org.labhal.api.LabHalException;
 /**
  * A HiSLIP frame broke the protocol: a prologue other than {@code "HS"}, an unknown message type, a
  * payload length beyond the negotiated maximum (or negative as a signed number), a payload of the
- * wrong size for its type, or an unexpected message where the handshake needs a specific one. The
- * connection cannot find the next frame after this, so it is closed: later calls fail with
- * {@link org.labhal.api.ConnectionLostException}.
+ * wrong size for its type, an unexpected message where the handshake needs a specific one, or a
+ * response whose message id answers nothing this client sent (the message names the expected and the
+ * received ids). The connection cannot find the next frame, or the next response's question, after
+ * this, so it is closed: later calls fail with {@link org.labhal.api.ConnectionLostException}.
  */
 public class HislipProtocolException extends LabHalException {
     private static final long serialVersionUID = 1L;

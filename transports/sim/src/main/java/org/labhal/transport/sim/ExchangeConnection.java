@@ -45,6 +45,12 @@ final class ExchangeConnection implements SimConnection {
     }
 
     @Override
+    public int statusByte(boolean responsePending) throws IOException {
+        ensureOpen();
+        return exchange.statusByte(responsePending);
+    }
+
+    @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             instrument.detach(this);

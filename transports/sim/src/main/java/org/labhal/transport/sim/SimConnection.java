@@ -73,6 +73,21 @@ public interface SimConnection extends AutoCloseable {
     void deviceClear() throws IOException;
 
     /**
+     * The IEEE 488.2 status byte of this connection's exchange as a transport's own status read
+     * sees it (HiSLIP {@code AsyncStatusQuery}, VXI-11 {@code device_readstb}): EAV (bit 2), MAV
+     * (bit 4), ESB (bit 5) and MSS (bit 6), the same bits {@code *STB?} reports, read without
+     * sending a message, so nothing is queued, interrupted or cleared. This simulator has no
+     * service-request state machine, so bit 6 is MSS, not a latched RQS.
+     *
+     * @param responsePending whether the transport holds a response that its client has not taken
+     *        yet (already sent, not yet delivered), which counts as MAV here and in MSS, as it would
+     *        on an instrument whose output queue the transport drains lazily
+     * @return the status byte, 0 to 255
+     * @throws IOException when the connection is closed
+     */
+    int statusByte(boolean responsePending) throws IOException;
+
+    /**
      * Closes the session; idempotent. Threads blocked in {@link #read} or {@link #write} on it
      * wake with {@code IOException("connection closed")}. On {@code SHARED} the shared buffers
      * are left as they are, as a real instrument does when a client goes away.

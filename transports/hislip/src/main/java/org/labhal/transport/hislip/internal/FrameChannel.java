@@ -13,6 +13,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
 
 import org.labhal.transport.hislip.HislipProtocolException;
 
@@ -26,7 +28,9 @@ import org.labhal.transport.hislip.HislipProtocolException;
  * <p>Used by one reading thread and one writing thread at a time (each side serialised by its owner);
  * {@link #close()} from any thread. Failures: {@link EOFException} when the peer closed the
  * connection, {@link SocketTimeoutException} when the deadline passed, {@link ClosedChannelException}
- * after {@link #close()}, other {@link IOException}s for a reset or broken link.
+ * after {@link #close()}, {@link ReadAborted} when a read that would wait finds the owner's abort
+ * condition true ({@link #abortReadsWhen}, woken by {@link #wakeReader()}), other {@link IOException}s
+ * for a reset or broken link.
  */
 public final class FrameChannel implements AutoCloseable {
     static final int BUFFER_SIZE = 64 * 1024;
@@ -37,6 +41,7 @@ public final class FrameChannel implements AutoCloseable {
     private final Selector writeSelector;
     private final ByteBuffer in = ByteBuffer.allocate(BUFFER_SIZE).flip(); // read mode: unread bytes
     private final Object writing = new Object();
+    private volatile BooleanSupplier abortReads = () -> false;
 
     private FrameChannel(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -133,8 +138,36 @@ public final class FrameChannel implements AutoCloseable {
                         ? " in the middle of a message (" + in.remaining() + " bytes of it had arrived)" : ""));
             }
             if (n == 0) {
+                if (abortReads.getAsBoolean()) {
+                    throw new ReadAborted(what + " was abandoned");
+                }
                 await(readSelector, deadline, what);
             }
+        }
+    }
+
+    /**
+     * Sets the condition under which a read that has to wait gives up with {@link ReadAborted}
+     * instead; it is checked before every wait and after {@link #wakeReader()}. Bytes already
+     * buffered are still delivered, and no header is consumed in part.
+     *
+     * @param condition checked in the reading thread; must not block
+     */
+    public void abortReadsWhen(BooleanSupplier condition) {
+        this.abortReads = Objects.requireNonNull(condition, "condition");
+    }
+
+    /** Wakes a read waiting in {@code select} so that it checks its abort condition; from any thread. */
+    public void wakeReader() {
+        readSelector.wakeup(); // a no-op once the selector is closed
+    }
+
+    /** A read was abandoned because the owner's abort condition held when it had to wait. */
+    public static final class ReadAborted extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ReadAborted(String message) {
+            super(message);
         }
     }
 
@@ -192,6 +225,19 @@ public final class FrameChannel implements AutoCloseable {
             readPayload(b, b.remaining(), deadline);
         }
         return b.array();
+    }
+
+    /**
+     * Discards at least one and at most {@code max} payload bytes; waits only when none are buffered.
+     * With {@link #abortReadsWhen} a caller that must not lose its place counts what this returns.
+     *
+     * @return how many bytes were discarded, at least 1
+     */
+    public long skipSome(long max, long deadline) throws IOException {
+        fill(1, deadline, "skipping message data");
+        int n = (int) Math.min(max, in.remaining());
+        in.position(in.position() + n);
+        return n;
     }
 
     /** Reads and discards {@code count} payload bytes. */

@@ -11,6 +11,8 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -19,6 +21,7 @@ import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.transport.hislip.HislipClearedException;
 import org.labhal.transport.hislip.HislipErrorException;
 import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.HislipLockException;
@@ -28,26 +31,42 @@ import org.labhal.transport.hislip.HislipProtocolException;
  * A HiSLIP client session: a synchronous and an asynchronous {@link FrameChannel} to one instrument.
  *
  * <h2>Message ids</h2>
- * Every Data, DataEND and Trigger message sent carries the next message id, starting at 0xFFFFFF00
- * and stepping by 2 (wrapping at 32 bits); a device clear starts them again. In synchronized mode a
- * response belongs to the last message sent; Data/DataEND messages with another id (answers to
- * messages a timeout or clear gave up on) are discarded. In overlapped mode every response is taken
- * in order. The RMT-delivered bit is set on the first message sent after a whole response was read.
+ * {@link MessageIds} numbers what is sent and decides which response belongs to it: synchronized
+ * mode takes the answer to the last message sent and discards older ones; overlapped mode takes
+ * answers in the order of the messages, discarding those a timed-out read gave up on once the caller
+ * sends again; both discard answers from before the last device clear, and an id this client never
+ * sent is a {@link HislipProtocolException}. The RMT-delivered bit rides on the first message sent
+ * (or status query) after a whole response was read, exactly once.
+ *
+ * <h2>Device clear</h2>
+ * {@link #clear} sends AsyncDeviceClear, waits for AsyncDeviceClearAcknowledge, then sends
+ * DeviceClearComplete and discards the synchronous channel up to DeviceClearAcknowledge; ids start
+ * again. It may come from another thread while a read waits: that read ends with
+ * {@link HislipClearedException} (a write in progress is not cut short; the clear waits for it). An
+ * instrument holds a device clear back while another client holds its lock; a clear whose
+ * acknowledgement does not come in time stays pending ({@link IoTimeoutException}) and is completed
+ * by the next clear, read, write or trigger, so the instrument is never left discarding data that the
+ * client believes it delivered.
  *
  * <h2>Threads</h2>
- * See {@link HislipLink}: the synchronous side belongs to one step at a time; asynchronous requests
- * are serialised by {@link #asyncLock}; {@link #close()} from any thread closes both channels, which
+ * See {@link HislipLink}. Locks, always taken in this order: {@link #clearLock} (one clear at a
+ * time), {@link #syncSide} (the synchronous channel and its state), {@link #asyncLock} (one
+ * asynchronous request at a time). {@link #close()} from any thread closes both channels, which
  * wakes every blocked call.
  */
 final class HislipConnection implements HislipLink {
-    static final int FIRST_MESSAGE_ID = 0xFFFFFF00;
+    static final int FIRST_MESSAGE_ID = MessageIds.FIRST;
     static final int PROTOCOL_VERSION = 0x0100; // HiSLIP 1.0: no encryption or authentication
     static final String VENDOR_ID = "LH";
-    private static final int UNSOLICITED_ID = 0xFFFFFFFF;
     /** How much longer than the lock timeout a lock request waits for its answer. */
     private static final Duration LOCK_ANSWER_GRACE = Duration.ofSeconds(5);
     /** Asynchronous requests other than locks: their answers come at once. */
     private static final Duration ASYNC_DEFAULT = Duration.ofSeconds(5);
+
+    /** Where a device clear stands; anything but IDLE is finished by the next synchronous call. */
+    private enum ClearPhase {
+        IDLE, SENT, ACKNOWLEDGED, COMPLETING
+    }
 
     private final ResourceAddress address;
     private final String resource;
@@ -66,15 +85,25 @@ final class HislipConnection implements HislipLink {
     private volatile boolean overlapped;
     private volatile long serverMaxMessage = 1 << 20;
 
-    // Synchronous side, one step at a time
-    private int nextMessageId = FIRST_MESSAGE_ID;
-    private volatile int lastSentId = FIRST_MESSAGE_ID - 2; // for AsyncStatusQuery, AsyncLock release
-    private boolean anySent;
-    private volatile boolean rmtDelivered;
+    // Synchronous side, guarded by syncSide
+    private final ReentrantLock syncSide = new ReentrantLock();
+    private final MessageIds ids = new MessageIds(false);
+    private final AtomicBoolean rmtDelivered = new AtomicBoolean();
     private long payloadRemaining; // of the Data/DataEND being read
     private boolean payloadEnds; // whether it is a DataEND
+    private int payloadId; // its message id
+    private boolean payloadDiscarded; // it is stale: its bytes are skipped, not delivered
+    private volatile boolean abortable; // a read in progress may be ended by a clear from another thread
+    private int readerEpoch; // the clear requests a read in progress has seen
     private long dataMessagesReceived; // for tests: how many Data/DataEND messages made up responses
-    private long staleDiscarded;
+    private volatile long staleDiscarded; // for tests: responses discarded as stale
+
+    // Device clear
+    private final ReentrantLock clearLock = new ReentrantLock();
+    private final AtomicInteger clearRequests = new AtomicInteger(); // incremented by every clear() call
+    private volatile int clearsDone; // the clear requests the last finished clear served
+    private volatile ClearPhase clearPhase = ClearPhase.IDLE;
+    private volatile int clearAcknowledgeControl;
 
     // Asynchronous side
     private final ReentrantLock asyncLock = new ReentrantLock();
@@ -111,6 +140,7 @@ final class HislipConnection implements HislipLink {
                     address.lanDevice().orElse("hislip0"), deadline);
             Header h = expect(sync, MessageType.INITIALIZE_RESPONSE, deadline);
             overlapped = (h.control() & 1) != 0;
+            ids.cleared(overlapped); // the first epoch, in the negotiated mode
             serverVersion = h.parameter() >>> 16;
             sessionId = h.parameter() & 0xffff;
             sync.skip(h.length(), deadline);
@@ -156,6 +186,7 @@ final class HislipConnection implements HislipLink {
             closed = closedBecause != null;
             if (synchronous) {
                 sync = channel;
+                channel.abortReadsWhen(() -> abortable && readerEpoch != clearRequests.get());
             } else {
                 async = channel;
             }
@@ -183,6 +214,8 @@ final class HislipConnection implements HislipLink {
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
         FrameChannel s = sync();
         long deadline = deadline(timeout);
+        finishPendingClear(s, deadline, timeout);
+        enter(syncSide, deadline, timeout, "another call on the synchronous channel");
         long maxPayload = Math.max(1, Math.min(serverMaxMessage - Header.SIZE, Integer.MAX_VALUE));
         try {
             do {
@@ -192,35 +225,34 @@ final class HislipConnection implements HislipLink {
                     return; // nothing to send and no END to mark
                 }
                 ByteBuffer chunk = data.slice(data.position(), n);
-                sendData(s, last && end ? MessageType.DATA_END : MessageType.DATA, chunk, deadline);
+                send(s, last && end ? MessageType.DATA_END : MessageType.DATA, chunk, deadline);
                 data.position(data.position() + n);
             } while (data.hasRemaining());
         } catch (IOException e) {
             throw failure(e, resource + ": sending " + (data.remaining()) + " more bytes", timeout);
+        } finally {
+            syncSide.unlock();
         }
     }
 
-    private void sendData(FrameChannel s, MessageType type, ByteBuffer payload, long deadline) throws IOException {
-        int id = nextMessageId;
-        s.send(type, rmtDelivered ? 1 : 0, id, payload, deadline);
-        rmtDelivered = false;
-        lastSentId = id;
-        anySent = true;
-        nextMessageId = id + 2;
+    /** Sends Data, DataEND or Trigger with the next message id and, once, the RMT-delivered bit. */
+    private void send(FrameChannel s, MessageType type, ByteBuffer payload, long deadline) throws IOException {
+        int id = ids.next();
+        s.send(type, rmtDelivered.getAndSet(false) ? 1 : 0, id, payload, deadline);
     }
 
     @Override
     public void trigger(Duration timeout) throws LabHalException {
         FrameChannel s = sync();
+        long deadline = deadline(timeout);
+        finishPendingClear(s, deadline, timeout);
+        enter(syncSide, deadline, timeout, "another call on the synchronous channel");
         try {
-            int id = nextMessageId;
-            s.send(MessageType.TRIGGER, rmtDelivered ? 1 : 0, id, deadline(timeout));
-            rmtDelivered = false;
-            lastSentId = id;
-            anySent = true;
-            nextMessageId = id + 2;
+            send(s, MessageType.TRIGGER, ByteBuffer.allocate(0), deadline);
         } catch (IOException e) {
             throw failure(e, resource + ": sending Trigger", timeout);
+        } finally {
+            syncSide.unlock();
         }
     }
 
@@ -231,22 +263,60 @@ final class HislipConnection implements HislipLink {
         }
         FrameChannel s = sync();
         long deadline = deadline(timeout);
+        int epoch = clearRequests.get();
+        finishPendingClear(s, deadline, timeout);
+        enter(syncSide, deadline, timeout, "another call on the synchronous channel");
+        try {
+            if (clearRequests.get() != epoch) {
+                throw cleared();
+            }
+            readerEpoch = epoch;
+            abortable = true;
+            return readMessage(s, into, deadline, timeout);
+        } finally {
+            abortable = false;
+            syncSide.unlock();
+        }
+    }
+
+    private boolean readMessage(FrameChannel s, ByteBuffer into, long deadline, Duration timeout)
+            throws LabHalException {
         boolean copied = false;
         try {
             while (true) {
+                if (payloadRemaining > 0 && !payloadDiscarded
+                        && ids.classify(payloadId) == MessageIds.Verdict.STALE) {
+                    // the rest of a response nobody waits for any more: a message was sent since
+                    // (IVI-6.1 3.1.2 rule 3), or its read timed out before the caller moved on
+                    payloadDiscarded = true;
+                    staleDiscarded++;
+                }
+                if (payloadDiscarded) {
+                    discardPayload(s, deadline);
+                    continue;
+                }
                 if (payloadRemaining == 0) {
                     if (copied && s.buffered() < Header.SIZE) {
                         return false; // return what we have rather than wait
                     }
-                    Header h = s.readHeader(deadline, settings.maxMessageSize());
-                    if (!acceptResponse(s, h, deadline)) {
+                    Header h = s.readHeader(deadline, settings.maxMessageSize()); // whole or not at all
+                    abortable = false; // what the header starts is handled to its end
+                    boolean accepted;
+                    try {
+                        accepted = acceptResponse(s, h, deadline);
+                    } finally {
+                        abortable = true;
+                    }
+                    payloadId = h.parameter();
+                    payloadRemaining = h.type().carriesData() ? h.length() : 0;
+                    payloadDiscarded = !accepted;
+                    if (!accepted) {
                         continue;
                     }
                     dataMessagesReceived++;
-                    payloadRemaining = h.length();
                     payloadEnds = h.type() == MessageType.DATA_END;
                     if (payloadRemaining == 0 && payloadEnds) {
-                        rmtDelivered = true;
+                        delivered();
                         return true; // an empty DataEND ends the message with no byte
                     }
                     continue;
@@ -258,34 +328,64 @@ final class HislipConnection implements HislipLink {
                 payloadRemaining -= n;
                 copied = true;
                 if (payloadRemaining == 0 && payloadEnds) {
-                    rmtDelivered = true;
+                    delivered();
                     return true;
                 }
                 if (!into.hasRemaining()) {
                     return false;
                 }
             }
+        } catch (FrameChannel.ReadAborted e) {
+            throw cleared();
         } catch (IOException e) {
+            if (e instanceof SocketTimeoutException) {
+                ids.readTimedOut();
+            }
             throw failure(e, resource + ": reading the response", timeout);
         } catch (HislipProtocolException e) {
             throw broken(e);
         }
     }
 
+    /** Skips the payload being read, counting as it goes, so that an abort never loses the frame. */
+    private void discardPayload(FrameChannel s, long deadline) throws IOException {
+        while (payloadRemaining > 0) {
+            payloadRemaining -= s.skipSome(payloadRemaining, deadline);
+        }
+        payloadDiscarded = false;
+    }
+
+    private void delivered() {
+        ids.delivered(payloadId);
+        rmtDelivered.set(true);
+    }
+
+    private HislipClearedException cleared() {
+        return new HislipClearedException(resource + ": the read was ended by a device clear from another thread; "
+                + "the response it waited for is discarded");
+    }
+
     /**
      * Decides what to do with a message on the synchronous channel while reading a response: true
-     * for a Data/DataEND that belongs to the last message sent; false (payload skipped) for stale
-     * responses and notices; errors become exceptions.
+     * for a Data/DataEND that answers what was asked ({@link MessageIds}); false for stale responses
+     * (whose payload the caller discards) and notices (whose payload is skipped here); errors and
+     * unexpected ids become exceptions.
      */
     private boolean acceptResponse(FrameChannel s, Header h, long deadline) throws IOException, LabHalException {
         switch (h.type()) {
             case DATA, DATA_END -> {
-                if (overlapped || !anySent || h.parameter() == UNSOLICITED_ID || h.parameter() == lastSentId) {
-                    return true;
+                switch (ids.classify(h.parameter())) {
+                    case ACCEPT -> {
+                        ids.accepted(h.parameter());
+                        return true;
+                    }
+                    case STALE -> {
+                        staleDiscarded++;
+                        return false;
+                    }
+                    default -> throw new HislipProtocolException(resource + ": " + ids.describeUnexpected(h.parameter())
+                            + " (" + (ids.overlapped() ? "overlapped" : "synchronized") + " mode, " + h + ")");
                 }
-                staleDiscarded++;
-                s.skip(h.length(), deadline);
-                return false;
             }
             case INTERRUPTED -> {
                 s.skip(h.length(), deadline); // the server dropped a response we no longer wait for
@@ -299,19 +399,67 @@ final class HislipConnection implements HislipLink {
 
     /**
      * Device clear: AsyncDeviceClear, then DeviceClearComplete on the synchronous channel, discarding
-     * whatever arrives there until DeviceClearAcknowledge; message ids start again.
+     * whatever arrives there until DeviceClearAcknowledge; message ids start again. From any thread: a
+     * read waiting meanwhile ends with {@link HislipClearedException}.
      */
     @Override
     public void clear(Duration timeout) throws LabHalException {
         FrameChannel s = sync();
         long deadline = deadline(timeout);
-        Header ack = asyncRequest(MessageType.ASYNC_DEVICE_CLEAR, 0, 0, ByteBuffer.allocate(0),
-                MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, timeout);
+        int request = clearRequests.incrementAndGet();
+        s.wakeReader(); // a read waiting for the answer gives up: the clear discards it
+        enter(clearLock, deadline, timeout, "another device clear");
         try {
-            async.skip(ack.length(), deadline);
-            s.skip(payloadRemaining, deadline); // the rest of a response being read
-            payloadRemaining = 0;
-            s.send(MessageType.DEVICE_CLEAR_COMPLETE, ack.control() & 1, 0, deadline);
+            if (clearsDone - request >= 0) {
+                return; // a clear that began after this request finished meanwhile
+            }
+            runClear(s, deadline, timeout);
+        } finally {
+            clearLock.unlock();
+        }
+    }
+
+    /** Completes a device clear that an earlier call left pending, before using the synchronous channel. */
+    private void finishPendingClear(FrameChannel s, long deadline, Duration timeout) throws LabHalException {
+        if (clearPhase == ClearPhase.IDLE) {
+            return;
+        }
+        enter(clearLock, deadline, timeout, "a device clear in progress");
+        try {
+            if (clearPhase != ClearPhase.IDLE) {
+                runClear(s, deadline, timeout);
+            }
+        } finally {
+            clearLock.unlock();
+        }
+    }
+
+    /** Runs (or resumes) a device clear; the caller holds {@link #clearLock}. */
+    private void runClear(FrameChannel s, long deadline, Duration timeout) throws LabHalException {
+        int serves = clearRequests.get();
+        try {
+            if (clearPhase == ClearPhase.IDLE) {
+                asyncRequest(MessageType.ASYNC_DEVICE_CLEAR, 0, 0, ByteBuffer.allocate(0),
+                        MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, timeout);
+            } else if (clearPhase == ClearPhase.SENT) {
+                asyncRequest(null, 0, 0, null, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, timeout);
+            }
+        } catch (IoTimeoutException e) {
+            if (clearPhase != ClearPhase.SENT) {
+                throw e; // not even sent: nothing is pending
+            }
+            throw new IoTimeoutException(resource + ": the instrument did not acknowledge the device clear within "
+                    + timeout.toMillis() + " ms (an instrument holds a clear back while another client holds its "
+                    + "lock); the clear stays pending and the next clear, read, write or trigger completes it", timeout);
+        }
+        enter(syncSide, deadline, timeout, "the call in progress on the synchronous channel (a write is not cut short)");
+        try {
+            abortable = false;
+            if (clearPhase == ClearPhase.ACKNOWLEDGED) {
+                discardPayload(s, deadline); // the rest of a response being read
+                s.send(MessageType.DEVICE_CLEAR_COMPLETE, clearAcknowledgeControl & 1, 0, deadline);
+                clearPhase = ClearPhase.COMPLETING;
+            }
             while (true) {
                 Header h = s.readHeader(deadline, settings.maxMessageSize());
                 if (h.type() == MessageType.DEVICE_CLEAR_ACKNOWLEDGE) {
@@ -324,42 +472,73 @@ final class HislipConnection implements HislipLink {
                 }
                 s.skip(h.length(), deadline); // responses the clear discards
             }
+            ids.cleared(overlapped);
+            rmtDelivered.set(false);
+            clearPhase = ClearPhase.IDLE;
+            clearsDone = serves;
         } catch (IOException e) {
             throw failure(e, resource + ": device clear", timeout);
         } catch (HislipProtocolException e) {
             throw broken(e);
+        } finally {
+            syncSide.unlock();
         }
-        nextMessageId = FIRST_MESSAGE_ID;
-        lastSentId = FIRST_MESSAGE_ID - 2;
-        anySent = false;
-        rmtDelivered = false;
+    }
+
+    /** Takes a lock of this connection by the deadline, or fails naming what held it. */
+    private void enter(ReentrantLock lock, long deadline, Duration timeout, String holder) throws LabHalException {
+        try {
+            if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                throw closedOr(new IoTimeoutException(resource + ": " + holder + " did not finish within "
+                        + timeout.toMillis() + " ms", timeout));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException(resource + ": interrupted waiting for " + holder, e);
+        }
     }
 
     // ---------------------------------------------------------------- asynchronous channel
 
     /**
-     * Sends one asynchronous request and waits for its answer. AsyncServiceRequest and
-     * AsyncInterrupted notices met meanwhile are noted; answers to earlier requests that timed out
-     * are discarded.
+     * Sends one asynchronous request and waits for its answer, whose payload is skipped.
+     * AsyncServiceRequest and AsyncInterrupted notices met meanwhile are noted; answers to earlier
+     * requests that timed out are discarded, except the acknowledgement of a pending device clear,
+     * which is recorded.
+     *
+     * @param type the request, or {@code null} to send nothing and only wait for the acknowledgement
+     *        of a pending device clear (returns {@code null} once it is recorded)
      */
     private Header asyncRequest(MessageType type, int control, int parameter, ByteBuffer payload, MessageType answer,
             Duration timeout) throws LabHalException {
         FrameChannel a = async();
         long deadline = deadline(timeout);
-        try {
-            if (!asyncLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                throw new IoTimeoutException(resource + ": another " + "asynchronous request did not finish within "
-                        + timeout.toMillis() + " ms, so " + type + " could not be sent", timeout);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StepInterruptedException(resource + ": interrupted waiting to send " + type, e);
-        }
+        String what = type == null ? "waiting for " + answer : type.toString();
+        enter(asyncLock, deadline, timeout, "another asynchronous request (HiSLIP allows one at a time)");
         boolean answered = false;
         try {
-            a.send(type, control, parameter, payload, deadline);
+            if (type == null && clearPhase != ClearPhase.SENT) {
+                answered = true;
+                return null; // another request met the acknowledgement meanwhile
+            }
+            if (type != null) {
+                a.send(type, control, parameter, payload, deadline);
+                if (type == MessageType.ASYNC_DEVICE_CLEAR) {
+                    clearPhase = ClearPhase.SENT;
+                }
+            }
             while (true) {
                 Header h = a.readHeader(deadline, settings.maxMessageSize());
+                if (h.type() == MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE && clearPhase == ClearPhase.SENT) {
+                    a.skip(h.length(), deadline);
+                    clearAcknowledgeControl = h.control();
+                    clearPhase = ClearPhase.ACKNOWLEDGED;
+                    if (answer == h.type()) {
+                        answered = true;
+                        return h;
+                    }
+                    continue;
+                }
                 switch (h.type()) {
                     case ASYNC_SERVICE_REQUEST -> lastServiceRequest = h.control();
                     case ASYNC_INTERRUPTED -> { /* a synchronized-mode notice; the sync side handles it */ }
@@ -369,6 +548,7 @@ final class HislipConnection implements HislipLink {
                     }
                     default -> {
                         if (h.type() == answer && owed[answer.ordinal()] == 0) {
+                            a.skip(h.length(), deadline);
                             answered = true;
                             return h;
                         }
@@ -384,18 +564,25 @@ final class HislipConnection implements HislipLink {
             }
         } catch (IOException e) {
             if (e instanceof SocketTimeoutException) {
-                owed[answer.ordinal()]++;
+                owe(type, answer);
                 answered = true;
             }
-            throw failure(e, resource + ": " + type, timeout);
+            throw failure(e, resource + ": " + what, timeout);
         } catch (HislipProtocolException e) {
             answered = true;
             throw broken(e);
         } finally {
             if (!answered && a.isOpen()) {
-                owed[answer.ordinal()]++;
+                owe(type, answer);
             }
             asyncLock.unlock();
+        }
+    }
+
+    /** An answer that did not come in time will come later and is then discarded, except a clear's. */
+    private void owe(MessageType type, MessageType answer) {
+        if (type != null && answer != MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE) {
+            owed[answer.ordinal()]++;
         }
     }
 
@@ -410,7 +597,6 @@ final class HislipConnection implements HislipLink {
         Header h = asyncRequest(MessageType.ASYNC_LOCK, 1, (int) millis,
                 ByteBuffer.wrap(lockString.getBytes(StandardCharsets.US_ASCII)), MessageType.ASYNC_LOCK_RESPONSE,
                 Duration.ofMillis(millis).plus(LOCK_ANSWER_GRACE));
-        skipAsync(h);
         switch (h.control()) {
             case 1 -> {
                 return;
@@ -452,9 +638,9 @@ final class HislipConnection implements HislipLink {
 
     @Override
     public LockKind unlock(Duration timeout) throws LabHalException {
-        Header h = asyncRequest(MessageType.ASYNC_LOCK, 0, lastSentId, ByteBuffer.allocate(0),
+        // the id of the last message sent: the instrument releases the lock once that one is done
+        Header h = asyncRequest(MessageType.ASYNC_LOCK, 0, ids.lastSent(), ByteBuffer.allocate(0),
                 MessageType.ASYNC_LOCK_RESPONSE, timeout);
-        skipAsync(h);
         return switch (h.control()) {
             case 1 -> LockKind.EXCLUSIVE;
             case 2 -> LockKind.SHARED;
@@ -468,34 +654,21 @@ final class HislipConnection implements HislipLink {
     public LockInfo lockInfo(Duration timeout) throws LabHalException {
         Header h = asyncRequest(MessageType.ASYNC_LOCK_INFO, 0, 0, ByteBuffer.allocate(0),
                 MessageType.ASYNC_LOCK_INFO_RESPONSE, timeout);
-        skipAsync(h);
         return new LockInfo(h.control() == 1, h.unsignedParameter());
     }
 
     @Override
     public int statusQuery(Duration timeout) throws LabHalException {
-        Header h = asyncRequest(MessageType.ASYNC_STATUS_QUERY, rmtDelivered ? 1 : 0, lastSentId,
-                ByteBuffer.allocate(0), MessageType.ASYNC_STATUS_RESPONSE, timeout);
-        rmtDelivered = false;
-        skipAsync(h);
+        // synchronized mode: the last id sent; overlapped mode: the last response delivered (3.2.2)
+        Header h = asyncRequest(MessageType.ASYNC_STATUS_QUERY, rmtDelivered.getAndSet(false) ? 1 : 0,
+                ids.statusQueryParameter(), ByteBuffer.allocate(0), MessageType.ASYNC_STATUS_RESPONSE, timeout);
         return h.control();
     }
 
     @Override
     public void remoteLocal(RemoteLocal request, Duration timeout) throws LabHalException {
-        skipAsync(asyncRequest(MessageType.ASYNC_REMOTE_LOCAL_CONTROL, request.code(), lastSentId,
-                ByteBuffer.allocate(0), MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, timeout));
-    }
-
-    /** Answers have empty payloads; a non-empty one is skipped so the channel stays in step. */
-    private void skipAsync(Header h) throws LabHalException {
-        if (h.length() > 0) {
-            try {
-                async().skip(h.length(), deadline(ASYNC_DEFAULT));
-            } catch (IOException e) {
-                throw failure(e, resource + ": reading " + h.type(), ASYNC_DEFAULT);
-            }
-        }
+        asyncRequest(MessageType.ASYNC_REMOTE_LOCAL_CONTROL, request.code(), ids.lastSent(), ByteBuffer.allocate(0),
+                MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, timeout);
     }
 
     // ---------------------------------------------------------------- errors
@@ -593,6 +766,16 @@ final class HislipConnection implements HislipLink {
     /** @return Data/DataEND messages that made up responses so far (for tests of fragmentation) */
     long dataMessagesReceived() {
         return dataMessagesReceived;
+    }
+
+    /** @return whether a read is in progress that a clear from another thread would end (for tests) */
+    boolean readInProgress() {
+        return abortable;
+    }
+
+    /** @return Data/DataEND messages discarded as stale so far (for tests of message-id matching) */
+    long staleDiscarded() {
+        return staleDiscarded;
     }
 
     /** @return the last AsyncServiceRequest status byte seen, or -1 */

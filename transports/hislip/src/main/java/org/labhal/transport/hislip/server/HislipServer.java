@@ -3,6 +3,7 @@ package org.labhal.transport.hislip.server;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.labhal.transport.hislip.HislipProtocolException;
@@ -34,11 +36,22 @@ import org.labhal.transport.sim.SimulatedInstrument;
  * <p>Implemented: Initialize / AsyncInitialize with session ids, AsyncMaximumMessageSize, Data /
  * DataEND with the generating message's id and responses fragmented to the client's maximum,
  * AsyncDeviceClear / DeviceClearComplete (the simulator's device clear), AsyncLock request and
- * release with exclusive and shared locks across sessions (waiting up to the client's timeout; a
- * session that goes away releases its locks), AsyncLockInfo, AsyncRemoteLocalControl (acknowledged),
- * AsyncStatusQuery (MAV only), Error / FatalError for malformed or misplaced messages. The mode it
- * reports is synchronized unless {@link Builder#overlapped(boolean)}. Not implemented: locks do not
- * hold back other sessions' Data (the lock is advisory), Trigger does nothing, no service requests.
+ * release with exclusive and shared locks across sessions, AsyncLockInfo, AsyncRemoteLocalControl
+ * (acknowledged), AsyncStatusQuery with the simulated instrument's status byte (EAV, MAV, ESB, MSS),
+ * Error / FatalError for malformed or misplaced messages.
+ *
+ * <p>Locks are enforced, not advisory: while one session holds the exclusive lock, or sessions hold
+ * the shared lock under a lock string another session does not share, that other session's Data,
+ * DataEND, Trigger, device clear and remote/local control wait until the lock lets them through
+ * (see {@code InstrumentLocks}); its client's own timeout decides how long. A lock release waits
+ * until the message whose id it carries has been carried out. A session that closes or whose
+ * connection drops releases its locks at once. {@link #operationsHeldOff()} shows what waits.
+ *
+ * <p>Modes: synchronized unless {@link Builder#overlapped(boolean)}. In both, every response carries
+ * the id of the message that produced it, and pipelined messages are all answered in order; MAV in
+ * the status byte follows RMT-delivered in synchronized mode and the message id of the status query
+ * in overlapped mode. Not implemented: Trigger does nothing, no service requests, no Interrupted
+ * (responses go out as soon as they are made).
  *
  * <pre>{@code
  * try (HislipServer server = HislipServer.builder("SMW200A").start()) {   // 127.0.0.1, any free port
@@ -206,6 +219,52 @@ public final class HislipServer implements AutoCloseable {
         return locks;
     }
 
+    /** What a session that does not hold the instrument's lock may have to wait for it to do. */
+    public enum HeldOperation {
+        /** Carry out a Data, DataEND or Trigger message. */
+        MESSAGE,
+        /** Clear the instrument (AsyncDeviceClear). */
+        DEVICE_CLEAR,
+        /** Remote/local control (AsyncRemoteLocalControl). */
+        REMOTE_LOCAL
+    }
+
+    /** @return how many operations of sessions that do not hold the instrument's lock wait for it now */
+    public int operationsHeldOff() {
+        return locks.heldOff(null);
+    }
+
+    /**
+     * @param operation which kind
+     * @return how many operations of that kind wait for the instrument's lock now
+     */
+    public int operationsHeldOff(HeldOperation operation) {
+        return locks.heldOff(Objects.requireNonNull(operation, "operation"));
+    }
+
+    /**
+     * Waits until at least {@code count} operations of any kind wait for the instrument's lock, e.g.
+     * to know that a message has reached the server and is held.
+     *
+     * @param count how many
+     * @param timeout how long to wait
+     * @throws TimeoutException when fewer are held off when the timeout passes, naming how many
+     * @throws InterruptedException when interrupted while waiting
+     */
+    public void awaitOperationsHeldOff(int count, Duration timeout) throws TimeoutException, InterruptedException {
+        locks.awaitHeldOff(null, count, timeout);
+    }
+
+    /**
+     * Waits until at least {@code count} operations of one kind wait for the instrument's lock.
+     *
+     * @see #awaitOperationsHeldOff(int, Duration)
+     */
+    public void awaitOperationsHeldOff(HeldOperation operation, int count, Duration timeout)
+            throws TimeoutException, InterruptedException {
+        locks.awaitHeldOff(Objects.requireNonNull(operation, "operation"), count, timeout);
+    }
+
     boolean overlapped() {
         return overlapped;
     }
@@ -318,7 +377,11 @@ public final class HislipServer implements AutoCloseable {
             return this;
         }
 
-        /** @param value whether to report overlapped mode (default synchronized); the service is the same */
+        /**
+         * @param value whether to work in overlapped mode (default synchronized): reported in
+         *        InitializeResponse and device clear acknowledgements; MAV then follows the message id of
+         *        AsyncStatusQuery instead of RMT-delivered
+         */
         public Builder overlapped(boolean value) {
             this.overlapped = value;
             return this;

@@ -3,9 +3,11 @@ package org.labhal.transport.hislip.server;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import org.labhal.transport.hislip.HislipProtocolException;
 import org.labhal.transport.hislip.internal.FrameChannel;
@@ -18,12 +20,26 @@ import org.labhal.transport.sim.SimStreamBridge;
 /**
  * One HiSLIP session of a {@link HislipServer}: a synchronous channel feeding one
  * {@link SimConnection} through a {@link SimStreamBridge} (Data/DataEND payloads in, responses out as
- * Data/DataEND fragments no larger than the client's maximum message size), and an asynchronous
- * channel answering locks, device clear, status and size negotiation. One thread serves each
- * channel; {@link #close()} from any thread ends both.
+ * Data/DataEND fragments no larger than the client's maximum message size, tagged with the id of the
+ * message that produced them), and an asynchronous channel answering locks, device clear, status and
+ * size negotiation. One thread serves each channel; {@link #close(boolean)} from any thread ends
+ * both.
+ *
+ * <h2>Locks</h2>
+ * Before a Data, DataEND or Trigger reaches the instrument, and before a device clear or remote/local
+ * control is carried out, the session waits until the instrument's lock lets it through
+ * ({@link InstrumentLocks}). A device clear discards at once whatever of this session waits there. A
+ * lock release waits until the message whose id it names has been carried out, so that the holder's
+ * last message still runs under the lock.
+ *
+ * <h2>Status byte</h2>
+ * AsyncStatusQuery answers the instrument's status byte for this session's connection, with MAV also
+ * set while a response sent to the client is not delivered yet: in synchronized mode until a message
+ * or status query carries RMT-delivered (or a new message abandons it), in overlapped mode while a
+ * response newer than the message id in the query was sent.
  */
 final class ServerSession {
-    private static final long STATUS_MAV = 0x10;
+    private static final int NONE = 0xFFFFFF00 - 2; // "before the first message id"
 
     private final int id;
     private final HislipServer server;
@@ -31,9 +47,19 @@ final class ServerSession {
     private final FrameChannel sync;
     private volatile FrameChannel async;
     private volatile long clientMaxMessage = 1 << 20; // IVI-6.1 default until negotiated
-    private volatile boolean clearing; // between AsyncDeviceClear and DeviceClearComplete: responses are dropped
+    private volatile boolean clearing; // between AsyncDeviceClear and DeviceClearComplete: traffic is dropped
     private volatile boolean sending; // a response is being sent: MAV in the status byte
     private volatile boolean closed;
+
+    // How far the synchronous channel got, for lock releases; guarded by progress
+    private final Object progress = new Object();
+    private int completedId = NONE;
+    private long clears;
+
+    // Responses sent and not yet known to be delivered, for MAV
+    private volatile boolean rmtExpected; // synchronized mode
+    private volatile boolean anyResponse; // overlapped mode: since the last clear
+    private volatile int lastResponseId;
 
     ServerSession(int id, HislipServer server, SimConnection connection, FrameChannel sync) {
         this.id = id;
@@ -79,60 +105,8 @@ final class ServerSession {
                     channel.send(MessageType.FATAL_ERROR, 1, 0, e.getMessage(), soon());
                     return;
                 }
-                switch (h.type()) {
-                    case ASYNC_MAXIMUM_MESSAGE_SIZE -> {
-                        byte[] payload = channel.readControlPayload(h, forever());
-                        if (payload.length != 8) {
-                            channel.send(MessageType.ERROR, 0, 0, "AsyncMaximumMessageSize needs an 8-byte payload",
-                                    soon());
-                            continue;
-                        }
-                        long size = ByteBuffer.wrap(payload).getLong();
-                        clientMaxMessage = size < 0 ? Long.MAX_VALUE : Math.max(Header.SIZE + 1, size);
-                        channel.send(MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, 0,
-                                ByteBuffer.allocate(8).putLong(0, server.maxMessageSize()), soon());
-                    }
-                    case ASYNC_DEVICE_CLEAR -> {
-                        channel.skip(h.length(), forever());
-                        clearing = true;
-                        connection.deviceClear();
-                        channel.send(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, server.overlapped() ? 1 : 0, 0, soon());
-                    }
-                    case ASYNC_LOCK -> {
-                        String lockString = new String(channel.readControlPayload(h, forever()),
-                                StandardCharsets.ISO_8859_1);
-                        int result = h.control() == 1
-                                ? server.locks().acquire(id, lockString, h.unsignedParameter())
-                                : server.locks().release(id);
-                        channel.send(MessageType.ASYNC_LOCK_RESPONSE, result, 0, soon());
-                    }
-                    case ASYNC_LOCK_INFO -> {
-                        channel.skip(h.length(), forever());
-                        channel.send(MessageType.ASYNC_LOCK_INFO_RESPONSE, server.locks().exclusiveHeld() ? 1 : 0,
-                                server.locks().holders(), soon());
-                    }
-                    case ASYNC_REMOTE_LOCAL_CONTROL -> {
-                        channel.skip(h.length(), forever());
-                        if (h.control() > 6) {
-                            channel.send(MessageType.ERROR, 2, 0, "AsyncRemoteLocalControl " + h.control()
-                                    + " is not 0 to 6", soon());
-                            continue;
-                        }
-                        channel.send(MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, 0, 0, soon());
-                    }
-                    case ASYNC_STATUS_QUERY -> {
-                        channel.skip(h.length(), forever());
-                        channel.send(MessageType.ASYNC_STATUS_RESPONSE, (int) (sending ? STATUS_MAV : 0), 0, soon());
-                    }
-                    case FATAL_ERROR -> {
-                        return;
-                    }
-                    case ERROR -> channel.skip(h.length(), forever());
-                    default -> {
-                        channel.skip(h.length(), forever());
-                        channel.send(MessageType.ERROR, 1, 0, h.type() + " is not an asynchronous-channel message",
-                                soon());
-                    }
+                if (!serveAsyncMessage(channel, h)) {
+                    return;
                 }
             }
         } catch (IOException e) {
@@ -141,6 +115,99 @@ final class ServerSession {
             Thread.currentThread().interrupt(); // the server shuts down
         } finally {
             close(false);
+        }
+    }
+
+    /** @return whether to go on serving */
+    private boolean serveAsyncMessage(FrameChannel channel, Header h) throws IOException, InterruptedException {
+        InstrumentLocks locks = server.locks();
+        switch (h.type()) {
+            case ASYNC_MAXIMUM_MESSAGE_SIZE -> {
+                byte[] payload = channel.readControlPayload(h, forever());
+                if (payload.length != 8) {
+                    channel.send(MessageType.ERROR, 0, 0, "AsyncMaximumMessageSize needs an 8-byte payload", soon());
+                    return true;
+                }
+                long size = ByteBuffer.wrap(payload).getLong();
+                clientMaxMessage = size < 0 ? Long.MAX_VALUE : Math.max(Header.SIZE + 1, size);
+                channel.send(MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, 0,
+                        ByteBuffer.allocate(8).putLong(0, server.maxMessageSize()), soon());
+            }
+            case ASYNC_DEVICE_CLEAR -> {
+                channel.skip(h.length(), forever());
+                clearing = true; // what waits on the synchronous side is discarded now ...
+                locks.wake();
+                if (!locks.awaitAccess(id, HislipServer.HeldOperation.DEVICE_CLEAR, () -> closed)) { // ... the instrument is cleared under the lock rules
+                    return false;
+                }
+                connection.deviceClear();
+                channel.send(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, server.overlapped() ? 1 : 0, 0, soon());
+            }
+            case ASYNC_LOCK -> {
+                String lockString = new String(channel.readControlPayload(h, forever()), StandardCharsets.ISO_8859_1);
+                int result;
+                if (h.control() == 1) {
+                    result = locks.acquire(id, lockString, h.unsignedParameter(), () -> closed);
+                } else {
+                    awaitCompleted(h.parameter()); // the holder's last message still runs under the lock
+                    result = locks.release(id);
+                }
+                channel.send(MessageType.ASYNC_LOCK_RESPONSE, result, 0, soon());
+            }
+            case ASYNC_LOCK_INFO -> {
+                channel.skip(h.length(), forever());
+                channel.send(MessageType.ASYNC_LOCK_INFO_RESPONSE, locks.exclusiveHeld() ? 1 : 0, locks.holders(),
+                        soon());
+            }
+            case ASYNC_REMOTE_LOCAL_CONTROL -> {
+                channel.skip(h.length(), forever());
+                if (h.control() > 6) {
+                    channel.send(MessageType.ERROR, 2, 0, "AsyncRemoteLocalControl " + h.control() + " is not 0 to 6",
+                            soon());
+                    return true;
+                }
+                if (!locks.awaitAccess(id, HislipServer.HeldOperation.REMOTE_LOCAL, () -> closed)) {
+                    return false;
+                }
+                channel.send(MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, 0, 0, soon());
+            }
+            case ASYNC_STATUS_QUERY -> {
+                channel.skip(h.length(), forever());
+                if ((h.control() & 1) != 0) {
+                    rmtExpected = false; // the client has taken the last response
+                }
+                boolean undelivered = server.overlapped()
+                        ? anyResponse && lastResponseId - h.parameter() > 0 // sent after what it has taken
+                        : rmtExpected;
+                channel.send(MessageType.ASYNC_STATUS_RESPONSE, connection.statusByte(undelivered || sending), 0,
+                        soon());
+            }
+            case FATAL_ERROR -> {
+                return false;
+            }
+            case ERROR -> channel.skip(h.length(), forever());
+            default -> {
+                channel.skip(h.length(), forever());
+                channel.send(MessageType.ERROR, 1, 0, h.type() + " is not an asynchronous-channel message", soon());
+            }
+        }
+        return true;
+    }
+
+    /** Waits until the synchronous message with this id was carried out (or a clear or close ends the wait). */
+    private void awaitCompleted(int messageId) throws InterruptedException {
+        synchronized (progress) {
+            long clearsBefore = clears;
+            while (!closed && clears == clearsBefore && completedId - messageId < 0) {
+                progress.wait();
+            }
+        }
+    }
+
+    private void completed(int messageId) {
+        synchronized (progress) {
+            completedId = messageId;
+            progress.notifyAll();
         }
     }
 
@@ -164,7 +231,10 @@ final class ServerSession {
             }
         }
         connection.close();
-        server.forget(this);
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+        server.forget(this); // releases the locks and wakes what waits on them
     }
 
     private static long forever() {
@@ -175,12 +245,20 @@ final class ServerSession {
         return System.nanoTime() + 10_000_000_000L; // a client that stops reading for 10 s is gone
     }
 
-    /** Program messages from Data/DataEND payloads; a DataEND ends its message with LF if it has none. */
+    /**
+     * Program messages from Data/DataEND payloads; a DataEND ends its message with LF if it has none.
+     * A message is let through only when the lock allows this session to operate, and counts as
+     * carried out when the bridge comes back for more after its last byte.
+     */
     private final class SyncInput extends InputStream {
         private long remaining;
         private boolean ends;
         private boolean pendingLf;
         private byte lastByte = '\n';
+        private boolean inMessage; // a Data/DataEND/Trigger was handed over and not yet marked completed
+        private int messageId;
+        private boolean handedBytes; // the last call returned bytes, which the bridge has given the instrument
+        private boolean leakPossible; // bytes may have reached the instrument after a clear emptied its input
 
         @Override
         public int read() throws IOException {
@@ -190,11 +268,23 @@ final class ServerSession {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            if (handedBytes && clearing) {
+                // the bridge gave them to the instrument before or after the asynchronous side emptied
+                // its input; which one cannot be told, so DeviceClearComplete empties it again
+                leakPossible = true;
+            }
+            handedBytes = false;
             while (true) {
+                if (clearing && (remaining > 0 || pendingLf)) {
+                    sync.skip(remaining, forever()); // the rest of a message the clear discards
+                    remaining = 0;
+                    pendingLf = false;
+                }
                 if (pendingLf) {
                     pendingLf = false;
                     lastByte = '\n';
                     b[off] = '\n';
+                    handedBytes = true;
                     return 1;
                 }
                 if (remaining > 0) {
@@ -202,7 +292,12 @@ final class ServerSession {
                     remaining -= n;
                     lastByte = b[off + n - 1];
                     pendingLf = remaining == 0 && ends && lastByte != '\n';
+                    handedBytes = true;
                     return n;
+                }
+                if (inMessage) {
+                    inMessage = false;
+                    completed(messageId); // the bridge ran what it was given and came back
                 }
                 Header h;
                 try {
@@ -215,23 +310,46 @@ final class ServerSession {
                 }
                 switch (h.type()) {
                     case DATA, DATA_END -> {
+                        if (!admit(h)) {
+                            sync.skip(h.length(), forever()); // discarded by a device clear
+                            completed(h.parameter());
+                            continue;
+                        }
                         ends = h.type() == MessageType.DATA_END;
                         if (ends) {
                             output.responseId = h.parameter();
                         }
+                        inMessage = true;
+                        messageId = h.parameter();
                         remaining = h.length();
                         pendingLf = remaining == 0 && ends && lastByte != '\n';
                     }
                     case DEVICE_CLEAR_COMPLETE -> {
                         sync.skip(h.length(), forever());
+                        if (leakPossible) {
+                            connection.deviceClear();
+                            leakPossible = false;
+                        }
                         remaining = 0;
                         pendingLf = false;
                         lastByte = '\n';
+                        inMessage = false;
                         output.count = 0;
+                        synchronized (progress) {
+                            completedId = NONE; // message ids start again
+                            clears++;
+                            progress.notifyAll();
+                        }
+                        rmtExpected = false;
+                        anyResponse = false;
                         clearing = false;
                         sync.send(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, server.overlapped() ? 1 : 0, 0, soon());
                     }
-                    case TRIGGER -> sync.skip(h.length(), forever()); // the simulators have no trigger model
+                    case TRIGGER -> {
+                        sync.skip(h.length(), forever());
+                        admit(h); // the simulators have no trigger model; it still waits for the lock
+                        completed(h.parameter());
+                    }
                     case FATAL_ERROR -> {
                         return -1;
                     }
@@ -242,6 +360,28 @@ final class ServerSession {
                     }
                 }
             }
+        }
+
+        /**
+         * A new Data, DataEND or Trigger: the previous response is taken (RMT-delivered) or abandoned
+         * either way; then it waits for the lock to let this session through.
+         *
+         * @return whether to carry it out; {@code false} when a device clear discards it
+         */
+        private boolean admit(Header h) throws IOException {
+            rmtExpected = false;
+            if (clearing) {
+                return false;
+            }
+            try {
+                if (!server.locks().awaitAccess(id, HislipServer.HeldOperation.MESSAGE, () -> clearing || closed) && closed) {
+                    throw new IOException("session " + id + " closed while waiting for the instrument's lock");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted waiting for the instrument's lock");
+            }
+            return !clearing;
         }
     }
 
@@ -275,7 +415,7 @@ final class ServerSession {
                 }
                 int n = Math.min(len, max - count);
                 if (buffer.length < count + n) {
-                    buffer = java.util.Arrays.copyOf(buffer, Math.min(max, Math.max(count + n, buffer.length * 2)));
+                    buffer = Arrays.copyOf(buffer, Math.min(max, Math.max(count + n, buffer.length * 2)));
                 }
                 System.arraycopy(b, off, buffer, count, n);
                 count += n;
@@ -288,6 +428,12 @@ final class ServerSession {
         public void flush() throws IOException {
             try {
                 if (!clearing) {
+                    // undelivered from now on, set before the client can see the end: a status query
+                    // that follows it finds this state, not the one before
+                    lastResponseId = responseId;
+                    anyResponse = true;
+                    rmtExpected = true;
+                    sending = false;
                     sync.send(MessageType.DATA_END, 0, responseId, ByteBuffer.wrap(buffer, 0, count), soon());
                 }
             } finally {
