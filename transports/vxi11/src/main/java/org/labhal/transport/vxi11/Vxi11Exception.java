@@ -6,7 +6,7 @@ import org.labhal.api.LabHalException;
  * The instrument answered a VXI-11 operation with an error code. The message names the resource,
  * the operation, the code and its meaning, e.g. {@code TCPIP0::10.0.0.5::inst0::INSTR: device_lock
  * failed with VXI-11 error 11 (device locked by another link) after waiting 2000 ms}. The link
- * remains usable.
+ * remains usable. Error 23 (abort) is the subclass {@link Vxi11AbortedException}.
  */
 public class Vxi11Exception extends LabHalException {
     private static final long serialVersionUID = 1L;

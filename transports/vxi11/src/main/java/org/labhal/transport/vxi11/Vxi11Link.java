@@ -13,8 +13,22 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@code if (connection instanceof Vxi11Link link)}.
  *
  * <p>Threads: like {@link Connection}, used by one step at a time (the session's lock serialises
- * them); a second caller waits for the first call to finish. {@link #close()} from any thread wakes
- * a blocked call with a {@link org.labhal.api.ConnectionLostException}.
+ * them); a second caller waits for the first call to finish. Two methods are meant for other threads
+ * while a call is blocked:
+ * <ul>
+ * <li>{@link #abort(Duration)} ends the blocked call with a {@link Vxi11AbortedException} and keeps
+ * the link;</li>
+ * <li>{@link #close()} (also what closing a session or stopping the transport does) first aborts the
+ * blocked call on the abort channel, so that the instrument ends it and frees its resources at once,
+ * then destroys the link (which releases its device lock) and closes the connection; the blocked
+ * caller gets a {@link org.labhal.api.ConnectionLostException}. Without a working abort channel it
+ * closes the connection right away, as instruments release a dropped link's resources too.</li>
+ * </ul>
+ * Interrupting the thread of a blocked call does what {@link #close()} does (like an
+ * {@link java.nio.channels.InterruptibleChannel}): the call is aborted, the link destroyed and closed,
+ * and the caller gets a {@link org.labhal.api.StepInterruptedException} with its interrupt status set.
+ * A call started with the interrupt status already set sends nothing, throws that exception and
+ * leaves the link open.
  *
  * <p>Errors: a VXI-11 error code from the instrument is a {@link Vxi11Exception} naming the code
  * (I/O timeout, code 15, is an {@link org.labhal.api.IoTimeoutException}); no answer within the
@@ -81,6 +95,28 @@ public interface Vxi11Link extends Connection, InstrumentLocking {
      * @throws LabHalException when the instrument answered an error or the link failed
      */
     void local(Duration timeout) throws LabHalException;
+
+    /**
+     * Aborts the call in progress on this link (device_abort on the abort channel, a TCP connection of
+     * its own to the port create_link named, opened on first use). The instrument ends that call,
+     * typically a device_read waiting for a response or a device_write waiting for the instrument,
+     * with error 23, which its caller gets as a {@link Vxi11AbortedException}; the link stays open and
+     * keeps its device lock. Callable from any thread, and does not wait for the call in progress.
+     * When no call is in progress (or the call was not yet started on the instrument) the abort has
+     * no effect.
+     *
+     * @param timeout bounds connecting the abort channel and waiting for its answer together
+     * @throws Vxi11AbortedException when the instrument answers device_abort itself with error 23
+     * @throws Vxi11Exception when it answers another error code, e.g.
+     *         {@link Vxi11Error#INVALID_LINK_IDENTIFIER} for a link it no longer knows
+     * @throws org.labhal.api.IoTimeoutException when the abort channel did not connect or answer in time
+     * @throws org.labhal.api.StepInterruptedException when the calling thread was interrupted (its
+     *         status stays set)
+     * @throws org.labhal.api.ConnectionLostException when this link is closed
+     * @throws LabHalException when the instrument offers no abort channel (create_link answered
+     *         abortPort 0), or it cannot be reached or refused the call; the link itself is unaffected
+     */
+    void abort(Duration timeout) throws LabHalException;
 
     /** The device name this link was created with, e.g. {@code inst0} or {@code gpib0,5}. */
     String device();

@@ -1,8 +1,10 @@
 package org.labhal.transport.vxi11.internal;
 
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.io.PushbackInputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -15,18 +17,26 @@ import java.util.concurrent.ThreadLocalRandom;
  * answers a later call. Blocking sockets: {@link #close()} from another thread wakes a blocked
  * call with an {@link IOException}.
  *
+ * <p>Interrupts: a blocking socket does not notice them, so while no reply has begun the wait looks
+ * at the caller's interrupt status every {@link #INTERRUPT_POLL} and ends with an
+ * {@link InterruptedIOException} (the status stays set). The call is still outstanding then: the
+ * caller decides whether to abort it and wait for its reply with {@link #reply}, or to close.
+ *
  * <p>Threads: {@link #call} is not reentrant; callers serialise it. {@link #close()} from any thread.
  */
 public final class RpcClient implements AutoCloseable {
+    /** How often a wait for a reply looks at the caller's interrupt status. */
+    static final Duration INTERRUPT_POLL = Duration.ofMillis(50);
+
     private final Socket socket;
-    private final InputStream in;
+    private final PushbackInputStream in; // one byte back: the first byte of a reply, seen while polling
     private final OutputStream out;
     private final RecordStream records;
     private int xid = ThreadLocalRandom.current().nextInt();
 
     private RpcClient(Socket socket, int maxReply) throws IOException {
         this.socket = socket;
-        this.in = socket.getInputStream();
+        this.in = new PushbackInputStream(socket.getInputStream(), 1);
         this.out = socket.getOutputStream();
         this.records = new RecordStream(in, maxReply);
     }
@@ -72,6 +82,8 @@ public final class RpcClient implements AutoCloseable {
      * @return a decoder positioned at the results
      * @throws SocketTimeoutException when no reply came in time and the stream is still in step (a
      *         late reply will be dropped by its xid)
+     * @throws InterruptedIOException (not a {@link SocketTimeoutException}) when the calling thread
+     *         was interrupted before a reply began; the call is outstanding, the stream in step
      * @throws XdrException when the reply is malformed or over the limit, or a reply stopped mid-record
      *         at the timeout: the stream is out of step, the caller must close
      * @throws RpcRejectedException when the server refused the call
@@ -79,12 +91,23 @@ public final class RpcClient implements AutoCloseable {
      */
     public XdrDecoder call(Request request, Duration timeout) throws IOException, RpcRejectedException {
         RecordStream.write(out, request.args());
+        return reply(request, timeout);
+    }
+
+    /**
+     * Waits for the reply to a request already sent (by {@link #call} that ended without one),
+     * dropping replies to other requests.
+     *
+     * @param timeout how long to wait for the reply
+     * @return a decoder positioned at the results
+     * @throws IOException as {@link #call}
+     * @throws RpcRejectedException when the server refused the call
+     */
+    public XdrDecoder reply(Request request, Duration timeout) throws IOException, RpcRejectedException {
         long deadline = System.nanoTime() + Math.max(1, Math.min(timeout.toNanos(), Long.MAX_VALUE / 4));
         while (true) {
+            awaitRecord(deadline, timeout);
             long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw new SocketTimeoutException("no RPC reply within " + timeout.toMillis() + " ms");
-            }
             socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
             byte[] record;
             try {
@@ -102,6 +125,34 @@ public final class RpcClient implements AutoCloseable {
             }
             Rpc.readReply(reply);
             return reply;
+        }
+    }
+
+    /**
+     * Waits for the first byte of the next record without consuming it, in slices of
+     * {@link #INTERRUPT_POLL}, so that an interrupt of the caller is noticed.
+     */
+    private void awaitRecord(long deadline, Duration timeout) throws IOException {
+        while (true) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException("interrupted while waiting for an RPC reply");
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException("no RPC reply within " + timeout.toMillis() + " ms");
+            }
+            long slice = Math.min(left, INTERRUPT_POLL.toNanos());
+            socket.setSoTimeout((int) Math.max(1, (slice + 999_999) / 1_000_000));
+            try {
+                int first = in.read();
+                if (first < 0) {
+                    throw new EOFException("the peer closed the connection");
+                }
+                in.unread(first);
+                return;
+            } catch (SocketTimeoutException e) {
+                // nothing yet: look at the interrupt status and the deadline again
+            }
         }
     }
 

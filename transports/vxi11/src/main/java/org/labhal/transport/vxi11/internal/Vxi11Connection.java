@@ -4,6 +4,7 @@ import static org.labhal.transport.vxi11.internal.Vxi11Protocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -12,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -19,6 +21,8 @@ import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.transport.vxi11.Vxi11AbortedException;
 import org.labhal.transport.vxi11.Vxi11Error;
 import org.labhal.transport.vxi11.Vxi11Exception;
 import org.labhal.transport.vxi11.Vxi11Link;
@@ -30,14 +34,21 @@ import org.labhal.transport.vxi11.Vxi11Link;
  * ({@link #GRACE}), so that a silent instrument still gives an {@link IoTimeoutException} in time.
  * A reply that arrives after its call gave up is recognised by its xid and dropped.
  *
- * <p>Threads: see {@link Vxi11Link}. {@link #close()} sends destroy_link when no call is in
- * progress (bounded by {@link #DESTROY_WAIT}) and closes the socket, which wakes a blocked call.
+ * <p>Threads: see {@link Vxi11Link}. {@link #close()} with a call in progress first sends
+ * device_abort on the {@link AbortChannel} and gives the call {@link #ABORT_WAIT} to end; it then
+ * sends destroy_link when no call is in progress any more (bounded by {@link #DESTROY_WAIT}) and
+ * closes the socket, which wakes a call still blocked. An interrupted caller does the same itself.
  */
 final class Vxi11Connection implements Vxi11Link {
     /** How much longer than the instrument's own timeout the client waits for a reply. */
     static final Duration GRACE = Duration.ofSeconds(2);
     /** How long close() waits for destroy_link's reply. */
     static final Duration DESTROY_WAIT = Duration.ofMillis(500);
+    /**
+     * How long closing waits for device_abort's answer (connect included), and then for the aborted
+     * call to end: short, so that a dead abort channel cannot hold up a close.
+     */
+    static final Duration ABORT_WAIT = Duration.ofMillis(500);
     /** Reply overhead beyond device_read data: RPC header, error, reason, opaque length. */
     private static final int REPLY_OVERHEAD = 1024;
 
@@ -51,10 +62,12 @@ final class Vxi11Connection implements Vxi11Link {
     private final Object state = new Object();
     private Socket socket; // guarded by state: the socket being connected, so close() can abort it
     private String closedBecause; // guarded by state; set once
+    private volatile LabHalException abortFailure; // why closing could not abort the call in progress
 
     // Set by connect(), before the connection is handed out
     private volatile RpcClient rpc;
-    private int lid;
+    private volatile AbortChannel abortChannel; // null when the instrument offers none
+    private volatile int lid;
     private int maxRecvSize;
     private String remote = "";
 
@@ -96,6 +109,8 @@ final class Vxi11Connection implements Vxi11Link {
             } catch (Portmapper.NotRegisteredException e) {
                 throw new LabHalException("Cannot open " + resource + ": " + e.getMessage()
                         + ", so it serves no VXI-11 instrument", e);
+            } catch (InterruptedIOException e) {
+                throw interruptedBefore("the portmapper at " + portmapper + " answered");
             } catch (IOException | RpcRejectedException e) {
                 throw new LabHalException("Cannot open " + resource + ": the portmapper lookup at " + portmapper
                         + " failed: " + e.getMessage(), e);
@@ -122,7 +137,7 @@ final class Vxi11Connection implements Vxi11Link {
                 throw closedFailure(null);
             }
         }
-        calls.lock();
+        enter(CREATE_LINK);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, CREATE_LINK, 16 + device.length());
             request.args().putInt(System.identityHashCode(this)).putBool(false).putInt(0).putString(device);
@@ -130,7 +145,7 @@ final class Vxi11Connection implements Vxi11Link {
             XdrDecoder reply = call(CREATE_LINK, request, wait);
             int error = reply.getInt();
             int id = reply.getInt();
-            reply.getUnsignedInt(); // abortPort: the abort channel is not used
+            long abortPort = reply.getUnsignedInt();
             long max = reply.getUnsignedInt();
             check(CREATE_LINK, error, wait, " for device '" + device + "'");
             if (max < 1) {
@@ -138,6 +153,11 @@ final class Vxi11Connection implements Vxi11Link {
             }
             lid = id;
             maxRecvSize = (int) Math.min(max, 1 << 24);
+            // 0 means no abort channel; a value beyond 16 bits is no port either, and not worth
+            // refusing an otherwise working link for.
+            if (abortPort > 0 && abortPort <= 65535) {
+                abortChannel = new AbortChannel(new InetSocketAddress(ip, (int) abortPort), id);
+            }
         } catch (XdrException e) {
             throw lose("sent a malformed create_link reply: " + e.getMessage(), e);
         } finally {
@@ -150,7 +170,7 @@ final class Vxi11Connection implements Vxi11Link {
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
         long deadline = System.nanoTime() + nanos(timeout);
-        calls.lock();
+        enter(DEVICE_WRITE);
         try {
             do {
                 int chunk = Math.min(data.remaining(), maxRecvSize);
@@ -184,7 +204,7 @@ final class Vxi11Connection implements Vxi11Link {
     @Override
     public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
         long deadline = System.nanoTime() + nanos(timeout);
-        calls.lock();
+        enter(DEVICE_READ);
         try {
             while (true) {
                 int requestSize = Math.min(into.remaining(), settings.maxRead());
@@ -228,7 +248,7 @@ final class Vxi11Connection implements Vxi11Link {
 
     @Override
     public void lock(Duration wait) throws LabHalException {
-        calls.lock();
+        enter(DEVICE_LOCK);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_LOCK, 12);
             request.args().putInt(lid).putInt(wait.isZero() || wait.isNegative() ? 0 : FLAG_WAITLOCK)
@@ -260,7 +280,7 @@ final class Vxi11Connection implements Vxi11Link {
 
     @Override
     public void unlock() throws LabHalException {
-        calls.lock();
+        enter(DEVICE_UNLOCK);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_UNLOCK, 4);
             request.args().putInt(lid);
@@ -297,7 +317,7 @@ final class Vxi11Connection implements Vxi11Link {
      * A call with Device_GenericParms; returns the status byte for device_readstb, else 0.
      */
     private int generic(int procedure, Duration timeout) throws LabHalException {
-        calls.lock();
+        enter(procedure);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, procedure, 16);
             request.args().putInt(lid).putInt(lockFlags()).putUnsignedInt(millis(settings.lockWait()))
@@ -309,6 +329,60 @@ final class Vxi11Connection implements Vxi11Link {
             throw lose("sent a malformed " + name(procedure) + " reply: " + e.getMessage(), e);
         } finally {
             calls.unlock();
+        }
+    }
+
+    @Override
+    public void abort(Duration timeout) throws LabHalException {
+        synchronized (state) {
+            if (closedBecause != null) {
+                throw closedFailure(null);
+            }
+        }
+        sendAbort(timeout);
+    }
+
+    /** device_abort on the abort channel; does not take {@code calls}, which the aborted call holds. */
+    private void sendAbort(Duration timeout) throws LabHalException {
+        AbortChannel channel = abortChannel;
+        if (channel == null) {
+            throw new LabHalException(resource + ": cannot send device_abort: the instrument offers no abort "
+                    + "channel (create_link answered abortPort 0)");
+        }
+        int error;
+        try {
+            error = channel.abort(timeout);
+        } catch (SocketTimeoutException e) {
+            throw new IoTimeoutException(resource + ": the abort channel at " + channel.target() + " did not "
+                    + "connect and answer device_abort within " + timeout.toMillis() + " ms", timeout);
+        } catch (InterruptedIOException e) {
+            throw interruptedBefore("device_abort was answered");
+        } catch (IOException e) {
+            throw new LabHalException(resource + ": device_abort failed on the abort channel at "
+                    + channel.target() + ": " + e.getMessage(), e);
+        } catch (RpcRejectedException e) {
+            throw new LabHalException(resource + ": the instrument refused device_abort on the abort channel at "
+                    + channel.target() + ": " + e.getMessage(), e);
+        }
+        if (error != ERR_NONE) {
+            throw failure(DEVICE_ABORT, error, timeout, "");
+        }
+    }
+
+    /**
+     * Aborts the call another thread has in progress, for closing: never throws, never waits longer
+     * than {@link #ABORT_WAIT}.
+     *
+     * @return whether the instrument accepted the abort, so the call will end soon
+     */
+    private boolean abortForClose() {
+        try {
+            sendAbort(ABORT_WAIT);
+            return true;
+        } catch (LabHalException | RuntimeException e) {
+            abortFailure = e instanceof LabHalException known ? known
+                    : new LabHalException(resource + ": device_abort failed: " + e, e);
+            return false;
         }
     }
 
@@ -328,6 +402,26 @@ final class Vxi11Connection implements Vxi11Link {
         return settings.lockWait().isZero() ? 0 : FLAG_WAITLOCK;
     }
 
+    /** Waits for the call before this one to finish; an interrupt ends the wait, or prevents it. */
+    private void enter(int procedure) throws LabHalException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw interruptedBefore(name(procedure) + " was sent; the link stays open");
+        }
+        try {
+            calls.lockInterruptibly();
+        } catch (InterruptedException e) {
+            throw interruptedBefore(name(procedure) + " was sent, waiting for another call on the link to end; "
+                    + "the link stays open");
+        }
+    }
+
+    /** The caller was interrupted before anything was sent: the link is untouched. */
+    private StepInterruptedException interruptedBefore(String what) {
+        Thread.currentThread().interrupt();
+        return new StepInterruptedException(resource + ": interrupted before " + what,
+                new InterruptedException("interrupted before " + what));
+    }
+
     /** Sends one call and maps every failure to the exception callers expect; the caller holds {@code calls}. */
     private XdrDecoder call(int procedure, RpcClient.Request request, Duration replyWait) throws LabHalException {
         synchronized (state) {
@@ -335,11 +429,16 @@ final class Vxi11Connection implements Vxi11Link {
                 throw closedFailure(null);
             }
         }
+        if (Thread.currentThread().isInterrupted()) {
+            throw interruptedBefore(name(procedure) + " was sent; the link stays open");
+        }
         try {
             return rpc.call(request, replyWait);
         } catch (SocketTimeoutException e) {
             throw closedOr(new IoTimeoutException(resource + ": no reply to " + name(procedure) + " within "
                     + replyWait.toMillis() + " ms", replyWait));
+        } catch (InterruptedIOException e) {
+            throw interrupted(procedure, request);
         } catch (XdrException e) {
             throw lose("sent a malformed reply to " + name(procedure) + ": " + e.getMessage(), e);
         } catch (EOFException e) {
@@ -352,19 +451,70 @@ final class Vxi11Connection implements Vxi11Link {
         }
     }
 
-    /** Turns a non-zero VXI-11 error code into its exception. */
-    private void check(int procedure, int error, Duration timeout, String detail) throws LabHalException {
-        if (error == ERR_NONE) {
-            return;
+    /**
+     * The caller was interrupted while its call was outstanding on the instrument: aborts the call,
+     * waits briefly for its (error 23) reply so that the instrument has let go of it, then destroys
+     * the link and closes the connection, as an interruptible channel would.
+     */
+    private StepInterruptedException interrupted(int procedure, RpcClient.Request request) {
+        Thread.interrupted(); // cleared for the bounded waits below; set again before returning
+        String what = name(procedure);
+        StepInterruptedException failure = new StepInterruptedException(resource + ": interrupted during " + what
+                + "; the call was aborted and the link closed", new InterruptedException("interrupted during " + what));
+        try {
+            boolean aborted;
+            try {
+                sendAbort(ABORT_WAIT);
+                aborted = true;
+            } catch (LabHalException e) {
+                failure.addSuppressed(e);
+                aborted = false;
+            }
+            if (aborted) {
+                try {
+                    int error = rpc.reply(request, ABORT_WAIT).getInt();
+                    if (error == ERR_ABORT) {
+                        failure.addSuppressed(abortedException(procedure, resource + ": " + what
+                                + " was ended by device_abort (VXI-11 error 23)"));
+                    }
+                } catch (IOException | RpcRejectedException e) {
+                    // no reply in time, or none at all: destroy_link or the close below ends the call
+                }
+            }
+            shutDown("closed because the caller was interrupted during " + what, true);
+        } finally {
+            Thread.currentThread().interrupt();
         }
+        return failure;
+    }
+
+    /**
+     * Turns a non-zero VXI-11 error code into its exception. On a link closed meanwhile it is a
+     * {@link ConnectionLostException} with that exception as its cause: e.g. error 23 from the abort
+     * that closing sent.
+     */
+    private void check(int procedure, int error, Duration timeout, String detail) throws LabHalException {
+        if (error != ERR_NONE) {
+            throw closedOr(failure(procedure, error, timeout, detail));
+        }
+    }
+
+    private LabHalException failure(int procedure, int error, Duration timeout, String detail) {
         Vxi11Error known = Vxi11Error.of(error);
         String meaning = known == Vxi11Error.UNKNOWN ? "an error code VXI-11 does not define" : known.meaning();
         String message = resource + ": " + name(procedure) + " failed with VXI-11 error " + error + " (" + meaning
                 + ")" + detail;
         if (error == ERR_IO_TIMEOUT) {
-            throw new IoTimeoutException(message + " after " + timeout.toMillis() + " ms", timeout);
+            return new IoTimeoutException(message + " after " + timeout.toMillis() + " ms", timeout);
         }
-        throw new Vxi11Exception(message, name(procedure), error);
+        if (error == ERR_ABORT) {
+            return abortedException(procedure, message);
+        }
+        return new Vxi11Exception(message, name(procedure), error);
+    }
+
+    private static Vxi11AbortedException abortedException(int procedure, String message) {
+        return new Vxi11AbortedException(message, name(procedure));
     }
 
     // ---------------------------------------------------------------- closing
@@ -387,9 +537,15 @@ final class Vxi11Connection implements Vxi11Link {
     }
 
     private ConnectionLostException closedFailure(Throwable cause) {
+        ConnectionLostException lost;
         synchronized (state) {
-            return new ConnectionLostException(resource + ": the connection was " + closedBecause, cause);
+            lost = new ConnectionLostException(resource + ": the connection was " + closedBecause, cause);
         }
+        LabHalException abortFailed = abortFailure;
+        if (abortFailed != null) {
+            lost.addSuppressed(abortFailed); // why the call was cut off rather than aborted
+        }
+        return lost;
     }
 
     @Override
@@ -422,7 +578,12 @@ final class Vxi11Connection implements Vxi11Link {
             closedBecause = reason;
             connecting = socket;
         }
-        if (destroyLink && rpc != null && calls.tryLock()) {
+        // A call in progress on another thread: have the instrument end it, and let it finish, so that
+        // the instrument frees what the call holds and destroy_link can follow on the same channel.
+        boolean inProgress = destroyLink && rpc != null && abortChannel != null && calls.isLocked()
+                && !calls.isHeldByCurrentThread();
+        boolean aborted = inProgress && abortForClose();
+        if (destroyLink && rpc != null && tryEnter(aborted ? ABORT_WAIT : Duration.ZERO)) {
             try {
                 RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DESTROY_LINK, 4);
                 request.args().putInt(lid);
@@ -436,6 +597,10 @@ final class Vxi11Connection implements Vxi11Link {
         if (rpc != null) {
             rpc.close();
         }
+        AbortChannel channel = abortChannel;
+        if (channel != null) {
+            channel.close();
+        }
         if (connecting != null) {
             try {
                 connecting.close(); // aborts a connect in progress
@@ -444,6 +609,22 @@ final class Vxi11Connection implements Vxi11Link {
             }
         }
         onClosed.accept(this);
+    }
+
+    /**
+     * Takes {@code calls} for closing, waiting up to {@code wait}; an interrupt ends that wait (and
+     * stays set). Without a wait an interrupted thread still gets it, to send destroy_link.
+     */
+    private boolean tryEnter(Duration wait) {
+        if (wait.isZero()) {
+            return calls.tryLock();
+        }
+        try {
+            return calls.tryLock(wait.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private static long nanos(Duration d) {

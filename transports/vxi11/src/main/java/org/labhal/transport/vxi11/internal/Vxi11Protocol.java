@@ -1,9 +1,18 @@
 package org.labhal.transport.vxi11.internal;
 
-/** Numbers of the VXI-11 core channel (VXI-11 rev. 1.0, appendix C), shared by client and simulator. */
+/**
+ * Numbers of the VXI-11 core and abort channels (VXI-11 rev. 1.0, appendix C), shared by client and
+ * simulator.
+ */
 public final class Vxi11Protocol {
     public static final int CORE_PROGRAM = 0x0607AF;
     public static final int CORE_VERSION = 1;
+    /** The abort channel (DEVICE_ASYNC): its own TCP connection to the port create_link names. */
+    public static final int ASYNC_PROGRAM = 0x0607B0;
+    public static final int ASYNC_VERSION = 1;
+
+    /** DEVICE_ASYNC procedure 1: ends the link's call in progress with error 23. */
+    public static final int DEVICE_ABORT = 1;
 
     public static final int CREATE_LINK = 10;
     public static final int DEVICE_WRITE = 11;
@@ -53,9 +62,13 @@ public final class Vxi11Protocol {
     private Vxi11Protocol() {
     }
 
-    /** The procedure's name in the specification, for messages. */
+    /**
+     * The procedure's name in the specification, for messages. The numbers of the two programs do not
+     * overlap, so one table serves both.
+     */
     public static String name(int procedure) {
         return switch (procedure) {
+            case DEVICE_ABORT -> "device_abort";
             case CREATE_LINK -> "create_link";
             case DEVICE_WRITE -> "device_write";
             case DEVICE_READ -> "device_read";

@@ -3,8 +3,8 @@ package org.labhal.transport.vxi11.sim;
 import static org.labhal.transport.vxi11.internal.Vxi11Protocol.*;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -14,12 +14,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
 
 import org.labhal.transport.sim.SimConnection;
@@ -33,9 +37,9 @@ import org.labhal.transport.vxi11.internal.XdrEncoder;
 import org.labhal.transport.vxi11.internal.XdrException;
 
 /**
- * Serves a {@link SimulatedInstrument} over VXI-11 (the core channel, program 0x0607AF version 1)
- * with a portmapper of its own (program 100000 version 2, GETPORT over TCP), both on loopback and
- * on free ports unless told otherwise.
+ * Serves a {@link SimulatedInstrument} over VXI-11 (the core channel, program 0x0607AF version 1, and
+ * the abort channel, program 0x0607B0 version 1) with a portmapper of its own (program 100000
+ * version 2, GETPORT over TCP), all on loopback and on free ports unless told otherwise.
  *
  * <pre>{@code
  * try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start()) {
@@ -54,18 +58,27 @@ import org.labhal.transport.vxi11.internal.XdrException;
  * <li>device_lock is exclusive across all links of all connections; with the waitlock flag it
  * waits up to lock_timeout, without it fails at once with error 11, as does I/O on the device by
  * other links. device_unlock without the lock gives 12. destroy_link, and the end of the TCP
- * connection that created a link, release its lock.</li>
+ * connection that created a link, release its lock. The end of the connection is noticed at once,
+ * also while one of its calls blocks (a device_read waiting for a response, a device_write waiting
+ * for the instrument, a wait for the lock): that call is cut short and the lock is free for others
+ * then, not at the call's I/O timeout.</li>
+ * <li>device_abort on the abort channel (create_link names its port) ends the link's call in
+ * progress, whichever connection carries it, with error 23 at once: a device_read waiting for a
+ * response, a device_write waiting for the instrument (the message is abandoned), a wait for the
+ * device lock. The link and its lock remain. With no call in progress it does nothing; an unknown
+ * link gives error 4.</li>
  * <li>device_clear is the instrument's {@link SimConnection#deviceClear() device clear}.</li>
  * <li>device_readstb reports only MAV (bit 4), set while this link holds unread bytes of a response
  * it started reading (the server takes up to 64 KiB of a response at a time): the simulators offer
  * no serial poll that leaves their output queue alone. device_trigger, device_remote and device_local succeed and change nothing.</li>
  * <li>device_enable_srq, device_docmd and the interrupt channel answer error 8 (operation not
- * supported); create_link offers no abort channel (abortPort 0).</li>
+ * supported).</li>
  * </ul>
  * Malformed calls get GARBAGE_ARGS, unknown procedures PROC_UNAVAIL, other programs or versions
  * PROG_UNAVAIL and PROG_MISMATCH; a record over the size limit or cut short closes that connection.
  *
- * <p>Threads: two accepting threads and one per client connection, named
+ * <p>Threads: three accepting threads and two per client connection (one reads calls, so that the
+ * end of the connection is seen at once; one answers them in order), named
  * {@code labhal-vxi11-sim-<core port>-<n>}, in an executor the server owns. Thread-safe;
  * {@link #close()} stops everything.
  */
@@ -74,16 +87,23 @@ public final class Vxi11SimServer implements AutoCloseable {
             Pattern.CASE_INSENSITIVE);
     /** The largest device_read data the simulator sends in one reply. */
     private static final int MAX_READ_CHUNK = 1 << 20;
+    /** Calls read ahead of the one being answered; beyond that TCP holds the client back. */
+    private static final int QUEUED_CALLS = 8;
+    /** Marks the end of a connection's calls. */
+    private static final byte[] END = new byte[0];
 
     private final SimulatedInstrument instrument;
     private final boolean ownsInstrument;
     private final ServerSocket core;
     private final ServerSocket portmapper; // null when the builder turned it off
+    private final ServerSocket abort; // null when the builder turned it off
     private final int maxReceiveSize;
     private final ExecutorService threads;
     private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    private final Map<Integer, Link> allLinks = new ConcurrentHashMap<>(); // for device_abort
     private final AtomicInteger linkIds = new AtomicInteger();
     private final AtomicInteger openLinks = new AtomicInteger();
+    private final AtomicInteger callsInProgress = new AtomicInteger();
     private final Object lockMonitor = new Object();
     private Link lockHolder; // guarded by lockMonitor
     private volatile boolean closed;
@@ -94,14 +114,20 @@ public final class Vxi11SimServer implements AutoCloseable {
         this.maxReceiveSize = b.maxReceiveSize;
         ServerSocket coreSocket = null;
         ServerSocket pmSocket = null;
+        ServerSocket abortSocket = null;
         try {
-            coreSocket = new ServerSocket(b.corePort, 50, b.bindAddress);
+            coreSocket = listen(b, b.corePort, "the core channel");
             if (b.portmapper) {
-                pmSocket = new ServerSocket(b.portmapperPort, 50, b.bindAddress);
+                pmSocket = listen(b, b.portmapperPort, "the portmapper");
+            }
+            if (b.abortChannel) {
+                abortSocket = listen(b, b.abortPort, "the abort channel");
             }
         } catch (IOException e) {
-            if (coreSocket != null) {
-                coreSocket.close();
+            for (ServerSocket bound : new ServerSocket[] {coreSocket, pmSocket}) {
+                if (bound != null) {
+                    bound.close();
+                }
             }
             if (ownsInstrument) {
                 instrument.close();
@@ -110,6 +136,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
         this.core = coreSocket;
         this.portmapper = pmSocket;
+        this.abort = abortSocket;
         AtomicInteger threadNumber = new AtomicInteger();
         String prefix = "labhal-vxi11-sim-" + core.getLocalPort() + "-";
         this.threads = Executors.newCachedThreadPool(r -> {
@@ -120,6 +147,21 @@ public final class Vxi11SimServer implements AutoCloseable {
         threads.execute(() -> accept(core, this::serveCore));
         if (portmapper != null) {
             threads.execute(() -> accept(portmapper, this::servePortmapper));
+        }
+        if (abort != null) {
+            threads.execute(() -> accept(abort, this::serveAbort));
+        }
+    }
+
+    /** Binds one listening socket; a failure names the port and what it was for. */
+    private static ServerSocket listen(Builder b, int port, String what) throws IOException {
+        try {
+            return new ServerSocket(port, 50, b.bindAddress);
+        } catch (BindException e) {
+            BindException named = new BindException("cannot listen on " + b.bindAddress.getHostAddress() + " port "
+                    + port + " for " + what + ": " + e.getMessage());
+            named.initCause(e);
+            throw named;
         }
     }
 
@@ -146,6 +188,11 @@ public final class Vxi11SimServer implements AutoCloseable {
         return portmapper == null ? OptionalInt.empty() : OptionalInt.of(portmapper.getLocalPort());
     }
 
+    /** The abort channel's port, which create_link announces; empty when the server offers none. */
+    public OptionalInt abortPort() {
+        return abort == null ? OptionalInt.empty() : OptionalInt.of(abort.getLocalPort());
+    }
+
     /**
      * A resource string for device {@code inst0} that reaches this server through its portmapper,
      * or through the core port when it runs none.
@@ -169,6 +216,15 @@ public final class Vxi11SimServer implements AutoCloseable {
     /** How many links exist (created and neither destroyed nor dropped with their connection). */
     public int openLinks() {
         return openLinks.get();
+    }
+
+    /**
+     * How many calls on links (device_read, device_write, device_lock, ...) the server is carrying out
+     * right now: a test that aborts a blocked call, or drops its connection, first waits for the call
+     * to get here, since an abort that comes earlier has nothing to end.
+     */
+    public int callsInProgress() {
+        return callsInProgress.get();
     }
 
     /** Whether some link holds the device lock. */
@@ -198,11 +254,13 @@ public final class Vxi11SimServer implements AutoCloseable {
         } catch (IOException ignored) {
             // closed either way
         }
-        if (portmapper != null) {
-            try {
-                portmapper.close();
-            } catch (IOException ignored) {
-                // closed either way
+        for (ServerSocket listener : new ServerSocket[] {portmapper, abort}) {
+            if (listener != null) {
+                try {
+                    listener.close();
+                } catch (IOException ignored) {
+                    // closed either way
+                }
             }
         }
         dropConnections();
@@ -223,7 +281,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     @Override
     public String toString() {
         return "Vxi11SimServer[" + instrument.model() + ", core " + corePort()
-                + (portmapper == null ? "" : ", portmapper " + portmapper.getLocalPort()) + "]";
+                + (portmapper == null ? "" : ", portmapper " + portmapper.getLocalPort())
+                + (abort == null ? "" : ", abort " + abort.getLocalPort()) + "]";
     }
 
     // ---------------------------------------------------------------- connections
@@ -249,23 +308,51 @@ public final class Vxi11SimServer implements AutoCloseable {
             }
             try {
                 threads.execute(() -> serve(client, handler));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 clients.remove(client);
                 closeQuietly(client);
             }
         }
     }
 
+    /**
+     * Reads one connection's calls and hands them to {@link #answer}. Reading on while a call is
+     * answered is what notices the client going away during a blocking call: the connection's links
+     * are destroyed then, which releases their lock and wakes the blocked call.
+     */
     private void serve(Socket client, Handler handler) {
-        Map<Integer, Link> links = new HashMap<>(); // the links this connection created
+        Map<Integer, Link> created = new ConcurrentHashMap<>(); // the links this connection created
+        BlockingQueue<byte[]> calls = new ArrayBlockingQueue<>(QUEUED_CALLS);
         try {
             client.setTcpNoDelay(true);
-            InputStream in = client.getInputStream();
-            OutputStream out = client.getOutputStream();
             // A device_write of maxReceiveSize bytes plus the RPC and Device_WriteParms headers
-            RecordStream records = new RecordStream(in, maxReceiveSize + 1024);
+            RecordStream records = new RecordStream(client.getInputStream(), maxReceiveSize + 1024);
+            threads.execute(() -> answer(client, handler, created, calls));
             while (!closed) {
-                byte[] record = records.read();
+                calls.put(records.read());
+            }
+        } catch (IOException e) {
+            // the client went away, or sent something that is not a record: either way this connection ends
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the server is closing
+        } catch (RejectedExecutionException e) {
+            // the server is closing
+        } finally {
+            end(client, created);
+            calls.clear(); // their answers could not be sent anyway; and this thread is the only producer,
+            calls.add(END); // so there is room for the end mark
+        }
+    }
+
+    /** Answers one connection's calls in order. */
+    private void answer(Socket client, Handler handler, Map<Integer, Link> created, BlockingQueue<byte[]> calls) {
+        try {
+            OutputStream out = client.getOutputStream();
+            while (!closed) {
+                byte[] record = calls.take();
+                if (record == END || client.isClosed()) {
+                    return;
+                }
                 XdrDecoder decoder = new XdrDecoder(record);
                 Rpc.Call call = Rpc.readCall(decoder);
                 XdrEncoder reply;
@@ -273,7 +360,7 @@ public final class Vxi11SimServer implements AutoCloseable {
                     reply = Rpc.rpcMismatch(call.xid());
                 } else {
                     try {
-                        reply = handler.answer(call, decoder, links);
+                        reply = handler.answer(call, decoder, created);
                     } catch (XdrException garbage) {
                         reply = Rpc.accepted(call.xid(), Rpc.GARBAGE_ARGS, 0);
                     }
@@ -281,13 +368,20 @@ public final class Vxi11SimServer implements AutoCloseable {
                 RecordStream.write(out, reply);
             }
         } catch (IOException e) {
-            // the client went away, or sent something that is not a record: either way this connection ends
+            // not an RPC call, or the client went away
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the server is closing
         } finally {
-            for (Link link : links.values()) {
-                destroy(link);
-            }
-            clients.remove(client);
-            closeQuietly(client);
+            end(client, created);
+        }
+    }
+
+    /** Ends a connection and the links it created; both of its threads call it, in either order. */
+    private void end(Socket client, Map<Integer, Link> created) {
+        clients.remove(client);
+        closeQuietly(client);
+        for (Link link : created.values()) {
+            destroy(link);
         }
     }
 
@@ -322,15 +416,43 @@ public final class Vxi11SimServer implements AutoCloseable {
         };
     }
 
+    // ---------------------------------------------------------------- abort channel
+
+    private XdrEncoder serveAbort(Rpc.Call call, XdrDecoder args, Map<Integer, Link> unused) throws XdrException {
+        if (call.program() != ASYNC_PROGRAM) {
+            return Rpc.accepted(call.xid(), Rpc.PROG_UNAVAIL, 0);
+        }
+        if (call.version() != ASYNC_VERSION) {
+            return Rpc.programMismatch(call.xid(), ASYNC_VERSION, ASYNC_VERSION);
+        }
+        return switch (call.procedure()) {
+            case 0 -> Rpc.accepted(call.xid(), Rpc.SUCCESS, 0);
+            case DEVICE_ABORT -> {
+                Link link = allLinks.get(args.getInt());
+                if (link != null) {
+                    link.abort();
+                }
+                yield Rpc.accepted(call.xid(), Rpc.SUCCESS, 4).putInt(link == null ? ERR_INVALID_LINK : ERR_NONE);
+            }
+            default -> Rpc.accepted(call.xid(), Rpc.PROC_UNAVAIL, 0);
+        };
+    }
+
     // ---------------------------------------------------------------- core channel
 
-    /** One link: its simulated connection and the response bytes it took from it and not yet sent. */
+    /**
+     * One link: its simulated connection, the response bytes it took from it and not yet sent (used
+     * by the answering thread only), and the call in progress that device_abort may end.
+     */
     private static final class Link {
         final int id;
         final SimConnection sim;
         byte[] pending = new byte[0];
         int pendingStart;
         boolean pendingEnd;
+        volatile boolean destroyed; // set under lockMonitor, once
+        private Thread serving; // guarded by this: the thread answering a call of this link
+        private boolean aborting; // guarded by this: an abort interrupted that thread
 
         Link(int id, SimConnection sim) {
             this.id = id;
@@ -340,9 +462,51 @@ public final class Vxi11SimServer implements AutoCloseable {
         int pendingLength() {
             return pending.length - pendingStart;
         }
+
+        synchronized void begin() {
+            serving = Thread.currentThread();
+        }
+
+        /** Ends a call; an abort's interrupt must not reach the next one. */
+        synchronized void end() {
+            serving = null;
+            if (aborting) {
+                aborting = false;
+                Thread.interrupted();
+            }
+        }
+
+        /** Interrupts the call in progress, if any: its waits end and it answers error 23. */
+        synchronized void abort() {
+            if (serving != null) {
+                aborting = true;
+                serving.interrupt();
+            }
+        }
     }
 
-    private XdrEncoder serveCore(Rpc.Call call, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
+    /** A link of this connection that still exists, or null. */
+    private static Link find(Map<Integer, Link> created, int id) {
+        Link link = created.get(id);
+        return link == null || link.destroyed ? null : link;
+    }
+
+    /** Runs the part of a link's call that may block, where device_abort can end it; error 4 without a link. */
+    private int during(Link link, IntSupplier step) {
+        if (link == null) {
+            return ERR_INVALID_LINK;
+        }
+        link.begin();
+        callsInProgress.incrementAndGet();
+        try {
+            return step.getAsInt();
+        } finally {
+            callsInProgress.decrementAndGet();
+            link.end();
+        }
+    }
+
+    private XdrEncoder serveCore(Rpc.Call call, XdrDecoder args, Map<Integer, Link> created) throws XdrException {
         int xid = call.xid();
         if (call.program() != CORE_PROGRAM) {
             return Rpc.accepted(xid, Rpc.PROG_UNAVAIL, 0);
@@ -354,31 +518,31 @@ public final class Vxi11SimServer implements AutoCloseable {
             case 0:
                 return Rpc.accepted(xid, Rpc.SUCCESS, 0);
             case CREATE_LINK:
-                return createLink(xid, args, links);
+                return createLink(xid, args, created);
             case DEVICE_WRITE: {
-                Link link = links.get(args.getInt());
-                long ioTimeout = args.getUnsignedInt();
+                Link link = find(created, args.getInt());
+                args.getUnsignedInt(); // io_timeout: a write completes when the instrument has taken the message
                 long lockTimeout = args.getUnsignedInt();
                 int flags = args.getInt();
                 byte[] data = args.getOpaque(maxReceiveSize);
-                int error = link == null ? ERR_INVALID_LINK : admit(link, flags, lockTimeout);
-                if (error == ERR_NONE) {
-                    error = write(link, data, (flags & FLAG_END) != 0);
-                }
+                int error = during(link, () -> {
+                    int admitted = admit(link, flags, lockTimeout);
+                    return admitted != ERR_NONE ? admitted : write(link, data, (flags & FLAG_END) != 0);
+                });
                 return Rpc.accepted(xid, Rpc.SUCCESS, 8).putInt(error).putInt(error == ERR_NONE ? data.length : 0);
             }
             case DEVICE_READ:
-                return read(xid, args, links);
+                return read(xid, args, created);
             case DEVICE_READSTB:
             case DEVICE_TRIGGER:
             case DEVICE_CLEAR:
             case DEVICE_REMOTE:
             case DEVICE_LOCAL: {
-                Link link = links.get(args.getInt());
+                Link link = find(created, args.getInt());
                 int flags = args.getInt();
                 long lockTimeout = args.getUnsignedInt();
                 args.getUnsignedInt(); // io_timeout: these complete at once
-                int error = link == null ? ERR_INVALID_LINK : admit(link, flags, lockTimeout);
+                int error = during(link, () -> admit(link, flags, lockTimeout));
                 int stb = 0;
                 if (error == ERR_NONE && call.procedure() == DEVICE_CLEAR) {
                     error = clear(link);
@@ -389,21 +553,21 @@ public final class Vxi11SimServer implements AutoCloseable {
                 return call.procedure() == DEVICE_READSTB ? reply.putInt(stb) : reply;
             }
             case DEVICE_LOCK: {
-                Link link = links.get(args.getInt());
+                Link link = find(created, args.getInt());
                 int flags = args.getInt();
                 long lockTimeout = args.getUnsignedInt();
-                int error = link == null ? ERR_INVALID_LINK
-                        : lock(link, (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0) ? ERR_NONE : ERR_LOCKED;
+                int error = during(link, () -> lock(link, (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0));
                 return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(error);
             }
             case DEVICE_UNLOCK: {
-                Link link = links.get(args.getInt());
+                Link link = find(created, args.getInt());
                 int error = link == null ? ERR_INVALID_LINK : unlock(link) ? ERR_NONE : ERR_NO_LOCK;
                 return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(error);
             }
             case DESTROY_LINK: {
-                Link link = links.remove(args.getInt());
+                Link link = find(created, args.getInt());
                 if (link != null) {
+                    created.remove(link.id);
                     destroy(link);
                 }
                 return Rpc.accepted(xid, Rpc.SUCCESS, 4).putInt(link == null ? ERR_INVALID_LINK : ERR_NONE);
@@ -419,7 +583,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
     }
 
-    private XdrEncoder createLink(int xid, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
+    private XdrEncoder createLink(int xid, XdrDecoder args, Map<Integer, Link> created) throws XdrException {
         args.getInt(); // clientId
         boolean lockDevice = args.getBool();
         long lockTimeout = args.getUnsignedInt();
@@ -432,7 +596,8 @@ public final class Vxi11SimServer implements AutoCloseable {
             try {
                 link = new Link(linkIds.incrementAndGet(), instrument.connect());
                 openLinks.incrementAndGet();
-                if (lockDevice && !lock(link, lockTimeout)) {
+                allLinks.put(link.id, link);
+                if (lockDevice && lock(link, lockTimeout) != ERR_NONE) {
                     destroy(link);
                     link = null;
                     error = ERR_LOCKED;
@@ -442,9 +607,10 @@ public final class Vxi11SimServer implements AutoCloseable {
             }
         }
         if (link != null) {
-            links.put(link.id, link);
+            created.put(link.id, link);
         }
-        return Rpc.accepted(xid, Rpc.SUCCESS, 16).putInt(error).putInt(link == null ? 0 : link.id).putInt(0)
+        return Rpc.accepted(xid, Rpc.SUCCESS, 16).putInt(error).putInt(link == null ? 0 : link.id)
+                .putInt(link == null || abort == null ? 0 : abort.getLocalPort())
                 .putInt(link == null ? 0 : maxReceiveSize);
     }
 
@@ -460,42 +626,20 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
     }
 
-    private XdrEncoder read(int xid, XdrDecoder args, Map<Integer, Link> links) throws XdrException {
-        Link link = links.get(args.getInt());
+    private XdrEncoder read(int xid, XdrDecoder args, Map<Integer, Link> created) throws XdrException {
+        Link link = find(created, args.getInt());
         long requestSize = args.getUnsignedInt();
         long ioTimeout = args.getUnsignedInt();
         long lockTimeout = args.getUnsignedInt();
         int flags = args.getInt();
         int termChar = args.getInt() & 0xFF;
-        int error = link == null ? ERR_INVALID_LINK : requestSize == 0 ? ERR_PARAMETER : admit(link, flags, lockTimeout);
+        int wanted = (int) Math.min(requestSize, MAX_READ_CHUNK);
+        int error = link != null && requestSize == 0 ? ERR_PARAMETER : during(link, () -> {
+            int admitted = admit(link, flags, lockTimeout);
+            return admitted != ERR_NONE ? admitted : fill(link, wanted, ioTimeout);
+        });
         if (error != ERR_NONE) {
             return Rpc.accepted(xid, Rpc.SUCCESS, 12).putInt(error).putInt(0).putInt(0);
-        }
-        int wanted = (int) Math.min(requestSize, MAX_READ_CHUNK);
-        if (link.pendingLength() == 0) {
-            // Takes up to 64 KiB of the response (never of the next one) even for a smaller request, so
-            // that this link knows whether response bytes wait (MAV for device_readstb).
-            int take = Math.max(wanted, Math.min(64 * 1024, MAX_READ_CHUNK));
-            byte[] buffer = new byte[take];
-            try {
-                SimRead got = link.sim.read(buffer, 0, take, Duration.ofMillis(ioTimeout));
-                link.pending = buffer;
-                link.pendingStart = 0;
-                if (got.count() < take) {
-                    link.pending = java.util.Arrays.copyOf(buffer, got.count());
-                }
-                link.pendingEnd = got.end();
-            } catch (TimeoutException e) {
-                error = ERR_IO_TIMEOUT;
-            } catch (IOException e) {
-                error = ERR_IO;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                error = ERR_ABORT;
-            }
-            if (error != ERR_NONE) {
-                return Rpc.accepted(xid, Rpc.SUCCESS, 12).putInt(error).putInt(0).putInt(0);
-            }
         }
         int count = Math.min(wanted, link.pendingLength());
         int reason = 0;
@@ -520,6 +664,33 @@ public final class Vxi11SimServer implements AutoCloseable {
                 .putOpaque(link.pending, start, count);
     }
 
+    /**
+     * Makes sure the link holds response bytes, waiting up to {@code ioTimeout} for a response.
+     * Takes up to 64 KiB of the response (never of the next one) even for a smaller request, so
+     * that this link knows whether response bytes wait (MAV for device_readstb).
+     */
+    private int fill(Link link, int wanted, long ioTimeout) {
+        if (link.pendingLength() > 0) {
+            return ERR_NONE;
+        }
+        int take = Math.max(wanted, Math.min(64 * 1024, MAX_READ_CHUNK));
+        byte[] buffer = new byte[take];
+        try {
+            SimRead got = link.sim.read(buffer, 0, take, Duration.ofMillis(ioTimeout));
+            link.pending = got.count() < take ? java.util.Arrays.copyOf(buffer, got.count()) : buffer;
+            link.pendingStart = 0;
+            link.pendingEnd = got.end();
+            return ERR_NONE;
+        } catch (TimeoutException e) {
+            return ERR_IO_TIMEOUT;
+        } catch (IOException e) {
+            return ERR_IO; // also when the link's connection ended meanwhile
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // device_abort's, which Link.end() clears, or the server closing
+            return ERR_ABORT;
+        }
+    }
+
     private int clear(Link link) {
         link.pending = new byte[0];
         link.pendingStart = 0;
@@ -536,41 +707,41 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /** Whether {@code link} may use the device now, waiting for another link's lock if the flags say so. */
     private int admit(Link link, int flags, long lockTimeout) {
-        long wait = (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0;
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
-        synchronized (lockMonitor) {
-            while (lockHolder != null && lockHolder != link) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || closed || !await(left)) {
-                    return ERR_LOCKED;
-                }
-            }
-            return ERR_NONE;
-        }
+        return awaitLock(link, (flags & FLAG_WAITLOCK) != 0 ? lockTimeout : 0, false);
     }
 
-    private boolean lock(Link link, long waitMillis) {
+    /** Takes the device lock for {@code link}, waiting up to {@code waitMillis} for another link to release it. */
+    private int lock(Link link, long waitMillis) {
+        return awaitLock(link, waitMillis, true);
+    }
+
+    /**
+     * Waits until no other link holds the lock, then takes it if {@code take}. Error 11 when the wait
+     * runs out, 23 when an abort (or the server closing) interrupts it, 4 when the link is destroyed
+     * meanwhile: a dropped link never takes the lock.
+     */
+    private int awaitLock(Link link, long waitMillis, boolean take) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
         synchronized (lockMonitor) {
-            while (lockHolder != null && lockHolder != link) {
+            while (!link.destroyed && lockHolder != null && lockHolder != link) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || closed || !await(left)) {
-                    return false;
+                if (left <= 0 || closed) {
+                    return ERR_LOCKED;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lockMonitor, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return ERR_ABORT;
                 }
             }
-            lockHolder = link;
-            return true;
-        }
-    }
-
-    /** Waits on the lock monitor; false when interrupted (the server is closing). */
-    private boolean await(long nanos) {
-        try {
-            TimeUnit.NANOSECONDS.timedWait(lockMonitor, nanos);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            if (link.destroyed) {
+                return ERR_INVALID_LINK;
+            }
+            if (take) {
+                lockHolder = link;
+            }
+            return ERR_NONE;
         }
     }
 
@@ -585,8 +756,19 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
     }
 
+    /** Destroys a link: releases its lock, wakes its waits and its blocked read; idempotent. */
     private void destroy(Link link) {
-        unlock(link);
+        synchronized (lockMonitor) {
+            if (link.destroyed) {
+                return;
+            }
+            link.destroyed = true;
+            if (lockHolder == link) {
+                lockHolder = null;
+            }
+            lockMonitor.notifyAll();
+        }
+        allLinks.remove(link.id);
         link.sim.close();
         openLinks.decrementAndGet();
     }
@@ -602,6 +784,8 @@ public final class Vxi11SimServer implements AutoCloseable {
         private int corePort;
         private int portmapperPort;
         private boolean portmapper = true;
+        private int abortPort;
+        private boolean abortChannel = true;
         private int maxReceiveSize = 64 * 1024;
 
         private Builder(String model, SimulatedInstrument instrument) {
@@ -639,6 +823,21 @@ public final class Vxi11SimServer implements AutoCloseable {
             return this;
         }
 
+        /** The abort channel's port, which create_link announces; 0 (the default) picks a free one. */
+        public Builder abortPort(int value) {
+            abortPort = port(value);
+            return this;
+        }
+
+        /**
+         * Whether to offer an abort channel at all (default true); without one create_link announces
+         * abortPort 0, as instruments without device_abort do.
+         */
+        public Builder abortChannel(boolean value) {
+            abortChannel = value;
+            return this;
+        }
+
         /** The maxRecvSize create_link announces: the longest device_write accepted (default 64 KiB). */
         public Builder maxReceiveSize(int value) {
             if (value < 1 || value > 16 << 20) {
@@ -668,7 +867,7 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /**
      * Runs a server until killed: {@code --model SMW200A|SHARED --core <port> --portmapper <port>
-     * [--bind <address>]}.
+     * [--abort <port>] [--bind <address>]}.
      */
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -677,7 +876,8 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
         Builder builder = builder(options.getOrDefault("--model", "SMW200A"))
                 .corePort(Integer.parseInt(options.getOrDefault("--core", "0")))
-                .portmapperPort(Integer.parseInt(options.getOrDefault("--portmapper", "0")));
+                .portmapperPort(Integer.parseInt(options.getOrDefault("--portmapper", "0")))
+                .abortPort(Integer.parseInt(options.getOrDefault("--abort", "0")));
         if (options.containsKey("--bind")) {
             builder.bindAddress(InetAddress.getByName(options.get("--bind")));
         }

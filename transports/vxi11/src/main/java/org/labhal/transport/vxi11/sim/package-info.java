@@ -4,7 +4,7 @@
  * hardware. Needs the simulator bundle at run time (an optional import of this bundle).
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.labhal.transport.vxi11.sim;
 
 import org.osgi.annotation.bundle.Export;

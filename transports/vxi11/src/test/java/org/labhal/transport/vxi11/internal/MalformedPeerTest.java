@@ -1,6 +1,7 @@
 package org.labhal.transport.vxi11.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,10 +15,14 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -27,6 +32,7 @@ import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.transport.vxi11.Vxi11AbortedException;
 import org.labhal.transport.vxi11.Vxi11Error;
 import org.labhal.transport.vxi11.Vxi11Exception;
 import org.labhal.transport.vxi11.Vxi11Link;
@@ -58,6 +64,12 @@ class MalformedPeerTest {
     /** Like {@link #peer(BiFunction)}; with {@code dieAfterReply} the peer closes right after its first scripted reply. */
     private ServerSocket peer(BiFunction<Rpc.Call, XdrDecoder, byte[]> script, boolean dieAfterReply)
             throws IOException {
+        return peer(script, dieAfterReply, 0);
+    }
+
+    /** Like {@link #peer(BiFunction, boolean)}, announcing {@code abortPort} in create_link. */
+    private ServerSocket peer(BiFunction<Rpc.Call, XdrDecoder, byte[]> script, boolean dieAfterReply, int abortPort)
+            throws IOException {
         ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
         threads.execute(() -> {
             try (Socket s = listener.accept()) {
@@ -67,7 +79,7 @@ class MalformedPeerTest {
                     XdrDecoder d = new XdrDecoder(in.read());
                     Rpc.Call call = Rpc.readCall(d);
                     byte[] wire = call.procedure() == Vxi11Protocol.CREATE_LINK
-                            ? record(Rpc.accepted(call.xid(), 0, 16).putInt(0).putInt(7).putInt(0).putInt(1024))
+                            ? record(Rpc.accepted(call.xid(), 0, 16).putInt(0).putInt(7).putInt(abortPort).putInt(1024))
                             : script.apply(call, d);
                     if (wire == null) {
                         return;
@@ -83,6 +95,45 @@ class MalformedPeerTest {
             }
         });
         return listener;
+    }
+
+    /**
+     * An abort channel that answers each call with what {@code answer} returns (null: never answers),
+     * one connection after another, counting them.
+     */
+    private ServerSocket abortPeer(Function<Rpc.Call, byte[]> answer, AtomicInteger connections) throws IOException {
+        ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        threads.execute(() -> {
+            while (true) {
+                try (Socket s = listener.accept()) {
+                    connections.incrementAndGet();
+                    RecordStream in = new RecordStream(s.getInputStream(), 1 << 16);
+                    while (true) {
+                        Rpc.Call call = Rpc.readCall(new XdrDecoder(in.read()));
+                        byte[] wire = answer.apply(call);
+                        if (wire != null) {
+                            s.getOutputStream().write(wire);
+                        }
+                    }
+                } catch (IOException e) {
+                    if (listener.isClosed()) {
+                        return;
+                    }
+                }
+            }
+        });
+        return listener;
+    }
+
+    /** A core channel whose device_reads never get an answer; {@code readSent} completes at the first. */
+    private ServerSocket silentOnRead(int abortPort, CompletableFuture<Void> readSent) throws IOException {
+        return peer((call, args) -> {
+            if (call.procedure() == Vxi11Protocol.DEVICE_READ) {
+                readSent.complete(null);
+                return new byte[0];
+            }
+            return record(Rpc.accepted(call.xid(), 0, 4).putInt(0));
+        }, false, abortPort);
     }
 
     private static byte[] record(XdrEncoder message) {
@@ -205,6 +256,7 @@ class MalformedPeerTest {
                     () -> link.write(ByteBuffer.wrap(new byte[] {'x'}), true, LONG));
             assertEquals(error, e.error());
             assertEquals(code, e.code());
+            assertEquals(code == 23, e instanceof Vxi11AbortedException, "error 23 and only 23 is the abort exception");
             assertTrue(e.getMessage().endsWith("device_write failed with VXI-11 error " + code + " (" + meaning + ")"),
                     e.getMessage());
         }
@@ -216,6 +268,84 @@ class MalformedPeerTest {
             Vxi11Link link = open(peer);
             IoTimeoutException e = assertThrows(IoTimeoutException.class, () -> link.clear(Duration.ofMillis(50)));
             assertTrue(e.getMessage().contains("device_clear failed with VXI-11 error 15 (I/O timeout)"), e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- the abort channel misbehaving
+
+    @ParameterizedTest
+    @CsvSource({"23,ABORT", "4,INVALID_LINK_IDENTIFIER", "99,UNKNOWN"})
+    void deviceAbortAnswersWithAnErrorAreSpecificExceptions(int code, Vxi11Error error) throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        try (ServerSocket abort = abortPeer(call -> record(Rpc.accepted(call.xid(), 0, 4).putInt(code)), connections);
+                ServerSocket peer = peer((call, args) -> null, false, abort.getLocalPort())) {
+            Vxi11Link link = open(peer);
+            Vxi11Exception first = assertThrows(Vxi11Exception.class, () -> link.abort(LONG));
+            assertEquals(error, first.error());
+            assertEquals("device_abort", first.operation());
+            assertEquals(code == 23, first instanceof Vxi11AbortedException);
+            assertTrue(first.getMessage().contains("device_abort failed with VXI-11 error " + code), first.getMessage());
+            assertThrows(Vxi11Exception.class, () -> link.abort(LONG));
+            assertEquals(1, connections.get(), "one abort connection serves every abort of the link");
+        }
+    }
+
+    @Test
+    void aRefusedDeviceAbortIsNamed() throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        try (ServerSocket abort = abortPeer(call -> record(Rpc.accepted(call.xid(), Rpc.PROG_UNAVAIL, 0)), connections);
+                ServerSocket peer = peer((call, args) -> null, false, abort.getLocalPort())) {
+            LabHalException e = assertThrows(LabHalException.class, () -> open(peer).abort(LONG));
+            assertTrue(e.getMessage().contains("refused device_abort on the abort channel")
+                    && e.getMessage().contains("PROG_UNAVAIL"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anAbortChannelThatNeverAnswersTimesOutAndCannotHoldUpCloseNorHideWhyTheCallEnded() throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        CompletableFuture<Void> readSent = new CompletableFuture<>();
+        try (ServerSocket abort = abortPeer(call -> null, connections);
+                ServerSocket peer = silentOnRead(abort.getLocalPort(), readSent)) {
+            Vxi11Link link = open(peer);
+            IoTimeoutException late = assertThrows(IoTimeoutException.class, () -> link.abort(Duration.ofMillis(200)));
+            assertTrue(late.getMessage().contains("did not connect and answer device_abort within 200 ms"),
+                    late.getMessage());
+
+            Future<Boolean> read = threads.submit(() -> link.read(ByteBuffer.allocate(10), LONG));
+            readSent.get(10, TimeUnit.SECONDS);
+            CompletableFuture.runAsync(link::close, threads).get(10, TimeUnit.SECONDS);
+            Exception e = assertThrows(Exception.class, () -> read.get(10, TimeUnit.SECONDS));
+            ConnectionLostException lost = assertInstanceOf(ConnectionLostException.class, e.getCause());
+            assertTrue(lost.getMessage().contains("closed by its owner"), "the primary error: " + lost.getMessage());
+            assertTrue(java.util.Arrays.stream(lost.getSuppressed()).anyMatch(IoTimeoutException.class::isInstance),
+                    "why it was cut off rather than aborted: " + java.util.Arrays.toString(lost.getSuppressed()));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (connections.get() < 2 && System.nanoTime() - until < 0) {
+                Thread.onSpinWait(); // the peer accepts the second connection in its own time
+            }
+            assertEquals(2, connections.get(), "a connection that timed out is not used again");
+        }
+    }
+
+    @Test
+    void anAbortPortNobodyListensOnFailsTheAbortAndCloseStillEndsTheCall() throws Exception {
+        int unused;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            unused = s.getLocalPort();
+        }
+        CompletableFuture<Void> readSent = new CompletableFuture<>();
+        try (ServerSocket peer = silentOnRead(unused, readSent)) {
+            Vxi11Link link = open(peer);
+            LabHalException refused = assertThrows(LabHalException.class, () -> link.abort(LONG));
+            assertFalse(refused instanceof IoTimeoutException);
+            assertTrue(refused.getMessage().contains("device_abort failed on the abort channel at"), refused.getMessage());
+
+            Future<Boolean> read = threads.submit(() -> link.read(ByteBuffer.allocate(10), LONG));
+            readSent.get(10, TimeUnit.SECONDS);
+            CompletableFuture.runAsync(link::close, threads).get(10, TimeUnit.SECONDS);
+            Exception e = assertThrows(Exception.class, () -> read.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(ConnectionLostException.class, e.getCause());
         }
     }
 
