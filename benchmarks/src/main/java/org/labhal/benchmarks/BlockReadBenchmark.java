@@ -104,6 +104,11 @@ public class BlockReadBenchmark {
 
     @Benchmark
     public long rawSocketCopy(Raw state) throws IOException {
+        return rawCopy(state);
+    }
+
+    /** The raw copy, shared with {@link LanBlockBenchmark}. */
+    static long rawCopy(Raw state) throws IOException {
         state.out.write(RAW_QUERY);
         state.out.flush();
         InputStream in = state.in;
@@ -139,7 +144,7 @@ public class BlockReadBenchmark {
         return b;
     }
 
-    private static long checked(long n, CountingSink sink) {
+    static long checked(long n, CountingSink sink) {
         if (n != LENGTH || sink.count() != LENGTH) {
             throw new IllegalStateException("expected " + LENGTH + " bytes, got " + n + " (sink " + sink.count() + ")");
         }

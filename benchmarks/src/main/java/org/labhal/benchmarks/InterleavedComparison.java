@@ -17,11 +17,13 @@ import java.util.Locale;
  * ratio of two JMH scores then says more about the load than about the clients.
  * <p>
  * The clients and their set-up are the JMH benchmarks' own ({@link SocketQueryBenchmark},
- * {@link BlockReadBenchmark}, {@link PtyQueryBenchmark}); the first {@value #WARMUP_ROUNDS} rounds warm
- * the JIT up and are not counted.
+ * {@link BlockReadBenchmark}, {@link PtyQueryBenchmark}, {@link LanQueryBenchmark},
+ * {@link LanBlockBenchmark}); the first {@value #WARMUP_ROUNDS} rounds warm the JIT up and are not
+ * counted.
  * <p>
  * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.InterleavedComparison
- * [socket] [block] [pty]} (all three by default).
+ * [socket] [block] [pty] [lan] [lan-block]} (the first three by default; {@code lan} and
+ * {@code lan-block} are the VXI-11 and HiSLIP comparisons of {@code run-lan-bench.sh}).
  */
 public final class InterleavedComparison {
     private static final int WARMUP_ROUNDS = 12;
@@ -37,6 +39,10 @@ public final class InterleavedComparison {
     private record Client(String name, Operation operation) {
     }
 
+    /** A ratio to print: the rate of client {@code over} divided by that of client {@code under}. */
+    private record Ratio(int over, int under) {
+    }
+
     private InterleavedComparison() {
     }
 
@@ -47,8 +53,10 @@ public final class InterleavedComparison {
                 case "socket" -> socket();
                 case "block" -> block();
                 case "pty" -> pty();
+                case "lan" -> lan();
+                case "lan-block" -> lanBlock();
                 default -> throw new IllegalArgumentException("unknown comparison " + comparison
-                        + ": expected socket, block or pty");
+                        + ": expected socket, block, pty, lan or lan-block");
             }
         }
     }
@@ -106,14 +114,87 @@ public final class InterleavedComparison {
     }
 
     /**
-     * Runs the rounds and prints each client's median rate and the first client's per-round ratio to
-     * each of the others.
+     * Query round trips through the socket, VXI-11 and HiSLIP transports and the raw socket client,
+     * each to its own simulated SMW200A; ratios of HiSLIP and VXI-11 to the socket transport and of
+     * all three to the raw client.
+     */
+    private static void lan() throws Exception {
+        LanQueryBenchmark benchmark = new LanQueryBenchmark();
+        LanQueryBenchmark.Hislip hislip = new LanQueryBenchmark.Hislip();
+        LanQueryBenchmark.Vxi11 vxi11 = new LanQueryBenchmark.Vxi11();
+        SocketQueryBenchmark.LabHal socket = new SocketQueryBenchmark.LabHal();
+        SocketQueryBenchmark.Raw raw = new SocketQueryBenchmark.Raw();
+        hislip.open();
+        vxi11.open();
+        socket.open();
+        raw.open();
+        try {
+            compare("Query round trips over loopback: HiSLIP, VXI-11, socket transport, raw socket (SIM:ECHO? x), "
+                    + "queries/s", 60, 1, List.of(
+                            new Client("hislipSession", () -> benchmark.hislipSession(hislip)),
+                            new Client("vxi11Session", () -> benchmark.vxi11Session(vxi11)),
+                            new Client("socketSession", () -> benchmark.socketSession(socket)),
+                            new Client("rawSocket", () -> benchmark.rawSocket(raw))),
+                    List.of(new Ratio(0, 2), new Ratio(1, 2), new Ratio(0, 3), new Ratio(1, 3), new Ratio(2, 3)));
+        } finally {
+            hislip.close();
+            vxi11.close();
+            socket.close();
+            raw.close();
+        }
+    }
+
+    /**
+     * The 100 MB block over HiSLIP with the default 1 MiB and with 64 KiB messages, through the socket
+     * transport and by the raw socket copy.
+     */
+    private static void lanBlock() throws Exception {
+        LanBlockBenchmark benchmark = new LanBlockBenchmark();
+        LanBlockBenchmark.Hislip hislip = new LanBlockBenchmark.Hislip();
+        hislip.maxMessageSize = 1 << 20;
+        LanBlockBenchmark.Hislip small = new LanBlockBenchmark.Hislip();
+        small.maxMessageSize = 64 * 1024;
+        BlockReadBenchmark.LabHal socket = new BlockReadBenchmark.LabHal();
+        BlockReadBenchmark.Raw raw = new BlockReadBenchmark.Raw();
+        hislip.open();
+        small.open();
+        socket.open();
+        raw.open();
+        try {
+            compare("100 MB definite-length block over loopback: HiSLIP (1 MiB and 64 KiB messages), socket "
+                    + "transport, raw socket copy, MB/s", 36, BlockReadBenchmark.LENGTH / 1e6, List.of(
+                            new Client("hislip1MiB", () -> benchmark.hislipQueryBlock(hislip)),
+                            new Client("hislip64KiB", () -> benchmark.hislipQueryBlock(small)),
+                            new Client("socketQueryBlock", () -> benchmark.socketQueryBlock(socket)),
+                            new Client("rawSocketCopy", () -> benchmark.rawSocketCopy(raw))),
+                    List.of(new Ratio(0, 2), new Ratio(1, 2), new Ratio(0, 3), new Ratio(1, 3), new Ratio(2, 3)));
+        } finally {
+            hislip.close();
+            small.close();
+            socket.close();
+            raw.close();
+        }
+    }
+
+    /** Like {@link #compare(String, int, double, List, List)}, with the first client over each of the others. */
+    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
+            throws Exception {
+        List<Ratio> ratios = new ArrayList<>();
+        for (int c = 1; c < clients.size(); c++) {
+            ratios.add(new Ratio(0, c));
+        }
+        compare(title, rounds, unitsPerOperation, clients, ratios);
+    }
+
+    /**
+     * Runs the rounds and prints each client's median rate and the per-round ratios asked for.
      *
      * @param unitsPerOperation what one operation is worth in the printed unit (1 for queries, 100 for
      *        a 100 MB block in MB)
+     * @param ratios which clients to divide by which, per round
      */
-    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
-            throws Exception {
+    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients,
+            List<Ratio> ratios) throws Exception {
         System.out.printf(Locale.ROOT, "%n## %s (load average %s)%n", title, loadAverage());
         int n = clients.size();
         double[][] rates = new double[n][rounds];
@@ -131,15 +212,19 @@ public final class InterleavedComparison {
                     clients.get(c).name(), number(percentile(rates[c], 50)), number(percentile(rates[c], 25)),
                     number(percentile(rates[c], 75)), number(min(rates[c])), number(max(rates[c])), rounds);
         }
-        for (int c = 1; c < n; c++) {
-            double[] ratios = new double[rounds];
+        for (int c = 0; c < n; c++) {
+            System.out.printf(Locale.ROOT, "    %s every round: %s%n", clients.get(c).name(), numbers(rates[c]));
+        }
+        for (Ratio ratio : ratios) {
+            double[] perRound = new double[rounds];
             for (int round = 0; round < rounds; round++) {
-                ratios[round] = rates[0][round] / rates[c][round];
+                perRound[round] = rates[ratio.over()][round] / rates[ratio.under()][round];
             }
             System.out.printf(Locale.ROOT, "  %s / %s per round: median %.2f, middle half %.2f..%.2f (min %.2f, "
-                    + "max %.2f)%n", clients.get(0).name(), clients.get(c).name(), percentile(ratios, 50),
-                    percentile(ratios, 25), percentile(ratios, 75), min(ratios), max(ratios));
-            System.out.println("    every round: " + text(ratios));
+                    + "max %.2f)%n", clients.get(ratio.over()).name(), clients.get(ratio.under()).name(),
+                    percentile(perRound, 50), percentile(perRound, 25), percentile(perRound, 75), min(perRound),
+                    max(perRound));
+            System.out.println("    every round: " + text(perRound));
         }
         System.out.printf(Locale.ROOT, "  load average after: %s%n", loadAverage());
     }
@@ -177,6 +262,14 @@ public final class InterleavedComparison {
 
     private static String number(double value) {
         return String.format(Locale.ROOT, "%.0f", value);
+    }
+
+    private static String numbers(double[] values) {
+        List<String> texts = new ArrayList<>();
+        for (double value : values) {
+            texts.add(number(value));
+        }
+        return String.join(" ", texts);
     }
 
     private static String text(double[] ratios) {

@@ -39,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class SocketQueryBenchmark {
     static final String QUERY = "SIM:ECHO? x";
     static final String ANSWER = "x";
-    private static final byte[] RAW_QUERY = (QUERY + "\n").getBytes(StandardCharsets.US_ASCII);
+    static final byte[] RAW_QUERY = (QUERY + "\n").getBytes(StandardCharsets.US_ASCII);
     private static final Duration IO = Duration.ofSeconds(5);
 
     /** A simulator and a LabHAL session to it: lock service, session factory, socket transport. */
