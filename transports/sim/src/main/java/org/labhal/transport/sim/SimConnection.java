@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * One remote session with a {@link SimulatedInstrument}, like a VXI-11 link or a socket
  * connection. What a session shares with the others depends on the model: on {@code SMW200A}
@@ -14,6 +16,7 @@ import java.util.concurrent.TimeoutException;
  * unsynchronised as a real instrument is. Closing is final; afterwards every method but
  * {@link #close()} throws {@code IOException("connection closed")}.
  */
+@ProviderType
 public interface SimConnection extends AutoCloseable {
 
     /**
