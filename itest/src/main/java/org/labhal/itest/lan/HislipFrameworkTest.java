@@ -6,6 +6,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.labhal.api.LabHalException;
 import org.labhal.api.SessionFactory;
 import org.labhal.api.TransportKind;
+import org.labhal.api.transport.Connection;
+import org.labhal.transport.hislip.HislipClearedException;
+import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.HislipLockException;
 import org.labhal.transport.hislip.server.HislipServer;
 import org.osgi.framework.BundleContext;
@@ -61,14 +64,28 @@ class HislipFrameworkTest extends LanTransportScenarios {
         return server.resource();
     }
 
-    /** Closing the connection ends the HiSLIP session at once, and its lock with it. */
-    @Override
-    Duration instrumentLockOutlivesADroppedLinkBy() {
-        return Duration.ZERO;
-    }
-
     @Override
     Class<? extends LabHalException> lockHeldElsewhere() {
         return HislipLockException.class;
+    }
+
+    @Override
+    int serverPort() {
+        return server.port();
+    }
+
+    @Override
+    String resourceThrough(int port) {
+        return "TCPIP::127.0.0.1::hislip0," + port + "::INSTR";
+    }
+
+    @Override
+    void endReadFromAnotherThread(Connection link) throws LabHalException {
+        ((HislipLink) link).clear(Duration.ofSeconds(5));
+    }
+
+    @Override
+    Class<? extends LabHalException> readEndedFromAnotherThread() {
+        return HislipClearedException.class;
     }
 }

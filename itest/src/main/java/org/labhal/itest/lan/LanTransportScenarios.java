@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
@@ -16,6 +18,8 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
@@ -25,8 +29,11 @@ import org.labhal.api.SessionOptions;
 import org.labhal.api.TransportKind;
 import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.LockPolicy;
+import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.TransportFactory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 
 /**
  * The scenarios every LAN instrument transport must pass in a real framework, run by one concrete
@@ -61,11 +68,21 @@ abstract class LanTransportScenarios {
     /** @return the exception type the transport throws for an instrument-side lock held elsewhere */
     abstract Class<? extends LabHalException> lockHeldElsewhere();
 
+    /** @return the port the simulator listens on: HiSLIP's port, VXI-11's core port */
+    abstract int serverPort();
+
+    /** @return the resource string that reaches the simulator through {@code port} on loopback */
+    abstract String resourceThrough(int port);
+
     /**
-     * @return how long after a link is dropped mid-read the instrument may still hold its lock: until it
-     *         notices the link is gone
+     * Ends a read in progress on {@code link} from another thread the way the protocol can: HiSLIP
+     * sends a device clear, VXI-11 a device_abort on its abort channel (its core channel is busy with
+     * the very read). With no read in progress yet it may do nothing, or clear what is pending.
      */
-    abstract Duration instrumentLockOutlivesADroppedLinkBy();
+    abstract void endReadFromAnotherThread(Connection link) throws LabHalException;
+
+    /** @return the exception type of a read ended by {@link #endReadFromAnotherThread(Connection)} */
+    abstract Class<? extends LabHalException> readEndedFromAnotherThread();
 
     @BeforeEach
     void start() throws Exception {
@@ -155,12 +172,102 @@ abstract class LanTransportScenarios {
             transportBundle().start();
             await(() -> sessions().transports().contains(kind()), "the " + kind() + " transport is back");
             try (Session again = open(LockPolicy.INDEPENDENT_SESSIONS, LONG);
-                    Lease lease = again.lockInstrument(instrumentLockOutlivesADroppedLinkBy())) {
+                    Lease lease = again.lockInstrument(Duration.ZERO)) { // closing the link freed its lock at once
                 assertEquals("back", again.query("SIM:ECHO? back"), "the instrument lock went with the old link");
             }
         } finally {
             reader.close();
         }
+    }
+
+    /**
+     * A read waits for an answer that does not come (nothing was asked); another thread ends it (device
+     * clear, device_abort) long before its I/O timeout. The link goes on: a device clear drops an
+     * answer nobody read, and the next question gets its own answer.
+     */
+    @Test
+    void aReadEndedFromAnotherThreadLeavesTheLinkAnsweringItsOwnQuestions() throws Exception {
+        try (Connection link = transportConnection()) {
+            CompletableFuture<Throwable> failure = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    failure.complete(new AssertionError("the read returned: " + receive(link, LONG)));
+                } catch (Throwable t) {
+                    failure.complete(t);
+                }
+            }, "waiting-" + kind() + "-reader");
+            reader.start();
+            // Until the read is under way an attempt may end nothing: repeat until the reader is done.
+            long deadline = System.nanoTime() + LONG.toNanos();
+            int attempts = 0;
+            while (!failure.isDone() && System.nanoTime() < deadline) {
+                endReadFromAnotherThread(link);
+                attempts++;
+                Thread.sleep(20);
+            }
+            Throwable thrown = failure.get(LONG.toSeconds(), TimeUnit.SECONDS);
+            assertInstanceOf(readEndedFromAnotherThread(), thrown, thrown + " after " + attempts + " attempts");
+            assertTrue(thrown.getMessage().contains(ResourceAddress.parse(resource()).canonical()),
+                    "names the instrument: " + thrown);
+            reader.join(10_000);
+
+            send(link, "SIM:ECHO? unread");
+            link.clear(LONG);
+            send(link, "SIM:ECHO? mine");
+            assertEquals("mine\n", receive(link, LONG), "the unread answer went with the clear");
+        }
+    }
+
+    /**
+     * The instrument dies after sending 1000 bytes of a 100 kB answer: the query fails as a lost
+     * connection naming the instrument (not a timeout, not a short answer), the session lock is free,
+     * and the next step fails as clearly.
+     */
+    @Test
+    void anInstrumentDyingMidAnswerFailsTheQueryAsALostConnection() throws Exception {
+        try (DyingPeer peer = DyingPeer.relayTo(serverPort());
+                Session session = sessions().open(ResourceAddress.parse(resourceThrough(peer.port())),
+                        SessionOptions.defaults().withLockPolicy(LockPolicy.INDEPENDENT_SESSIONS).withIoTimeout(LONG))) {
+            assertEquals("alive", session.query("SIM:ECHO? alive"));
+            String token = "x".repeat(100_000);
+            peer.dieAfter(1000);
+
+            LabHalException lost = assertThrows(LabHalException.class, () -> session.query("SIM:ECHO? " + token));
+            assertInstanceOf(ConnectionLostException.class, lost, String.valueOf(lost));
+            assertTrue(peer.awaitDeath(Duration.ZERO), "the relay cut the answer");
+            assertTrue(lost.getMessage().contains(ResourceAddress.parse(resourceThrough(peer.port())).canonical()),
+                    "names the instrument: " + lost);
+            assertTrue(session.lock().info().holder().isEmpty(), "the session lock was released");
+            LabHalException next = assertThrows(LabHalException.class, () -> session.query("SIM:ECHO? after"));
+            assertFalse(next instanceof IoTimeoutException, "the next step does not wait for a dead link: " + next);
+        }
+    }
+
+    /** Opens a link of this transport directly from its {@link TransportFactory} service, below any session. */
+    private Connection transportConnection() throws Exception {
+        ServiceReference<TransportFactory> reference = context().getServiceReferences(TransportFactory.class,
+                "(" + TransportFactory.KINDS_PROPERTY + "=" + kind() + ")").stream().findFirst()
+                .orElseThrow(() -> new AssertionError("no transport for " + kind()));
+        TransportFactory factory = context().getService(reference);
+        try {
+            return factory.open(ResourceAddress.parse(resource()), LONG);
+        } finally {
+            context().ungetService(reference);
+        }
+    }
+
+    private static void send(Connection link, String message) throws LabHalException {
+        link.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.US_ASCII)), true, LONG);
+    }
+
+    private static String receive(Connection link, Duration timeout) throws LabHalException {
+        ByteBuffer into = ByteBuffer.allocate(4096);
+        while (!link.read(into, timeout)) {
+            if (!into.hasRemaining()) {
+                throw new AssertionError("an answer longer than " + into.capacity() + " bytes");
+            }
+        }
+        return new String(into.array(), 0, into.position(), StandardCharsets.US_ASCII);
     }
 
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {

@@ -6,7 +6,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.labhal.api.LabHalException;
 import org.labhal.api.SessionFactory;
 import org.labhal.api.TransportKind;
+import org.labhal.api.transport.Connection;
+import org.labhal.transport.vxi11.Vxi11AbortedException;
 import org.labhal.transport.vxi11.Vxi11Exception;
+import org.labhal.transport.vxi11.Vxi11Link;
 import org.labhal.transport.vxi11.sim.Vxi11SimServer;
 import org.osgi.framework.BundleContext;
 import org.osgi.test.common.annotation.InjectBundleContext;
@@ -61,18 +64,28 @@ class Vxi11FrameworkTest extends LanTransportScenarios {
         return server.resource();
     }
 
-    /**
-     * A blocked device_read keeps the link's only core channel busy, so closing the link cannot send
-     * destroy_link (the abort channel is not used): the simulator notices the closed socket only when
-     * the read's own I/O timeout ends, and releases the device lock then.
-     */
-    @Override
-    Duration instrumentLockOutlivesADroppedLinkBy() {
-        return READER_IO.plusSeconds(10);
-    }
-
     @Override
     Class<? extends LabHalException> lockHeldElsewhere() {
         return Vxi11Exception.class;
+    }
+
+    @Override
+    int serverPort() {
+        return server.corePort();
+    }
+
+    @Override
+    String resourceThrough(int port) {
+        return "TCPIP::127.0.0.1::inst0::INSTR?port=" + port;
+    }
+
+    @Override
+    void endReadFromAnotherThread(Connection link) throws LabHalException {
+        ((Vxi11Link) link).abort(Duration.ofSeconds(5));
+    }
+
+    @Override
+    Class<? extends LabHalException> readEndedFromAnotherThread() {
+        return Vxi11AbortedException.class;
     }
 }

@@ -419,14 +419,18 @@ final class HislipConnection implements HislipLink {
         }
     }
 
-    /** Completes a device clear that an earlier call left pending, before using the synchronous channel. */
+    /**
+     * Completes a device clear that an earlier call left pending, or that another thread asked for and
+     * has not run yet, before using the synchronous channel: a call that began after the request goes
+     * after the clear, and must not hold the synchronous channel the clear needs.
+     */
     private void finishPendingClear(FrameChannel s, long deadline, Duration timeout) throws LabHalException {
-        if (clearPhase == ClearPhase.IDLE) {
+        if (clearPhase == ClearPhase.IDLE && clearsDone == clearRequests.get()) {
             return;
         }
         enter(clearLock, deadline, timeout, "a device clear in progress");
         try {
-            if (clearPhase != ClearPhase.IDLE) {
+            if (clearPhase != ClearPhase.IDLE || clearsDone != clearRequests.get()) {
                 runClear(s, deadline, timeout);
             }
         } finally {
