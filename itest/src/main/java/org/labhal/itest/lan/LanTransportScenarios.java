@@ -40,7 +40,7 @@ import org.osgi.framework.ServiceReference;
  * class per transport: that class injects the services and starts its simulator server.
  */
 abstract class LanTransportScenarios {
-    private static final Duration LONG = Duration.ofSeconds(10);
+    static final Duration LONG = Duration.ofSeconds(10);
     /** The blocked reader's I/O timeout: far longer than the wake-up the test demands. */
     static final Duration READER_IO = Duration.ofSeconds(8);
 
@@ -226,8 +226,8 @@ abstract class LanTransportScenarios {
     @Test
     void anInstrumentDyingMidAnswerFailsTheQueryAsALostConnection() throws Exception {
         try (DyingPeer peer = DyingPeer.relayTo(serverPort());
-                Session session = sessions().open(ResourceAddress.parse(resourceThrough(peer.port())),
-                        SessionOptions.defaults().withLockPolicy(LockPolicy.INDEPENDENT_SESSIONS).withIoTimeout(LONG))) {
+                Session session = sessions().open(ResourceAddress.parse(resourceThrough(peer.port())), SessionOptions
+                        .defaults().withLockPolicy(LockPolicy.INDEPENDENT_SESSIONS).withIoTimeout(LONG))) {
             assertEquals("alive", session.query("SIM:ECHO? alive"));
             String token = "x".repeat(100_000);
             peer.dieAfter(1000);
@@ -244,7 +244,7 @@ abstract class LanTransportScenarios {
     }
 
     /** Opens a link of this transport directly from its {@link TransportFactory} service, below any session. */
-    private Connection transportConnection() throws Exception {
+    Connection transportConnection() throws Exception {
         ServiceReference<TransportFactory> reference = context().getServiceReferences(TransportFactory.class,
                 "(" + TransportFactory.KINDS_PROPERTY + "=" + kind() + ")").stream().findFirst()
                 .orElseThrow(() -> new AssertionError("no transport for " + kind()));
@@ -256,11 +256,11 @@ abstract class LanTransportScenarios {
         }
     }
 
-    private static void send(Connection link, String message) throws LabHalException {
+    static void send(Connection link, String message) throws LabHalException {
         link.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.US_ASCII)), true, LONG);
     }
 
-    private static String receive(Connection link, Duration timeout) throws LabHalException {
+    static String receive(Connection link, Duration timeout) throws LabHalException {
         ByteBuffer into = ByteBuffer.allocate(4096);
         while (!link.read(into, timeout)) {
             if (!into.hasRemaining()) {

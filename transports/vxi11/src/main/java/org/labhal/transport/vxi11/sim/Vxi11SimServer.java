@@ -68,9 +68,11 @@ import org.labhal.transport.vxi11.internal.XdrException;
  * device lock. The link and its lock remain. With no call in progress it does nothing; an unknown
  * link gives error 4.</li>
  * <li>device_clear is the instrument's {@link SimConnection#deviceClear() device clear}.</li>
- * <li>device_readstb reports only MAV (bit 4), set while this link holds unread bytes of a response
- * it started reading (the server takes up to 64 KiB of a response at a time): the simulators offer
- * no serial poll that leaves their output queue alone. device_trigger, device_remote and device_local succeed and change nothing.</li>
+ * <li>device_readstb is the instrument's {@link SimConnection#statusByte(boolean) status byte}, read
+ * without a message: MAV (bit 4) while a response waits in the instrument or this link holds unread
+ * bytes of one it started reading (the server takes up to 64 KiB of a response at a time), EAV, ESB
+ * and MSS as {@code *STB?} reports them. device_trigger, device_remote and device_local succeed and
+ * change nothing.</li>
  * <li>device_enable_srq, device_docmd and the interrupt channel answer error 8 (operation not
  * supported).</li>
  * </ul>
@@ -547,7 +549,11 @@ public final class Vxi11SimServer implements AutoCloseable {
                 if (error == ERR_NONE && call.procedure() == DEVICE_CLEAR) {
                     error = clear(link);
                 } else if (error == ERR_NONE && call.procedure() == DEVICE_READSTB) {
-                    stb = link.pendingLength() > 0 ? 0x10 : 0;
+                    try {
+                        stb = link.sim.statusByte(link.pendingLength() > 0);
+                    } catch (IOException e) {
+                        error = ERR_IO;
+                    }
                 }
                 XdrEncoder reply = Rpc.accepted(xid, Rpc.SUCCESS, 8).putInt(error);
                 return call.procedure() == DEVICE_READSTB ? reply.putInt(stb) : reply;

@@ -243,8 +243,13 @@ class Vxi11TransportTest {
                 Vxi11Link link = open(server.resource())) {
             assertEquals(0, link.readStatusByte(LONG));
             write(link, "SIM:ECHO? " + "q".repeat(50));
+            assertEquals(0x10, link.readStatusByte(LONG), "MAV: the answer waits in the instrument");
             assertFalse(link.read(ByteBuffer.allocate(5), LONG));
             assertEquals(0x10, link.readStatusByte(LONG), "MAV while the rest waits");
+            link.clear(LONG);
+            assertEquals(0, link.readStatusByte(LONG), "device_clear dropped it");
+            write(link, "NO:SUCH:COMMAND");
+            assertEquals(0x04, link.readStatusByte(LONG), "EAV: the error queue holds the -113");
             link.trigger(LONG);
             link.remote(LONG);
             link.local(LONG);

@@ -73,7 +73,9 @@ class Vxi11StandardClientsTest {
             fail("Cannot start the VXI-11 simulator with its portmapper on 127.0.0.1 port " + PORTMAPPER
                     + ", where standard clients look for it (" + e.getMessage() + "). Likely causes: rpcbind or "
                     + "portmap is running (ss -ltnp 'sport = :111' shows it; systemctl stop rpcbind.socket rpcbind), "
-                    + "or the tests do not run as root or with CAP_NET_BIND_SERVICE.", e);
+                    + "a LabHAL runtime started with ./lab run serves its VXI-11 simulator there (stop it, or start "
+                    + "labhal.jar with -Dlabhal.simulators.vxi11= before -jar), or the tests do not run as root or "
+                    + "with CAP_NET_BIND_SERVICE.", e);
         }
     }
 
