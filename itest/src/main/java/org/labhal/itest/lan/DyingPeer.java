@@ -27,7 +27,7 @@ final class DyingPeer implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     /** Bytes still to pass to the client before dying; {@link #NOT_ARMED} to pass everything. */
     private final AtomicInteger budget = new AtomicInteger(NOT_ARMED);
-    private final CountDownLatch died = new CountDownLatch(1);
+    private final CountDownLatch cut = new CountDownLatch(1);
 
     private DyingPeer(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -55,9 +55,9 @@ final class DyingPeer implements AutoCloseable {
         budget.set(bytes);
     }
 
-    /** @return whether the peer died within {@code timeout} */
-    boolean awaitDeath(Duration timeout) throws InterruptedException {
-        return died.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    /** @return whether the relay cut an answer short and died, within {@code timeout} */
+    boolean awaitCut(Duration timeout) throws InterruptedException {
+        return cut.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void accept() {
@@ -84,6 +84,7 @@ final class DyingPeer implements AutoCloseable {
                     out.write(buffer, 0, pass);
                     out.flush();
                     if (pass < n || towardsClient && budget.get() == 0) {
+                        cut.countDown(); // before the client can see the connection end
                         close(); // the instrument dies with part of its answer sent
                         return;
                     }
@@ -119,7 +120,6 @@ final class DyingPeer implements AutoCloseable {
         for (Socket socket : sockets) {
             closeQuietly(socket);
         }
-        died.countDown();
     }
 
     private static void closeQuietly(AutoCloseable closeable) {

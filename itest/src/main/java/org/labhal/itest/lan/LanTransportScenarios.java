@@ -234,7 +234,7 @@ abstract class LanTransportScenarios {
 
             LabHalException lost = assertThrows(LabHalException.class, () -> session.query("SIM:ECHO? " + token));
             assertInstanceOf(ConnectionLostException.class, lost, String.valueOf(lost));
-            assertTrue(peer.awaitDeath(Duration.ZERO), "the relay cut the answer");
+            assertTrue(peer.awaitCut(Duration.ZERO), "the relay cut the answer");
             assertTrue(lost.getMessage().contains(ResourceAddress.parse(resourceThrough(peer.port())).canonical()),
                     "names the instrument: " + lost);
             assertTrue(session.lock().info().holder().isEmpty(), "the session lock was released");

@@ -8,6 +8,7 @@ import static org.labhal.itest.runtime.RuntimeTesting.configure;
 import static org.labhal.itest.runtime.RuntimeTesting.number;
 import static org.labhal.itest.runtime.RuntimeTesting.properties;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.labhal.api.instrument.Instrument;
 import org.labhal.itest.runtime.ChildRuntime.Run;
 import org.labhal.transport.sim.SimSettings;
@@ -28,7 +31,7 @@ import org.osgi.test.junit5.context.BundleContextExtension;
 import org.osgi.test.junit5.service.ServiceExtension;
 
 /**
- * Two frameworks in two processes on one shared-buffer instrument over HiSLIP: this test's Felix and
+ * Two frameworks in two processes on one shared-buffer instrument over HiSLIP or VXI-11: this test's Felix and
  * the executable jar as a child process, each running {@code instr:stress} (every step a query whose
  * answer names its run, thread and step) at the same time. The session lock of one process cannot
  * reach the other; the instrument-side lock the model asks for can. Every answer is checked against
@@ -60,10 +63,7 @@ class InstrumentLockAcrossProcessesTest {
     }
 
     @BeforeEach
-    void serveTheMeter() throws Exception {
-        // A millisecond from question to answer: wide enough that unguarded steps of the two processes
-        // meet in the shared buffer (without it they do about once in 10,000 steps), as on a real meter.
-        meter = LanSimulator.HISLIP.serve("SHARED", SimSettings.defaults().withProcessingDelay(Duration.ofMillis(1)));
+    void startTheChild() throws IOException {
         child = new ChildRuntime(context);
     }
 
@@ -71,12 +71,15 @@ class InstrumentLockAcrossProcessesTest {
     void cleanUp() throws Exception {
         RuntimeTesting.deleteAll(cm, context);
         child.close();
-        meter.close();
+        if (meter != null) {
+            meter.close();
+        }
     }
 
-    @Test
-    void withTheInstrumentLockNoAnswerCrossesBetweenTheProcesses() throws Exception {
-        Tally tally = stressFromBothProcesses();
+    @ParameterizedTest
+    @EnumSource(LanSimulator.class)
+    void withTheInstrumentLockNoAnswerCrossesBetweenTheProcesses(LanSimulator protocol) throws Exception {
+        Tally tally = stressFromBothProcesses(protocol);
         assertEquals(0, tally.child().exit(), tally.child().out() + tally.child().err());
         assertTrue(tally.child().out().contains("with the instrument lock"), tally.child().out());
         assertEquals(Long.parseLong(CHILD_STEPS), tally.childSteps(), tally.child().out());
@@ -91,7 +94,7 @@ class InstrumentLockAcrossProcessesTest {
     void withoutItTheProcessesGetEachOthersAnswers() throws Exception {
         // The same run with the lock switched off on both sides: the check above can fail. The child may
         // not even get online: its *IDN? meets this process's steps in the shared buffer.
-        Tally tally = stressFromBothProcesses("instrumentLock=false");
+        Tally tally = stressFromBothProcesses(LanSimulator.HISLIP, "instrumentLock=false");
         Run run = tally.child();
         if (run.exit() != 0) {
             assertTrue(run.err().contains("lan is OFFLINE") || run.err().contains("Query INTERRUPTED"),
@@ -106,7 +109,10 @@ class InstrumentLockAcrossProcessesTest {
      * Starts the child's stress run, and runs stress rounds here until the child has finished, so that
      * the two overlap for the whole of the child's run.
      */
-    private Tally stressFromBothProcesses(String... extra) throws Exception {
+    private Tally stressFromBothProcesses(LanSimulator protocol, String... extra) throws Exception {
+        // A millisecond from question to answer: wide enough that unguarded steps of the two processes
+        // meet in the shared buffer (without it they do about once in 10,000 steps), as on a real meter.
+        meter = protocol.serve("SHARED", SimSettings.defaults().withProcessingDelay(Duration.ofMillis(1)));
         String[] settings = new String[extra.length + 2];
         settings[0] = "resource=" + meter.resource();
         settings[1] = "ioTimeout=500";
@@ -139,7 +145,7 @@ class InstrumentLockAcrossProcessesTest {
             errors += number(report, "errors\\s+(\\d+)");
         }
         Run run = other.get();
-        System.out.println("stress from two processes" + (extra.length == 0 ? "" : " with " + String.join(" ", extra))
+        System.out.println("stress from two processes over " + protocol + (extra.length == 0 ? "" : " with " + String.join(" ", extra))
                 + ": this one " + runs + " run(s), " + steps + " steps, " + wrong + " wrong, " + errors
                 + " errors; the child exited " + run.exit() + ":\n" + run.out() + run.err());
         if (run.exit() != 0) {

@@ -14,6 +14,10 @@ import static org.labhal.itest.runtime.RuntimeTesting.row;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.AfterEach;
@@ -124,6 +128,33 @@ class InstrumentLockPolicyTest {
         String list = awaitShell(gogo, "instr:list", out -> out.contains("OFFLINE"), "sock is OFFLINE");
         assertTrue(row(list, "sock").contains("has no instrument-side lock"), list);
         assertTrue(socket.awaitOpenConnections(0, WAIT), "the connection opened for it was closed");
+    }
+
+    /**
+     * While another client holds the instrument's lock, connecting waits for it (the {@code *IDN?} probe
+     * takes it too). A shell command typed meanwhile waits for the connect to end instead of failing
+     * with "lan is CONNECTING", and is carried out once the other client lets go.
+     */
+    @Test
+    void aCommandTypedWhileTheInstrumentConnectsWaitsForTheConnect() throws Exception {
+        String resource = serve(LanSimulator.HISLIP, "SHARED");
+        try (Connection other = LanSimulator.HISLIP.otherClient(context, resource)) {
+            InstrumentLocking elsewhere = (InstrumentLocking) other;
+            elsewhere.lockInstrument(WAIT, null);
+            configure(cm, "lan", properties("resource", resource, "lockTimeout", "10000"));
+            awaitShell(gogo, "instr:list", out -> row(out, "lan").contains("CONNECTING"), "lan is connecting");
+            CompletableFuture<String> typed = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return RuntimeTesting.shell(gogo, "instr:query lan 'SIM:ECHO? typed'");
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            });
+            assertThrows(TimeoutException.class, () -> typed.get(500, TimeUnit.MILLISECONDS),
+                    "the command waits while the connect waits for the lock");
+            elsewhere.unlockInstrument(WAIT);
+            assertEquals("typed", typed.get(20, TimeUnit.SECONDS).strip());
+        }
     }
 
     private String serve(LanSimulator lan, String model) throws Exception {

@@ -561,8 +561,20 @@ public final class InstrumentCommands {
 
     // ---- helpers -------------------------------------------------------------------------------------
 
+    /**
+     * The instrument's service view; while it is connecting (at start-up, or reconnecting because a model
+     * installed meanwhile needs another session) waits up to {@link #SETTLE} for that to end, so that a
+     * command typed then is carried out rather than refused.
+     */
     private Instrument instrument(String id) {
         InstrumentConnection connection = directory.find(id).orElseThrow(() -> unknown(id));
+        if (connection.instrument().isEmpty()) {
+            try {
+                connection.awaitSettled(SETTLE);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // refused below, as without the wait
+            }
+        }
         return connection.instrument().orElseThrow(() -> {
             InstrumentStatus status = connection.status();
             return new IllegalStateException(status.id() + " is " + status.state()
