@@ -6,22 +6,16 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The HiSLIP counterpart of {@link BlockServer}: a loopback HiSLIP 1.0 server (synchronized mode) that
- * answers {@value BlockServer#QUERY} with one IEEE 488.2 definite-length block,
+ * answers {@value #QUERY} with one IEEE 488.2 definite-length block,
  * {@code #<n><length><data>} and a LF, the LF ending the last DataEND as instruments send it. The
  * simulators have no binary block query, so {@code HislipServer} cannot serve one; this server is as
  * minimal as {@link BlockServer}, with blocking sockets and 64 KiB writes, so that the two block
@@ -40,7 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Threads: an acceptor and one per channel, daemons of an executor this server owns;
  * {@link #close()} stops them.
  */
-final class HislipBlockServer implements AutoCloseable {
+final class HislipBlockServer extends LoopbackBlockServer {
     /** What this server accepts from clients, announced in AsyncMaximumMessageSizeResponse. */
     static final long MAX_MESSAGE_SIZE = 1 << 20;
     private static final int HEADER_SIZE = 16;
@@ -66,14 +60,9 @@ final class HislipBlockServer implements AutoCloseable {
     private static final int PROTOCOL_1_0 = 0x0100;
     private static final int VENDOR_ID = 'L' << 8 | 'B';
 
-    private final long length;
-    private final byte[] prefix; // #<n><length>
-    private final byte[] pattern = new byte[CHUNK + 256]; // pattern[i] == (byte) i
-    private final ServerSocket listener;
-    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    private final byte[] pattern = pattern(CHUNK + 256); // pattern[i] == (byte) i
     private final Map<Integer, Session> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger sessionIds = new AtomicInteger();
-    private final ExecutorService threads;
 
     /** What the two channels of one HiSLIP session share. */
     private static final class Session {
@@ -82,23 +71,8 @@ final class HislipBlockServer implements AutoCloseable {
 
     /** @param length the block's data length in bytes, 0 to 999,999,999 */
     HislipBlockServer(long length) throws IOException {
-        if (length < 0 || length > 999_999_999L) {
-            throw new IllegalArgumentException("length must be 0 to 999999999 (a #9 header), got " + length);
-        }
-        this.length = length;
-        String digits = Long.toString(length);
-        this.prefix = ("#" + digits.length() + digits).getBytes(StandardCharsets.US_ASCII);
-        for (int i = 0; i < pattern.length; i++) {
-            pattern[i] = (byte) i;
-        }
-        this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        AtomicInteger numbers = new AtomicInteger();
-        this.threads = Executors.newCachedThreadPool(task -> {
-            Thread thread = new Thread(task, "labhal-bench-hislip-block-" + numbers.incrementAndGet());
-            thread.setDaemon(true); // a forgotten server must not keep the benchmark JVM alive
-            return thread;
-        });
-        threads.execute(this::acceptLoop);
+        super(length, "labhal-bench-hislip-block");
+        start();
     }
 
     /**
@@ -107,51 +81,33 @@ final class HislipBlockServer implements AutoCloseable {
      * @return the resource string that reaches this server through the HiSLIP transport
      */
     String resource(long maxMessageSize) {
-        return "TCPIP::127.0.0.1::hislip0," + listener.getLocalPort() + "::INSTR"
+        return "TCPIP::127.0.0.1::hislip0," + port() + "::INSTR"
                 + (maxMessageSize > 0 ? "?max_message_size=" + maxMessageSize : "");
     }
 
-    private void acceptLoop() {
-        while (!listener.isClosed()) {
-            try {
-                Socket socket = listener.accept();
-                clients.add(socket);
-                threads.execute(() -> serve(socket));
-            } catch (IOException closed) {
-                return;
-            }
-        }
-    }
-
     /** The first message says which channel a connection is. */
-    private void serve(Socket socket) {
-        try (socket) {
-            socket.setTcpNoDelay(true);
-            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), CHUNK));
-            OutputStream out = socket.getOutputStream();
-            Header first = Header.read(in);
-            in.skipNBytes(first.length());
-            if (first.type() == INITIALIZE) {
-                int id = sessionIds.incrementAndGet() & 0xffff;
-                Session session = new Session();
-                sessions.put(id, session);
-                try {
-                    send(out, INITIALIZE_RESPONSE, 0, PROTOCOL_1_0 << 16 | id); // control 0: synchronized mode
-                    serveSync(session, in, out);
-                } finally {
-                    sessions.remove(id);
-                }
-            } else if (first.type() == ASYNC_INITIALIZE) {
-                Session session = sessions.get(first.parameter() & 0xffff);
-                if (session != null) {
-                    send(out, ASYNC_INITIALIZE_RESPONSE, 0, VENDOR_ID);
-                    serveAsync(session, in, out);
-                }
+    @Override
+    void serve(Socket socket) throws IOException {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), CHUNK));
+        OutputStream out = socket.getOutputStream();
+        Header first = Header.read(in);
+        in.skipNBytes(first.length());
+        if (first.type() == INITIALIZE) {
+            int id = sessionIds.incrementAndGet() & 0xffff;
+            Session session = new Session();
+            sessions.put(id, session);
+            try {
+                send(out, INITIALIZE_RESPONSE, 0, PROTOCOL_1_0 << 16 | id); // control 0: synchronized mode
+                serveSync(session, in, out);
+            } finally {
+                sessions.remove(id);
             }
-        } catch (IOException e) {
-            // the client went away or the server is closing
-        } finally {
-            clients.remove(socket);
+        } else if (first.type() == ASYNC_INITIALIZE) {
+            Session session = sessions.get(first.parameter() & 0xffff);
+            if (session != null) {
+                send(out, ASYNC_INITIALIZE_RESPONSE, 0, VENDOR_ID);
+                serveAsync(session, in, out);
+            }
         }
     }
 
@@ -168,7 +124,7 @@ final class HislipBlockServer implements AutoCloseable {
                     if (h.type() == DATA_END) {
                         String text = message.toString(StandardCharsets.US_ASCII).strip();
                         message.reset();
-                        if (text.equals(BlockServer.QUERY)) {
+                        if (text.equals(QUERY)) {
                             sendBlock(out, session.clientMaxMessage, h.parameter());
                         }
                     }
@@ -295,20 +251,6 @@ final class HislipBlockServer implements AutoCloseable {
                 throw new IOException("a payload length beyond 2^63 bytes");
             }
             return new Header(type, control, parameter, length);
-        }
-    }
-
-    @Override
-    public void close() throws IOException {
-        listener.close();
-        for (Socket socket : clients) {
-            socket.close();
-        }
-        threads.shutdownNow();
-        try {
-            threads.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -1,11 +1,9 @@
 package org.labhal.benchmarks;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import org.labhal.api.LabHalException;
-import org.labhal.api.Session;
 import org.labhal.transport.hislip.internal.HislipTransportFactory;
 import org.labhal.transport.hislip.server.HislipServer;
 import org.labhal.transport.vxi11.internal.Vxi11TransportFactory;
@@ -17,9 +15,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -43,49 +39,38 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 public class LanQueryBenchmark {
     static final String MODEL = "SMW200A";
-    private static final Duration IO = Duration.ofSeconds(5);
 
     /** A VXI-11 simulator and a LabHAL session to it through the VXI-11 transport. */
     @State(Scope.Thread)
-    public static class Vxi11 {
-        Vxi11SimServer server;
-        StandaloneSessions sessions;
-        Session session;
-
-        @Setup
-        public void open() throws IOException, LabHalException {
-            server = Vxi11SimServer.builder(MODEL).start();
-            Vxi11TransportFactory transport = new Vxi11TransportFactory();
-            sessions = new StandaloneSessions(transport, transport::deactivate);
-            session = sessions.open(server.resource(), IO);
+    public static class Vxi11 extends ServedSession {
+        @Override
+        String serve() throws IOException {
+            Vxi11SimServer vxi11 = Vxi11SimServer.builder(MODEL).start();
+            server = vxi11;
+            return vxi11.resource();
         }
 
-        @TearDown
-        public void close() {
-            sessions.close();
-            server.close();
+        @Override
+        StandaloneSessions sessions() {
+            Vxi11TransportFactory transport = new Vxi11TransportFactory();
+            return new StandaloneSessions(transport, transport::deactivate);
         }
     }
 
     /** A HiSLIP simulator and a LabHAL session to it through the HiSLIP transport. */
     @State(Scope.Thread)
-    public static class Hislip {
-        HislipServer server;
-        StandaloneSessions sessions;
-        Session session;
-
-        @Setup
-        public void open() throws IOException, LabHalException {
-            server = HislipServer.builder(MODEL).start();
-            HislipTransportFactory transport = new HislipTransportFactory();
-            sessions = new StandaloneSessions(transport, transport::deactivate);
-            session = sessions.open(server.resource(), IO);
+    public static class Hislip extends ServedSession {
+        @Override
+        String serve() throws IOException {
+            HislipServer hislip = HislipServer.builder(MODEL).start();
+            server = hislip;
+            return hislip.resource();
         }
 
-        @TearDown
-        public void close() {
-            sessions.close();
-            server.close();
+        @Override
+        StandaloneSessions sessions() {
+            HislipTransportFactory transport = new HislipTransportFactory();
+            return new StandaloneSessions(transport, transport::deactivate);
         }
     }
 

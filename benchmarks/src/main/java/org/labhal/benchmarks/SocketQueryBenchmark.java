@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import org.labhal.api.LabHalException;
-import org.labhal.api.Session;
 import org.labhal.transport.sim.SimServer;
 import org.labhal.transport.socket.internal.SocketTransportFactory;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -44,23 +43,18 @@ public class SocketQueryBenchmark {
 
     /** A simulator and a LabHAL session to it: lock service, session factory, socket transport. */
     @State(Scope.Thread)
-    public static class LabHal {
-        SimServer server;
-        StandaloneSessions sessions;
-        Session session;
-
-        @Setup
-        public void open() throws IOException, LabHalException {
-            server = SimServer.builder("SMW200A").start();
-            SocketTransportFactory transport = new SocketTransportFactory();
-            sessions = new StandaloneSessions(transport, transport::deactivate);
-            session = sessions.open(server.resource(), IO);
+    public static class LabHal extends ServedSession {
+        @Override
+        String serve() throws IOException {
+            SimServer sim = SimServer.builder("SMW200A").start();
+            server = sim;
+            return sim.resource();
         }
 
-        @TearDown
-        public void close() {
-            sessions.close();
-            server.close();
+        @Override
+        StandaloneSessions sessions() {
+            SocketTransportFactory transport = new SocketTransportFactory();
+            return new StandaloneSessions(transport, transport::deactivate);
         }
     }
 
