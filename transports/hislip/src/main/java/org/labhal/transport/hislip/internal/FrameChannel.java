@@ -2,6 +2,7 @@ package org.labhal.transport.hislip.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
@@ -111,6 +112,9 @@ public final class FrameChannel implements AutoCloseable {
         long remaining = deadline - System.nanoTime();
         if (remaining <= 0) {
             throw new SocketTimeoutException(what + " timed out");
+        }
+        if (Thread.currentThread().isInterrupted()) { // select would return at once, again and again
+            throw new InterruptedIOException(what + " was interrupted");
         }
         try {
             selector.select(Math.max(1, (remaining + 999_999) / 1_000_000)); // 0 would mean forever
@@ -268,12 +272,36 @@ public final class FrameChannel implements AutoCloseable {
     public void send(MessageType type, int control, int parameter, ByteBuffer payload, long deadline)
             throws IOException {
         ByteBuffer[] parts = {new Header(type, control, parameter, payload.remaining()).encode(), payload};
+        long size = Header.SIZE + (long) payload.remaining();
+        long sent = 0;
         synchronized (writing) {
             while (parts[0].hasRemaining() || parts[1].hasRemaining()) {
-                if (channel.write(parts) == 0) {
-                    await(writeSelector, deadline, "sending " + type);
+                long n = channel.write(parts);
+                sent += n;
+                if (n == 0) {
+                    try {
+                        await(writeSelector, deadline, "sending " + type);
+                    } catch (InterruptedIOException e) {
+                        if (sent == 0) {
+                            throw e; // nothing of the frame went out: the channel is still in step
+                        }
+                        throw new FrameCutException(e.getMessage() + " after " + sent + " of " + size
+                                + " bytes of the message; the rest of the channel cannot be framed");
+                    }
                 }
             }
+        }
+    }
+
+    /**
+     * A message was cut short (timed out or interrupted after part of it was sent): whatever follows
+     * would be taken for the rest of it, so the channel is out of step for good.
+     */
+    public static final class FrameCutException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        FrameCutException(String message) {
+            super(message);
         }
     }
 

@@ -2,6 +2,7 @@ package org.labhal.transport.hislip.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -695,12 +696,19 @@ final class HislipConnection implements HislipLink {
         if (e instanceof SocketTimeoutException) {
             return closedOr(new IoTimeoutException(what + ": no answer within " + timeout.toMillis() + " ms", timeout));
         }
+        if (e instanceof InterruptedIOException) {
+            // as an InterruptibleChannel does: the link closes, the thread keeps its interrupt status
+            shutDown("closed by an interrupt of " + Thread.currentThread().getName());
+            InterruptedException cause = new InterruptedException(e.getMessage());
+            cause.initCause(e);
+            return new StepInterruptedException(what + " was interrupted; the connection was closed", cause);
+        }
         synchronized (state) {
             if (closedBecause != null) {
                 return new ConnectionLostException(resource + ": the connection was " + closedBecause, e);
             }
         }
-        String why = e instanceof EOFException ? e.getMessage()
+        String why = e instanceof EOFException || e instanceof FrameChannel.FrameCutException ? e.getMessage()
                 : e instanceof ClosedChannelException ? "the channel was closed" : "the link failed: " + e;
         shutDown("lost: " + why);
         return new ConnectionLostException(what + " failed: " + why, e);
