@@ -115,6 +115,11 @@ final class InstrumentLocks {
         notifyAll();
     }
 
+    /** @return whether the session holds a lock, exclusive or shared */
+    synchronized boolean holds(int session) {
+        return exclusive == session || shared.containsKey(session);
+    }
+
     /** @return whether the session may operate on the instrument now (see the class comment) */
     synchronized boolean mayAccess(int session) {
         return exclusive == session

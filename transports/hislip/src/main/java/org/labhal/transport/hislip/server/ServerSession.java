@@ -149,8 +149,10 @@ final class ServerSession {
                 if (h.control() == 1) {
                     result = locks.acquire(id, lockString, h.unsignedParameter(), () -> closed);
                 } else {
-                    awaitCompleted(h.parameter()); // the holder's last message still runs under the lock
-                    result = locks.release(id);
+                    if (locks.holds(id)) { // a holder is never held off, so its last message completes
+                        awaitCompleted(h.parameter()); // the holder's last message still runs under the lock
+                    }
+                    result = locks.release(id); // holding none: 3 at once, while its messages may wait
                 }
                 channel.send(MessageType.ASYNC_LOCK_RESPONSE, result, 0, soon());
             }

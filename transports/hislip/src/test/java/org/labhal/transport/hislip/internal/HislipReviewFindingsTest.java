@@ -22,15 +22,17 @@ import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.HislipLink.LockKind;
+import org.labhal.transport.hislip.HislipLockException;
 import org.labhal.transport.hislip.server.HislipServer;
 
 /**
- * A message cut short on the synchronous channel, by a timeout or an interrupt, leaves nothing that
- * could be framed after it: the link closes at once with a specific exception instead of sending the
- * next message into the middle of the old one (found in review: the channel used to stay open, and
- * its device clear then waited forever for an acknowledgement).
+ * Defects a review found, each proven by its test here first. A message cut short on the synchronous
+ * channel, by a timeout or an interrupt, leaves nothing that could be framed after it: the link
+ * closes at once with a specific exception instead of sending the next message into the middle of
+ * the old one (the channel used to stay open, and its device clear then waited forever for an
+ * acknowledgement). And the simulator answers a release without a lock at once.
  */
-class HislipCutMessageTest {
+class HislipReviewFindingsTest {
     private static final Duration IO = Duration.ofSeconds(5);
 
     private final HislipTransportFactory factory = new HislipTransportFactory();
@@ -102,5 +104,27 @@ class HislipCutMessageTest {
         assertTrue(stillInterrupted.get(5, TimeUnit.SECONDS), "the interrupt status stays set");
         assertThrows(ConnectionLostException.class, () -> query(b, "SIM:ECHO? after", IO), "b is closed");
         assertEquals(LockKind.EXCLUSIVE, a.unlock(IO));
+    }
+
+    /**
+     * A release by a session that holds no lock is answered "not held" at once even while its own
+     * message is held off by another client's lock, and its asynchronous channel goes on (found in
+     * review: the simulator waited for the held-off message before answering, so the whole
+     * asynchronous channel of that session stalled until the other client let go).
+     */
+    @Test
+    void aReleaseWithoutALockIsAnsweredWhileTheSessionsMessageIsHeldOff() throws Exception {
+        server = HislipServer.builder("SMW200A").start();
+        HislipLink a = open();
+        HislipLink b = open();
+        a.lock("", IO);
+        send(b, "SIM:ECHO? b", IO);
+        server.awaitOperationsHeldOff(1, IO);
+
+        HislipLockException none = assertThrows(HislipLockException.class, () -> b.unlock(IO));
+        assertEquals(HislipLockException.Reason.NOT_HELD, none.reason(), none.getMessage());
+        assertEquals(new HislipLink.LockInfo(true, 1), b.lockInfo(IO), "the asynchronous channel goes on");
+        assertEquals(LockKind.EXCLUSIVE, a.unlock(IO));
+        assertEquals("b\n", receive(b, IO), "the held-off message ran once the lock was free");
     }
 }
