@@ -9,7 +9,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An ONC RPC client over one TCP connection: one call at a time, matched to its reply by xid.
@@ -27,6 +31,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class RpcClient implements AutoCloseable {
     /** How often a wait for a reply looks at the caller's interrupt status. */
     static final Duration INTERRUPT_POLL = Duration.ofMillis(50);
+
+    private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
 
     private final Socket socket;
     private final PushbackInputStream in; // one byte back: the first byte of a reply, seen while polling
@@ -90,8 +96,56 @@ public final class RpcClient implements AutoCloseable {
      * @throws IOException when the connection failed or was closed
      */
     public XdrDecoder call(Request request, Duration timeout) throws IOException, RpcRejectedException {
-        RecordStream.write(out, request.args());
+        send(request, timeout);
         return reply(request, timeout);
+    }
+
+    /**
+     * Writes the call's record. A blocking socket write has no timeout of its own, so a watchdog closes
+     * the connection when the instrument has not taken the whole record by the deadline (it stopped
+     * reading): the record is cut, and the stream cannot be framed after it anyway.
+     *
+     * @throws WriteTimeoutException when the watchdog closed the connection
+     */
+    private void send(Request request, Duration timeout) throws IOException {
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledFuture<?> watch = WATCHDOG.schedule(() -> {
+            expired.set(true);
+            close();
+        }, millis(timeout), TimeUnit.MILLISECONDS);
+        try {
+            RecordStream.write(out, request.args());
+        } catch (IOException e) {
+            if (expired.get()) {
+                throw new WriteTimeoutException("the instrument took no more of the call for " + timeout.toMillis()
+                        + " ms, so the connection was closed", e);
+            }
+            throw e;
+        } finally {
+            watch.cancel(false);
+        }
+    }
+
+    /** The instrument did not take a call's record in time; the connection is closed. */
+    public static final class WriteTimeoutException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        WriteTimeoutException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** One daemon thread for all connections, there only while some write is watched. */
+    private static ScheduledThreadPoolExecutor watchdog() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, task -> {
+            Thread thread = new Thread(task, "labhal-vxi11-write-watchdog");
+            thread.setDaemon(true);
+            return thread;
+        });
+        executor.setKeepAliveTime(1, TimeUnit.SECONDS);
+        executor.allowCoreThreadTimeOut(true);
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
     }
 
     /**

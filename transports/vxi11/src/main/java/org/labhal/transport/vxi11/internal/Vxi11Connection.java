@@ -434,6 +434,10 @@ final class Vxi11Connection implements Vxi11Link {
         }
         try {
             return rpc.call(request, replyWait);
+        } catch (RpcClient.WriteTimeoutException e) {
+            lose(e.getMessage(), e);
+            throw new IoTimeoutException(resource + ": " + name(procedure) + ": " + e.getMessage()
+                    + "; the link was closed", replyWait);
         } catch (SocketTimeoutException e) {
             throw closedOr(new IoTimeoutException(resource + ": no reply to " + name(procedure) + " within "
                     + replyWait.toMillis() + " ms", replyWait));
