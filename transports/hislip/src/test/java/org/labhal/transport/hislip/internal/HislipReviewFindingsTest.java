@@ -50,13 +50,27 @@ class HislipReviewFindingsTest {
         return (HislipLink) factory.open(ResourceAddress.parse(server.resource()), IO);
     }
 
-    /** B's 64 MiB write is held off by A's lock, so the instrument stops reading it mid-message. */
-    @Test
-    void aWriteThatTimesOutInTheMiddleOfAMessageClosesTheLink() throws Exception {
+    /** Starts the simulator; returns A, holding the exclusive lock, and B, another session. */
+    private HislipLink[] holderAndOther() throws Exception {
         server = HislipServer.builder("SMW200A").start();
         HislipLink a = open();
         HislipLink b = open();
         a.lock("", IO);
+        return new HislipLink[] {a, b};
+    }
+
+    /** Sends a query from {@code b} and waits until the simulator holds it off for the lock. */
+    private void holdOff(HislipLink b) throws Exception {
+        send(b, "SIM:ECHO? b", IO);
+        server.awaitOperationsHeldOff(1, IO);
+    }
+
+    /** B's 64 MiB write is held off by A's lock, so the instrument stops reading it mid-message. */
+    @Test
+    void aWriteThatTimesOutInTheMiddleOfAMessageClosesTheLink() throws Exception {
+        HislipLink[] ab = holderAndOther();
+        HislipLink a = ab[0];
+        HislipLink b = ab[1];
         byte[] big = "*CLS\n".repeat((64 << 20) / 5).getBytes(StandardCharsets.ISO_8859_1);
 
         ConnectionLostException cut = assertThrows(ConnectionLostException.class,
@@ -77,12 +91,10 @@ class HislipReviewFindingsTest {
      */
     @Test
     void anInterruptedReadEndsAsAnInterruptedStepAndClosesTheLink() throws Exception {
-        server = HislipServer.builder("SMW200A").start();
-        HislipLink a = open();
-        HislipLink b = open();
-        a.lock("", IO);
-        send(b, "SIM:ECHO? b", IO);
-        server.awaitOperationsHeldOff(1, IO);
+        HislipLink[] ab = holderAndOther();
+        HislipLink a = ab[0];
+        HislipLink b = ab[1];
+        holdOff(b);
         CompletableFuture<Throwable> failure = new CompletableFuture<>();
         CompletableFuture<Boolean> stillInterrupted = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
@@ -114,12 +126,10 @@ class HislipReviewFindingsTest {
      */
     @Test
     void aReleaseWithoutALockIsAnsweredWhileTheSessionsMessageIsHeldOff() throws Exception {
-        server = HislipServer.builder("SMW200A").start();
-        HislipLink a = open();
-        HislipLink b = open();
-        a.lock("", IO);
-        send(b, "SIM:ECHO? b", IO);
-        server.awaitOperationsHeldOff(1, IO);
+        HislipLink[] ab = holderAndOther();
+        HislipLink a = ab[0];
+        HislipLink b = ab[1];
+        holdOff(b);
 
         HislipLockException none = assertThrows(HislipLockException.class, () -> b.unlock(IO));
         assertEquals(HislipLockException.Reason.NOT_HELD, none.reason(), none.getMessage());
