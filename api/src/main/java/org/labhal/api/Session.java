@@ -31,8 +31,16 @@ import org.osgi.annotation.versioning.ProviderType;
  * or break away to a fresh one ({@link #breakAway()}).
  *
  * <h2>Timeouts</h2>
- * The I/O timeout bounds each read and write on the wire; the lock timeout bounds the wait for the
- * lock. They are separate: a long queue for a busy instrument is not an I/O failure.
+ * The I/O timeout bounds each transfer as a whole: writing a command, reading its whole answer
+ * (however slowly the instrument trickles it), reading or writing a block. The lock timeout bounds
+ * the wait for the lock. They are separate: a long queue for a busy instrument is not an I/O
+ * failure. Huge timeouts are taken as "practically forever"; they never overflow.
+ * <p>
+ * An answer collected in memory is bounded by {@link #maxAnswerSize()} (16 MiB unless set): an
+ * instrument that streams without end fails the step with {@link AnswerTooLargeException} instead of
+ * exhausting memory. After any failure that may leave part of an answer or of a command on the wire
+ * the session resynchronises (device clear) or, where it cannot (a command cut short on a byte
+ * stream), closes the connection: a later step never gets another step's bytes.
  * <p>
  * Text is sent and received as ISO-8859-1; a response's trailing line feed (and carriage return) is
  * removed.
@@ -42,8 +50,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * arbitrary blocks: definite-length {@code #<n><length><data>} and indefinite-length
  * {@code #0<data>} ended by the message end. Each transfer is one step: the lock is held from the
  * command to the message terminator, however long the data takes, so other steps on the same lock
- * wait that long (give them a lock timeout to match). The I/O timeout bounds each read and write,
- * not the whole transfer. Lengths on the wire are never trusted: data is read by what arrives, in
+ * wait that long (give them a lock timeout to match). The I/O timeout bounds the whole transfer:
+ * give large blocks over slow links a timeout to match. Lengths on the wire are never trusted: data is read by what arrives, in
  * pieces of at most 64 KiB, and the streaming variants hold no more than that in memory. Stream
  * transports ({@link TransportKind#SOCKET}, {@link TransportKind#SERIAL}) have no END indicator, so
  * there an indefinite-length block ends at its first line feed; instruments send definite-length
@@ -327,7 +335,10 @@ public interface Session extends AutoCloseable {
      */
     boolean instrumentLockSupported();
 
-    /** @return the I/O timeout of each read and write */
+    /**
+     * @return the I/O timeout: the longest one transfer may take as a whole (writing a command,
+     *         reading an answer or a block, however slowly its bytes arrive)
+     */
     Duration ioTimeout();
 
     /** @param timeout the new I/O timeout, positive */
@@ -351,7 +362,16 @@ public interface Session extends AutoCloseable {
     /** @param priority the priority for this handle's steps, e.g. URGENT for an "RF off" handle */
     void setPriority(Priority priority);
 
-    /** @return whether this handle is open */
+    /** @return the most bytes one answer collected in memory may have, see {@link SessionOptions#maxAnswerSize()} */
+    long maxAnswerSize();
+
+    /** @param bytes the new limit, 1 to {@link SessionOptions#MAX_ANSWER_LIMIT} */
+    void setMaxAnswerSize(long bytes);
+
+    /**
+     * @return whether this handle is open: false once closed, and once its connection closed or was
+     *         found broken (a lost link, a message cut short), so that the owner can reconnect
+     */
     boolean isOpen();
 
     /**

@@ -19,7 +19,10 @@ import org.labhal.api.lock.Priority;
  */
 public final class SessionOptions {
     private static final SessionOptions DEFAULTS = new SessionOptions(LockPolicy.SHARED_BUFFER,
-            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL, false);
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL, false,
+            16L << 20);
+    /** The most an answer collected in memory may be: what fits in one byte array. */
+    public static final long MAX_ANSWER_LIMIT = Integer.MAX_VALUE - 8;
 
     private final LockPolicy lockPolicy;
     private final Duration ioTimeout;
@@ -28,9 +31,10 @@ public final class SessionOptions {
     private final boolean errorChecking;
     private final Priority priority;
     private final boolean instrumentLock;
+    private final long maxAnswerSize;
 
     private SessionOptions(LockPolicy lockPolicy, Duration ioTimeout, Duration lockTimeout, Duration openTimeout,
-            boolean errorChecking, Priority priority, boolean instrumentLock) {
+            boolean errorChecking, Priority priority, boolean instrumentLock, long maxAnswerSize) {
         this.lockPolicy = Objects.requireNonNull(lockPolicy, "lockPolicy");
         this.ioTimeout = positive(ioTimeout, "ioTimeout");
         this.lockTimeout = notNegative(lockTimeout, "lockTimeout");
@@ -38,12 +42,13 @@ public final class SessionOptions {
         this.errorChecking = errorChecking;
         this.priority = Objects.requireNonNull(priority, "priority");
         this.instrumentLock = instrumentLock;
+        this.maxAnswerSize = answerLimit(maxAnswerSize);
     }
 
     /**
      * @return {@link LockPolicy#SHARED_BUFFER} (the safe choice for an unknown instrument), 5 s I/O
      *         timeout, 10 s lock timeout, 5 s open timeout, no error checking, normal priority, steps
-     *         under the session lock only
+     *         under the session lock only, answers up to 16 MiB
      */
     public static SessionOptions defaults() {
         return DEFAULTS;
@@ -54,7 +59,10 @@ public final class SessionOptions {
         return lockPolicy;
     }
 
-    /** @return the longest a single read or write may take */
+    /**
+     * @return the longest one transfer may take as a whole: writing a command, reading an answer
+     *         (however slowly its bytes trickle in), reading a block
+     */
     public Duration ioTimeout() {
         return ioTimeout;
     }
@@ -84,7 +92,8 @@ public final class SessionOptions {
      * @return a copy with that policy
      */
     public SessionOptions withLockPolicy(LockPolicy policy) {
-        return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority, instrumentLock);
+        return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize);
     }
 
     /**
@@ -92,7 +101,8 @@ public final class SessionOptions {
      * @return a copy with that I/O timeout
      */
     public SessionOptions withIoTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority, instrumentLock);
+        return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize);
     }
 
     /**
@@ -100,7 +110,8 @@ public final class SessionOptions {
      * @return a copy with that lock timeout
      */
     public SessionOptions withLockTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority, instrumentLock);
+        return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize);
     }
 
     /**
@@ -108,7 +119,8 @@ public final class SessionOptions {
      * @return a copy with that open timeout
      */
     public SessionOptions withOpenTimeout(Duration timeout) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority, instrumentLock);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize);
     }
 
     /**
@@ -116,7 +128,8 @@ public final class SessionOptions {
      * @return a copy with error checking switched accordingly
      */
     public SessionOptions withErrorChecking(boolean enabled) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority, instrumentLock);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority,
+                instrumentLock, maxAnswerSize);
     }
 
     /**
@@ -124,7 +137,8 @@ public final class SessionOptions {
      * @return a copy with that priority
      */
     public SessionOptions withPriority(Priority stepPriority) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority, instrumentLock);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority,
+                instrumentLock, maxAnswerSize);
     }
 
     /** @return whether every step takes the instrument-side lock too, see {@link #withInstrumentLock} */
@@ -146,7 +160,35 @@ public final class SessionOptions {
      * @return a copy with that setting
      */
     public SessionOptions withInstrumentLock(boolean enabled) {
-        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority, enabled);
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
+                enabled, maxAnswerSize);
+    }
+
+    /**
+     * @return the most bytes one answer collected in memory may have: a text answer, a
+     *         {@link Session#queryBytes} answer, an indefinite-length block read into an array. A
+     *         definite-length block read with {@link Session#queryBlock} is bounded by its own header;
+     *         one streamed to a sink is not held in memory at all
+     */
+    public long maxAnswerSize() {
+        return maxAnswerSize;
+    }
+
+    /**
+     * @param bytes the most bytes one answer collected in memory may have, 1 to
+     *        {@link #MAX_ANSWER_LIMIT}; a longer answer fails with {@link AnswerTooLargeException}
+     * @return a copy with that limit
+     */
+    public SessionOptions withMaxAnswerSize(long bytes) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
+                instrumentLock, bytes);
+    }
+
+    static long answerLimit(long bytes) {
+        if (bytes < 1 || bytes > MAX_ANSWER_LIMIT) {
+            throw new IllegalArgumentException("maxAnswerSize must be 1 to " + MAX_ANSWER_LIMIT + " bytes, got " + bytes);
+        }
+        return bytes;
     }
 
     static Duration positive(Duration value, String what) {
@@ -169,6 +211,6 @@ public final class SessionOptions {
     public String toString() {
         return "SessionOptions[policy=" + lockPolicy + ", io=" + ioTimeout + ", lock=" + lockTimeout + ", open="
                 + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority
-                + ", instrumentLock=" + instrumentLock + "]";
+                + ", instrumentLock=" + instrumentLock + ", maxAnswerSize=" + maxAnswerSize + "]";
     }
 }

@@ -12,6 +12,24 @@ import org.osgi.annotation.versioning.ConsumerType;
  * so it is never used by two steps at once, with one exception: {@link #close()} may be called from
  * any thread at any time and must wake a blocked {@link #read} or {@link #write} with a
  * {@link org.labhal.api.ConnectionLostException} or {@link org.labhal.api.SessionClosedException}.
+ *
+ * <h2>Promises every transport keeps</h2>
+ * <ul>
+ * <li><b>A timeout bounds the whole call</b>, however many packets, frames or records it takes: make a
+ * {@link Deadline} from it and wait on what is left of it. A peer that trickles one byte at a time
+ * cannot stretch a call. Huge timeouts saturate ({@link Deadline#nanos}), they never overflow.</li>
+ * <li><b>Interrupts end waits at once</b> with {@link org.labhal.api.StepInterruptedException}, never
+ * with a spin until the deadline; the interrupt flag stays set. When a message was half sent or half
+ * received at that moment, the link is closed first, since it is out of step.</li>
+ * <li><b>A link out of step is closed, never reused</b>: a message cut short by a timeout, a frame
+ * that announced more than it brought, a header announcing an absurd size. The call throws
+ * {@link org.labhal.api.ConnectionLostException} naming what happened, every later call throws it
+ * too, and {@link #isOpen()} turns false, so the session and the runtime see it and reconnect.</li>
+ * <li><b>Memory is bounded</b>: no buffer grows with what the peer announces or floods; a frame or
+ * record beyond the transport's limit fails with {@link org.labhal.api.AnswerTooLargeException}.</li>
+ * <li><b>Release paths complete</b> whatever the interrupt flag says ({@link Uninterruptibly}):
+ * {@link InstrumentLocking#unlockInstrument}, {@link #close()}.</li>
+ * </ul>
  */
 @ConsumerType
 public interface Connection extends AutoCloseable {
@@ -19,10 +37,11 @@ public interface Connection extends AutoCloseable {
     /**
      * Sends bytes to the instrument.
      *
-     * @param data the bytes from position to limit; consumed entirely on success
+     * @param data the bytes from position to limit; consumed entirely on success; after a failure its
+     *        position tells how many went out, so the caller knows whether a message was cut
      * @param end whether these bytes end a program message: stream transports append their write
      *        termination, message-based ones set their END indicator
-     * @param timeout the I/O timeout for this call
+     * @param timeout bounds this whole call (see the class comment)
      * @throws org.labhal.api.IoTimeoutException when the instrument does not accept the bytes in time
      * @throws org.labhal.api.ConnectionLostException when the link broke
      * @throws LabHalException for other transport failures
@@ -35,7 +54,7 @@ public interface Connection extends AutoCloseable {
      * termination character of stream transports) so that no byte of a later message is consumed.
      *
      * @param into the buffer to fill; has at least one byte remaining
-     * @param timeout the I/O timeout for this call
+     * @param timeout bounds this whole call (see the class comment)
      * @return whether the last byte read ended a message
      * @throws org.labhal.api.IoTimeoutException when no byte arrives in time
      * @throws org.labhal.api.ConnectionLostException when the link broke
@@ -47,10 +66,18 @@ public interface Connection extends AutoCloseable {
      * Resynchronises with the instrument after a timeout or an aborted step: a device clear where the
      * transport has one (VXI-11, HiSLIP, the simulators), otherwise a bounded drain of pending input.
      *
-     * @param timeout the I/O timeout for this call
+     * @param timeout bounds this whole call (see the class comment)
      * @throws LabHalException when the instrument could not be cleared
      */
     void clear(Duration timeout) throws LabHalException;
+
+    /**
+     * @return false once the link is closed, by {@link #close()} or because the transport found it
+     *         broken or out of step; a session on a link that is not open reports itself closed
+     */
+    default boolean isOpen() {
+        return true;
+    }
 
     /**
      * @return a short description for messages, e.g. the remote address

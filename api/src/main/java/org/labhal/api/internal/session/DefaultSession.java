@@ -53,6 +53,7 @@ final class DefaultSession implements Session {
     private volatile Duration lockTimeout;
     private volatile boolean errorChecking;
     private volatile Priority priority;
+    private volatile long maxAnswerSize;
     private volatile boolean open = true;
 
     DefaultSession(String name, Channel channel, LockService locks, LockPolicy policy, SessionLock lock,
@@ -68,6 +69,7 @@ final class DefaultSession implements Session {
         this.errorChecking = options.errorChecking();
         this.priority = options.priority();
         this.instrumentLock = options.instrumentLock();
+        this.maxAnswerSize = options.maxAnswerSize();
     }
 
     @Override
@@ -531,7 +533,7 @@ final class DefaultSession implements Session {
         DefaultSession twin = new DefaultSession(channel.nextName(), channel, locks,
                 policy, lock, SessionOptions.defaults().withIoTimeout(ioTimeout).withLockTimeout(lockTimeout)
                         .withErrorChecking(errorChecking).withPriority(priority).withLockPolicy(policy)
-                        .withInstrumentLock(instrumentLock));
+                        .withInstrumentLock(instrumentLock).withMaxAnswerSize(maxAnswerSize));
         return twin;
     }
 
@@ -588,6 +590,16 @@ final class DefaultSession implements Session {
     @Override
     public void setPriority(Priority stepPriority) {
         priority = Objects.requireNonNull(stepPriority, "priority");
+    }
+
+    @Override
+    public long maxAnswerSize() {
+        return maxAnswerSize;
+    }
+
+    @Override
+    public void setMaxAnswerSize(long bytes) {
+        maxAnswerSize = SessionOptions.defaults().withMaxAnswerSize(bytes).maxAnswerSize();
     }
 
     @Override
