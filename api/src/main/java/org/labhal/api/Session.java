@@ -28,11 +28,13 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@link #share()} gives a second handle (say, for a second driver object) on the same connection
  * and the same lock. A handle can hand out its lock ({@link #lock()}), adopt another session's
  * ({@link #adoptLock}) so two independent sessions to a shared-buffer instrument never talk at once,
- * or break away to a fresh one ({@link #breakAway()}).
+ * or break away to a fresh one ({@link #breakAway()}). Whatever lock a handle holds, the steps of all
+ * handles on one connection take turns on it: a lock only decides which leases exclude each other.
  *
  * <h2>Timeouts</h2>
  * The I/O timeout bounds each transfer as a whole: writing a command, reading its whole answer
- * (however slowly the instrument trickles it), reading or writing a block. The lock timeout bounds
+ * (however slowly the instrument trickles it); a binary block gets one I/O timeout for each piece
+ * of up to 64 KiB (see below). The lock timeout bounds
  * the wait for the lock. They are separate: a long queue for a busy instrument is not an I/O
  * failure. Huge timeouts are taken as "practically forever"; they never overflow.
  * <p>
@@ -50,8 +52,10 @@ import org.osgi.annotation.versioning.ProviderType;
  * arbitrary blocks: definite-length {@code #<n><length><data>} and indefinite-length
  * {@code #0<data>} ended by the message end. Each transfer is one step: the lock is held from the
  * command to the message terminator, however long the data takes, so other steps on the same lock
- * wait that long (give them a lock timeout to match). The I/O timeout bounds the whole transfer:
- * give large blocks over slow links a timeout to match. Lengths on the wire are never trusted: data is read by what arrives, in
+ * wait that long (give them a lock timeout to match). The I/O timeout bounds the block header, each
+ * piece of up to 64 KiB of data and the terminator, each as a whole: a block may take as long as it
+ * keeps arriving at 64 KiB per timeout (13 KiB/s at the default 5 s), while an instrument that
+ * trickles a few bytes now and then fails within one timeout. Lengths on the wire are never trusted: data is read by what arrives, in
  * pieces of at most 64 KiB, and the streaming variants hold no more than that in memory. Stream
  * transports ({@link TransportKind#SOCKET}, {@link TransportKind#SERIAL}) have no END indicator, so
  * there an indefinite-length block ends at its first line feed; instruments send definite-length
@@ -272,8 +276,11 @@ public interface Session extends AutoCloseable {
      * }
      * }</pre>
      * <p>
-     * Closing the lease throws an {@link IllegalStateException} (with the transport's exception as
-     * cause) when the instrument refused the release; the session lock is released all the same.
+     * Closing the lease releases the instrument-side lock whatever the thread's interrupt flag says
+     * (the flag is kept). When the release fails (the instrument refuses it, does not answer, or the
+     * link is busy beyond the lock timeout) the session closes the connection, which makes the
+     * instrument free the lock: the instrument is never left locked, and {@link #isOpen()} turns
+     * false so the owner reconnects. The session lock is released in every case.
      *
      * @param timeout how long to wait for both locks together, zero (try once) or positive
      * @param sharedKey {@code null} for the exclusive instrument-side lock; otherwise a shared lock
@@ -302,7 +309,9 @@ public interface Session extends AutoCloseable {
 
     /**
      * Gives this handle a fresh lock of its own (RsInstrument's {@code clear_lock}). Other handles
-     * keep the old one. On an instrument with shared buffers this invites crosstalk.
+     * keep the old one. Its leases no longer exclude theirs, so their multi-step transactions may
+     * interleave; single steps on a shared connection still take turns on it, so no step ever gets
+     * another's answer. For a connection of its own, open a new session instead.
      *
      * @return the new lock
      */
@@ -337,7 +346,7 @@ public interface Session extends AutoCloseable {
 
     /**
      * @return the I/O timeout: the longest one transfer may take as a whole (writing a command,
-     *         reading an answer or a block, however slowly its bytes arrive)
+     *         reading an answer however slowly its bytes arrive, each 64 KiB piece of a block)
      */
     Duration ioTimeout();
 

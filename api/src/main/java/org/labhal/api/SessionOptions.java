@@ -61,7 +61,7 @@ public final class SessionOptions {
 
     /**
      * @return the longest one transfer may take as a whole: writing a command, reading an answer
-     *         (however slowly its bytes trickle in), reading a block
+     *         (however slowly its bytes trickle in), each 64 KiB piece of a binary block
      */
     public Duration ioTimeout() {
         return ioTimeout;
@@ -153,8 +153,8 @@ public final class SessionOptions {
      * {@code lockInstrument} lease a step only re-enters both). Each step then costs the lock and
      * unlock exchanges on top of its own; the lock timeout bounds both waits. Opening such a session
      * over a transport without instrument-side locks fails with
-     * {@link InstrumentLockUnsupportedException}. A release the instrument refuses at the end of a step
-     * surfaces as the {@link IllegalStateException} described at {@link Session#lockInstrument(Duration, String)}.
+     * {@link InstrumentLockUnsupportedException}. A release that fails at the end of a step closes
+     * the connection, as described at {@link Session#lockInstrument(Duration, String)}.
      *
      * @param enabled whether steps take the instrument-side lock too
      * @return a copy with that setting

@@ -8,13 +8,16 @@ import java.time.Duration;
  * {@link #remaining()} in every inner loop, so a peer that trickles bytes cannot stretch a call
  * beyond its timeout however many reads it takes. Durations too large for {@link System#nanoTime()}
  * arithmetic saturate (a timeout of ten million days waits "forever", it does not overflow).
- * Immutable.
+ * Safe to share: its only mutable state is a cache of its last {@link #remaining()}, which saves
+ * one allocation per read on hot paths.
  */
 public final class Deadline {
     /** About 146 years: the farthest deadline {@code nanoTime} arithmetic can hold without overflow. */
     private static final long FOREVER = Long.MAX_VALUE / 2;
     private final long at;
     private final Duration timeout;
+    /** The last {@link #remaining()}, reused while the whole milliseconds left are the same. */
+    private Duration lastRemaining;
 
     private Deadline(long at, Duration timeout) {
         this.at = at;
@@ -63,9 +66,23 @@ public final class Deadline {
         return Math.max(0, at - System.nanoTime());
     }
 
-    /** @return time left, zero once passed */
+    /**
+     * @return time left, zero once passed; to spare hot paths an allocation per call it may be up
+     *         to a millisecond more than the exact rest (the rest rounded up to whole milliseconds,
+     *         which is the resolution of socket and RPC timeouts anyway)
+     */
     public Duration remaining() {
-        return Duration.ofNanos(remainingNanos());
+        long nanos = remainingNanos();
+        if (nanos == 0) {
+            return Duration.ZERO;
+        }
+        long millis = (nanos + 999_999) / 1_000_000;
+        Duration cached = lastRemaining; // immutable: a racy read sees a whole one or null
+        if (cached == null || cached.toMillis() != millis) {
+            cached = Duration.ofMillis(millis);
+            lastRemaining = cached;
+        }
+        return cached;
     }
 
     /**

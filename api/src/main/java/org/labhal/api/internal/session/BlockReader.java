@@ -9,7 +9,7 @@ import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.MalformedResponseException;
 import org.labhal.api.StepInterruptedException;
-import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.Deadline;
 
 /**
  * Reads one response message that must be an IEEE 488.2 arbitrary block and hands its data on in
@@ -40,10 +40,12 @@ final class BlockReader {
         void accept(byte[] data, int offset, int length) throws IOException, LabHalException;
     }
 
-    private final Connection connection;
+    private final Channel connection;
     private final String resource;
     private final boolean streamTransport;
     private final Duration io;
+    /** Renewed for every piece: a block may take as long as it keeps arriving, one piece per timeout. */
+    private Deadline deadline;
     private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
     private boolean messageOpen = true;
     /** Where the transfer is, for messages: data bytes delivered, announced length (-1: indefinite). */
@@ -59,10 +61,12 @@ final class BlockReader {
      * @param connection where the response comes from
      * @param resource names the resource in messages
      * @param streamTransport whether message ends are termination characters rather than END
-     * @param io the I/O timeout for each read
+     * @param io the I/O timeout: it bounds the header and each piece of up to {@link #CHUNK} data
+     *        bytes as a whole, and the terminator
      */
-    BlockReader(Connection connection, String resource, boolean streamTransport, Duration io) {
+    BlockReader(Channel connection, String resource, boolean streamTransport, Duration io) {
         this.connection = connection;
+        this.deadline = Deadline.after(io);
         this.resource = resource;
         this.streamTransport = streamTransport;
         this.io = io;
@@ -119,6 +123,7 @@ final class BlockReader {
     private long readDefinite(boolean headerEnded, Target target, BlockProgress progress) throws LabHalException {
         boolean end = headerEnded;
         while (done < total) {
+            deadline = Deadline.after(io);
             buffer.clear().limit((int) Math.min(CHUNK, total - done));
             while (buffer.hasRemaining()) {
                 if (end && !streamTransport) {
@@ -144,6 +149,7 @@ final class BlockReader {
     private void readTerminator() throws LabHalException {
         byte[] seen = new byte[MAX_TERMINATOR];
         int count = 0;
+        deadline = Deadline.after(io);
         while (count < MAX_TERMINATOR) {
             buffer.clear().limit(1);
             boolean end = read();
@@ -175,6 +181,7 @@ final class BlockReader {
         byte[] bytes = buffer.array();
         int carried = 0;
         while (true) {
+            deadline = Deadline.after(io);
             buffer.clear().position(carried);
             boolean end = false;
             while (buffer.hasRemaining() && !end) {
@@ -227,7 +234,12 @@ final class BlockReader {
         int before = buffer.position();
         boolean end;
         try {
-            end = connection.read(buffer, io);
+            if (deadline.expired()) {
+                throw new IoTimeoutException(resource + ": the I/O timeout of " + io.toMillis() + " ms passed "
+                        + "before the " + (phase == Phase.DATA ? "next " + CHUNK / 1024 + " KiB of data" : phase
+                        == Phase.HEADER ? "block header" : "terminator") + " had arrived", io);
+            }
+            end = connection.read(buffer, deadline.remaining());
         } catch (IoTimeoutException e) {
             if (phase == Phase.HEADER) {
                 throw e; // no block yet: the connection's message says it best

@@ -9,7 +9,6 @@ import java.time.Duration;
 import org.labhal.api.BlockProgress;
 import org.labhal.api.LabHalException;
 import org.labhal.api.StepInterruptedException;
-import org.labhal.api.transport.Connection;
 
 /**
  * Sends one program message made of a command prefix and an IEEE 488.2 arbitrary block, the data
@@ -18,7 +17,7 @@ import org.labhal.api.transport.Connection;
  * session lock.
  */
 final class BlockWriter {
-    private final Connection connection;
+    private final Channel connection;
     private final String resource;
     private final Duration io;
     private boolean sent;
@@ -26,9 +25,10 @@ final class BlockWriter {
     /**
      * @param connection where the message goes
      * @param resource names the resource in messages
-     * @param io the I/O timeout for each write
+     * @param io the I/O timeout: it bounds each piece of up to {@link BlockReader#CHUNK} bytes as a
+     *        whole, so a block may take as long as it keeps moving
      */
-    BlockWriter(Connection connection, String resource, Duration io) {
+    BlockWriter(Channel connection, String resource, Duration io) {
         this.connection = connection;
         this.resource = resource;
         this.io = io;
@@ -50,8 +50,8 @@ final class BlockWriter {
     }
 
     /**
-     * @return whether any part of the message may have reached the instrument, so that after a
-     *         failure the session must resynchronise before the next step
+     * @return whether any part of the message reached the instrument, so that after a failure the
+     *         instrument holds a fragment the session must get rid of
      */
     boolean sent() {
         return sent;
@@ -63,7 +63,10 @@ final class BlockWriter {
             send(ByteBuffer.allocate(header.length + data.length).put(header).put(data).flip(), true);
         } else {
             send(ByteBuffer.wrap(header), false);
-            send(ByteBuffer.wrap(data), true);
+            for (int at = 0; at < data.length; at += BlockReader.CHUNK) {
+                int piece = Math.min(BlockReader.CHUNK, data.length - at);
+                send(ByteBuffer.wrap(data, at, piece), at + piece == data.length);
+            }
         }
     }
 
@@ -122,8 +125,13 @@ final class BlockWriter {
         }
     }
 
+    /** One piece, bounded as a whole by the I/O timeout. */
     private void send(ByteBuffer data, boolean end) throws LabHalException {
-        sent = true;
-        connection.write(data, end, io);
+        int start = data.position();
+        try {
+            connection.write(data, end, io);
+        } finally {
+            sent |= data.position() > start;
+        }
     }
 }

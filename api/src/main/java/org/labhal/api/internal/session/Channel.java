@@ -1,21 +1,42 @@
 package org.labhal.api.internal.session;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
+import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
-
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.SessionClosedException;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.api.dto.HolderInfo;
+import org.labhal.api.lock.LockTimeoutException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentLocking;
 import org.labhal.api.transport.TransportFactory;
+import org.labhal.api.transport.Uninterruptibly;
 
 /**
  * One physical connection and the session handles on it ({@link DefaultSession#share()} and
- * single-connection multiplexing). It closes with its last handle, or at once when its transport
- * goes away.
+ * single-connection multiplexing). It closes with its last handle, at once when its transport goes
+ * away, and when the connection fails in a way that leaves it unusable (lost, or out of step).
+ * <p>
+ * <b>The wire lock.</b> Handles on one connection usually share one session lock, but a handle may
+ * {@link DefaultSession#breakAway() break away} or {@link DefaultSession#adoptLock adopt} another
+ * lock. Whatever session lock a step holds, its traffic on the connection is serialised here: every
+ * step takes the wire lock after its session lock and gives it back before. The wire lock is a leaf
+ * (nothing else is waited for while it is held but the connection itself, whose calls are bounded
+ * by their timeouts), so it cannot take part in a deadlock, and a step waits for it no longer than
+ * its lock timeout.
+ * <p>
+ * Every call to the connection goes through this class, which closes the channel when the
+ * connection reports itself lost or closed, so that {@link DefaultSession#isOpen()} tells the truth
+ * and its owner can reconnect.
  */
 final class Channel {
     final ResourceAddress address;
@@ -23,11 +44,15 @@ final class Channel {
     final TransportFactory transport;
     private final AtomicLong sessionNumbers;
     private final Runnable onClose;
+    private final ReentrantLock wire = new ReentrantLock();
+    private volatile Thread wireHolder;
+    private volatile String wireActivity;
+    private volatile long wireSince;
     private int handles; // guarded by this
     private volatile String closedBecause;
     /** Nested instrument-side holds on this connection; the transport is asked on the first only. */
-    private int instrumentHolds; // guarded by this
-    private String instrumentKey; // guarded by this; the shared key of the held lock, null: exclusive
+    private int instrumentHolds; // guarded by wire
+    private String instrumentKey; // guarded by wire; the shared key of the held lock, null: exclusive
 
     Channel(ResourceAddress address, Connection connection, TransportFactory transport, AtomicLong sessionNumbers,
             Runnable onClose) {
@@ -81,49 +106,196 @@ final class Channel {
 
     /** @return why the channel is closed, or {@code null} while it is open */
     String closedBecause() {
+        if (closedBecause == null && !connection.isOpen()) {
+            kill("its connection " + connection.describe() + " was closed by the transport");
+        }
         return closedBecause;
     }
 
     void ensureOpen(String session) throws SessionClosedException {
-        String reason = closedBecause;
+        String reason = closedBecause();
         if (reason != null) {
             throw new SessionClosedException("Session " + session + " is closed: " + reason);
         }
     }
 
     /**
-     * Takes the instrument-side lock, or one more hold on it when this connection has it already.
-     * Called under the session lock, so holders of one session lock never race here.
+     * Takes the wire lock for one step (see the class comment).
+     *
+     * @param wait how long to wait for a step of another session lock on this connection
      */
-    void holdInstrument(InstrumentLocking locking, Duration timeout, String sharedKey, String session)
-            throws LabHalException {
-        synchronized (this) {
-            if (instrumentHolds > 0) {
-                if (!Objects.equals(sharedKey, instrumentKey)) {
-                    throw new IllegalArgumentException("Session " + session + ": the connection already holds the "
-                            + describeLock(instrumentKey) + " on the instrument; cannot nest the "
-                            + describeLock(sharedKey) + " inside it");
-                }
-                instrumentHolds++;
-                return;
+    void lockWire(Duration wait, String session, String activity) throws LabHalException {
+        try {
+            if (!wire.tryLock(Deadline.nanos(wait), TimeUnit.NANOSECONDS)) {
+                throw new LockTimeoutException("connection " + address.canonical() + " (shared by handles with "
+                        + "different session locks)", wait, wireHolderInfo(), wire.getQueueLength());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException("Interrupted waiting for the connection of " + session + " to "
+                    + activity, e);
         }
-        locking.lockInstrument(timeout, sharedKey);
-        synchronized (this) {
-            instrumentHolds++;
-            instrumentKey = sharedKey;
+        if (wire.getHoldCount() == 1) {
+            wireHolder = Thread.currentThread();
+            wireActivity = activity;
+            wireSince = System.nanoTime();
         }
     }
 
-    /** Gives back one hold; the last one releases the instrument-side lock. */
-    void releaseInstrument(InstrumentLocking locking, Duration timeout) throws LabHalException {
-        synchronized (this) {
-            if (--instrumentHolds > 0) {
+    /** Gives the wire lock back. */
+    void unlockWire() {
+        if (wire.getHoldCount() == 1) {
+            wireHolder = null;
+        }
+        wire.unlock();
+    }
+
+    private HolderInfo wireHolderInfo() {
+        Thread holder = wireHolder;
+        if (holder == null) {
+            return null;
+        }
+        Duration held = Duration.ofNanos(System.nanoTime() - wireSince);
+        return new HolderInfo(holder.getName(), holder.getId(), wireActivity, Instant.now().minus(held), held, 1);
+    }
+
+    /** {@link Connection#write}, closing the channel when the connection is lost. */
+    void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
+        try {
+            connection.write(data, end, timeout);
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+    }
+
+    /** {@link Connection#read}, closing the channel when the connection is lost. */
+    boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
+        try {
+            return connection.read(into, timeout);
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * A device clear to resynchronise after a failure: it runs whatever the interrupt flag says, and
+     * when it fails the connection is out of step for good, so the channel closes.
+     *
+     * @return the failure, or {@code null} when the clear succeeded
+     */
+    LabHalException resynchronise(Duration timeout) {
+        try {
+            Uninterruptibly.run(() -> connection.clear(timeout));
+            return null;
+        } catch (LabHalException e) {
+            kill("resynchronising after a failed step failed: " + e.getMessage());
+            return e;
+        }
+    }
+
+    /** A device clear the caller asked for, closing the channel when the connection is lost. */
+    void clear(Duration timeout) throws LabHalException {
+        try {
+            connection.clear(timeout);
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * A command was cut short on a byte stream: the instrument holds a fragment that the next command
+     * would be glued to, and nothing on the wire can tell it to drop it. Closing the connection is
+     * the one sure way back (instruments discard a closed connection's input).
+     *
+     * @return the exception to throw
+     */
+    ConnectionLostException cutShort(String session, String what, LabHalException cause) {
+        String reason = what + " was cut short (" + cause.getMessage() + "); the connection was closed so that "
+                + "the instrument cannot join the next command to the fragment";
+        kill(reason);
+        return new ConnectionLostException(session + ": " + reason, cause);
+    }
+
+    private LabHalException failed(LabHalException e) {
+        if (e instanceof ConnectionLostException || !connection.isOpen()) {
+            kill("the connection " + connection.describe() + " was lost: " + e.getMessage());
+        }
+        return e;
+    }
+
+    /**
+     * Takes the instrument-side lock, or one more hold on it when this connection has it already.
+     * Called under the session lock and the wire lock.
+     */
+    void holdInstrument(InstrumentLocking locking, Duration timeout, String sharedKey, String session)
+            throws LabHalException {
+        if (instrumentHolds > 0) {
+            if (!Objects.equals(sharedKey, instrumentKey)) {
+                throw new IllegalArgumentException("Session " + session + ": the connection already holds the "
+                        + describeLock(instrumentKey) + " on the instrument; cannot nest the "
+                        + describeLock(sharedKey) + " inside it");
+            }
+            instrumentHolds++;
+            return;
+        }
+        try {
+            locking.lockInstrument(timeout, sharedKey);
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+        instrumentHolds++;
+        instrumentKey = sharedKey;
+    }
+
+    /**
+     * Gives back one hold; the last one releases the instrument-side lock. Like every release path it
+     * runs to the end whatever the interrupt flag says (the flag is restored). When the release fails,
+     * or the connection stays busy with a step of another session lock for longer than
+     * {@code wireWait}, the instrument may still hold the lock for this link, so the channel closes the
+     * link, which makes every instrument free it.
+     */
+    void releaseInstrument(InstrumentLocking locking, Duration timeout, Duration wireWait) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            if (!wire.tryLock(Deadline.nanos(wireWait), TimeUnit.NANOSECONDS)) {
+                kill("the connection stayed busy with another session's step for " + wireWait.toMillis()
+                        + " ms while the instrument-side lock was to be released; closed so that the instrument "
+                        + "frees the lock");
                 return;
             }
-            instrumentKey = null;
+        } catch (InterruptedException e) {
+            interrupted = true; // interrupted again while waiting: closing is the release that cannot wait
+            kill("interrupted while waiting to release the instrument-side lock; closed so that the instrument "
+                    + "frees the lock");
+            return;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        locking.unlockInstrument(timeout);
+        try {
+            releaseHeld(locking, timeout);
+        } finally {
+            wire.unlock();
+        }
+    }
+
+    private void releaseHeld(InstrumentLocking locking, Duration timeout) {
+        if (instrumentHolds > 1) {
+            instrumentHolds--;
+            return;
+        }
+        instrumentHolds = 0;
+        instrumentKey = null;
+        if (closedBecause() != null) {
+            return; // the closed link took its instrument-side lock with it
+        }
+        try {
+            Uninterruptibly.run(() -> locking.unlockInstrument(timeout));
+        } catch (LabHalException | RuntimeException e) {
+            kill("releasing the instrument-side lock failed (" + e.getMessage() + "); the connection was closed "
+                    + "so that the instrument frees the lock");
+        }
     }
 
     private static String describeLock(String sharedKey) {

@@ -28,6 +28,7 @@ import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.LockService;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
+import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentLocking;
 
 /**
@@ -39,6 +40,7 @@ final class DefaultSession implements Session {
     static final int MAX_ERROR_READS = 100;
     private static final int CHUNK = 8192;
     private static final int MAX_ACTIVITY = 60;
+    private static final byte[] ERROR_QUERY = "SYST:ERR?".getBytes(StandardCharsets.ISO_8859_1);
 
     private final String name;
     private final Channel channel;
@@ -95,8 +97,8 @@ final class DefaultSession implements Session {
     private void writeBytes(String command, byte[] message) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Lease lease = enter("write " + quote(command))) {
-            send(message, io);
+        try (Step step = enter("write " + quote(command))) {
+            send(command, message, io);
             if (check) {
                 throwErrors(command, readErrors(io));
             }
@@ -112,8 +114,8 @@ final class DefaultSession implements Session {
     public byte[] queryBytes(String query) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Lease lease = enter("query " + quote(query))) {
-            send(query.getBytes(StandardCharsets.ISO_8859_1), io);
+        try (Step step = enter("query " + quote(query))) {
+            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io);
             byte[] response = receive(io);
             if (check) {
                 throwErrors(query, readErrors(io));
@@ -125,7 +127,7 @@ final class DefaultSession implements Session {
     @Override
     public String read() throws LabHalException {
         Duration io = ioTimeout;
-        try (Lease lease = enter("read")) {
+        try (Step step = enter("read")) {
             return text(receive(io));
         }
     }
@@ -133,7 +135,7 @@ final class DefaultSession implements Session {
     @Override
     public List<InstrumentError> errors() throws LabHalException {
         Duration io = ioTimeout;
-        try (Lease lease = enter("read error queue")) {
+        try (Step step = enter("read error queue")) {
             return readErrors(io);
         }
     }
@@ -141,9 +143,9 @@ final class DefaultSession implements Session {
     @Override
     public void clear() throws LabHalException {
         Duration io = ioTimeout;
-        try (Lease lease = enter("device clear")) {
+        try (Step step = enter("device clear")) {
             try {
-                channel.connection.clear(io);
+                channel.clear(io);
             } catch (LabHalException e) {
                 throw closedOr(e);
             }
@@ -152,7 +154,9 @@ final class DefaultSession implements Session {
 
     @Override
     public byte[] queryBlock(String query) throws LabHalException {
-        ResponseBuffer data = new ResponseBuffer(name);
+        // A definite-length block is bounded by its header; an indefinite one only by its end.
+        ResponseBuffer data = new ResponseBuffer(name, ResponseBuffer.MAX_SIZE,
+                (int) Math.min(maxAnswerSize, ResponseBuffer.MAX_SIZE));
         queryBlockInto(query, data, BlockProgress.NONE);
         return data.toByteArray();
     }
@@ -169,9 +173,9 @@ final class DefaultSession implements Session {
         Objects.requireNonNull(progress, "progress");
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Lease lease = enter("query block " + quote(query))) {
-            send(query.getBytes(StandardCharsets.ISO_8859_1), io);
-            BlockReader reader = new BlockReader(channel.connection, name, streamTransport, io);
+        try (Step step = enter("query block " + quote(query))) {
+            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io);
+            BlockReader reader = new BlockReader(channel, name, streamTransport, io);
             long length;
             try {
                 length = reader.read(target, progress);
@@ -220,15 +224,16 @@ final class DefaultSession implements Session {
     private long writeBlock(String commandPrefix, BlockTransfer transfer) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Lease lease = enter("write block " + quote(commandPrefix))) {
-            BlockWriter writer = new BlockWriter(channel.connection, name, io);
+        try (Step step = enter("write block " + quote(commandPrefix))) {
+            BlockWriter writer = new BlockWriter(channel, name, io);
             long length;
             try {
                 length = transfer.run(writer);
             } catch (LabHalException e) {
-                throw afterFailure(e, writer.sent(), io);
+                throw afterWriteFailure(e, writer.sent(), "the block message " + quote(commandPrefix + "#..."), io);
             } catch (RuntimeException | Error e) {
-                afterFailure(e, writer.sent(), io);
+                afterWriteFailure(new LabHalException(name + ": " + e, e), writer.sent(),
+                        "the block message " + quote(commandPrefix + "#..."), io);
                 throw e;
             }
             if (check) {
@@ -259,8 +264,9 @@ final class DefaultSession implements Session {
      * we sent, resynchronise so that the next step starts clean.
      */
     private LabHalException afterFailure(LabHalException failure, boolean unfinished, Duration io) {
+        LabHalException reported = closedOr(failure); // a failed resynchronisation closes: not the cause
         afterFailure((Throwable) failure, unfinished, io);
-        return closedOr(failure);
+        return reported;
     }
 
     private void afterFailure(Throwable failure, boolean unfinished, Duration io) {
@@ -270,9 +276,53 @@ final class DefaultSession implements Session {
         }
     }
 
+    /**
+     * A write failed. When part of the message went out the instrument holds a fragment: on a
+     * message transport a device clear drops it; on a byte stream nothing can, so the connection
+     * closes ({@link Channel#cutShort}).
+     */
+    private LabHalException afterWriteFailure(LabHalException failure, boolean partlySent, String what,
+            Duration io) {
+        if (!partlySent || failure instanceof SessionClosedException || channel.closedBecause() != null) {
+            return closedOr(failure);
+        }
+        if (streamTransport) {
+            return channel.cutShort(name, what, failure);
+        }
+        resynchronise(failure, io);
+        return failure;
+    }
+
     /** Takes the lock for one step and checks the session is usable. */
-    private Lease enter(String activity) throws LabHalException {
-        return instrumentLock ? layered(activity, lockTimeout, null) : enter(activity, lockTimeout);
+    private Step enter(String activity) throws LabHalException {
+        Duration wait = lockTimeout;
+        Deadline deadline = Deadline.after(wait);
+        Lease lease = instrumentLock ? layered(activity, wait, null) : enter(activity, wait);
+        try {
+            channel.lockWire(deadline.remaining(), name, activity);
+        } catch (LabHalException | RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        return new Step(lease);
+    }
+
+    /** One step: its session lease (with the instrument-side hold, if any) and the wire lock. */
+    private final class Step implements AutoCloseable {
+        private final Lease lease;
+
+        Step(Lease lease) {
+            this.lease = lease;
+        }
+
+        @Override
+        public void close() {
+            try {
+                channel.unlockWire();
+            } finally {
+                lease.close();
+            }
+        }
     }
 
     private Lease enter(String activity, Duration wait) throws LabHalException {
@@ -300,11 +350,12 @@ final class DefaultSession implements Session {
         }
     }
 
-    private void send(byte[] message, Duration io) throws LabHalException {
+    private void send(String command, byte[] message, Duration io) throws LabHalException {
+        ByteBuffer data = ByteBuffer.wrap(message);
         try {
-            channel.connection.write(ByteBuffer.wrap(message), true, io);
+            channel.write(data, true, io);
         } catch (LabHalException e) {
-            throw closedOr(e);
+            throw afterWriteFailure(e, data.position() > 0, "the command " + quote(command), io);
         }
     }
 
@@ -315,14 +366,21 @@ final class DefaultSession implements Session {
      * the block's terminator is read too, even when the data's last byte is a line feed.
      */
     private byte[] receive(Duration io) throws LabHalException {
+        Deadline deadline = Deadline.after(io);
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
-        ResponseBuffer response = new ResponseBuffer(name);
+        long limit = maxAnswerSize;
+        ResponseBuffer response = new ResponseBuffer(name, (int) Math.min(limit, ResponseBuffer.MAX_SIZE));
         long dataEnd = BlockHeader.UNKNOWN; // index after the block's data, once the header is known
         boolean over = false; // whether the whole message has been read
         try {
             while (true) {
+                if (deadline.expired()) {
+                    throw new IoTimeoutException(name + ": no complete answer within the I/O timeout of "
+                            + io.toMillis() + " ms; " + response.size() + " bytes had arrived"
+                            + (response.size() == 0 ? "" : ": " + Excerpt.of(response.array(), 0, response.size())), io);
+                }
                 chunk.clear();
-                boolean end = channel.connection.read(chunk, io);
+                boolean end = channel.read(chunk, deadline.remaining());
                 if (chunk.position() == 0 && !end) {
                     throw new LabHalException(name + ": the transport returned from a read with no data and no "
                             + "message end, breaking its contract");
@@ -355,17 +413,16 @@ final class DefaultSession implements Session {
 
     /** After a failure the rest of the old answer must not reach the next step: clear the device. */
     private void resynchronise(Throwable failure, Duration io) {
-        try {
-            channel.connection.clear(io);
-        } catch (LabHalException e) {
-            failure.addSuppressed(e);
+        LabHalException failed = channel.resynchronise(io);
+        if (failed != null) {
+            failure.addSuppressed(failed);
         }
     }
 
     private List<InstrumentError> readErrors(Duration io) throws LabHalException {
         List<InstrumentError> errors = new ArrayList<>();
         for (int i = 0; i < MAX_ERROR_READS; i++) {
-            send("SYST:ERR?".getBytes(StandardCharsets.ISO_8859_1), io);
+            send("SYST:ERR?", ERROR_QUERY, io);
             String answer = text(receive(io));
             InstrumentError error = parseError(answer);
             if (error.code() == 0) {
@@ -400,7 +457,7 @@ final class DefaultSession implements Session {
     /** A failure on a channel that was closed meanwhile is reported as the closure it is. */
     private LabHalException closedOr(LabHalException failure) {
         String reason = channel.closedBecause();
-        if (reason == null || failure instanceof SessionClosedException) {
+        if (reason == null || failure instanceof SessionClosedException || failure instanceof ConnectionLostException) {
             return failure;
         }
         SessionClosedException closed = new SessionClosedException("Session " + name + " is closed: " + reason);
@@ -452,11 +509,15 @@ final class DefaultSession implements Session {
     /** Both lock layers within {@code wait}; on any failure the session lock is given back. */
     private Lease layered(String activity, Duration wait, String sharedKey) throws LabHalException {
         InstrumentLocking locking = instrumentLocking();
-        long deadline = System.nanoTime() + wait.toNanos();
+        Deadline deadline = Deadline.after(wait);
         Lease sessionLease = enter(activity, wait);
         try {
-            Duration rest = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-            channel.holdInstrument(locking, rest, sharedKey, name);
+            channel.lockWire(deadline.remaining(), name, activity);
+            try {
+                channel.holdInstrument(locking, deadline.remaining(), sharedKey, name);
+            } finally {
+                channel.unlockWire();
+            }
             return new InstrumentLease(sessionLease, locking);
         } catch (LabHalException e) {
             sessionLease.close();
@@ -467,7 +528,11 @@ final class DefaultSession implements Session {
         }
     }
 
-    /** Both lock layers; closing releases the instrument-side lock, then the session lock. */
+    /**
+     * Both lock layers; closing releases the instrument-side lock, then the session lock. The release
+     * runs whatever the interrupt flag says; when it fails the channel closes the link, which frees
+     * the instrument-side lock, so closing never leaves the instrument locked.
+     */
     private final class InstrumentLease implements Lease {
         private final Lease sessionLease;
         private final InstrumentLocking locking;
@@ -495,13 +560,8 @@ final class DefaultSession implements Session {
             }
             closed = true;
             try {
-                channel.releaseInstrument(locking, ioTimeout);
-            } catch (LabHalException e) {
-                // A closed link took its instrument-side lock with it; anything else is worth knowing.
-                if (channel.closedBecause() == null) {
-                    throw new IllegalStateException("Session " + name + ": releasing the instrument-side lock failed;"
-                            + " the instrument may still be locked: " + e.getMessage(), e);
-                }
+                Duration io = ioTimeout;
+                channel.releaseInstrument(locking, io, lockTimeout.plus(io));
             } finally {
                 sessionLease.close();
             }

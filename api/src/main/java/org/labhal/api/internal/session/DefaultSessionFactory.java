@@ -11,6 +11,7 @@ import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionFactory;
+import org.labhal.api.SessionClosedException;
 import org.labhal.api.SessionOptions;
 import org.labhal.api.TransportKind;
 import org.labhal.api.TransportUnavailableException;
@@ -112,7 +113,11 @@ public final class DefaultSessionFactory implements SessionFactory {
             return openMultiplexed(address, options, lock);
         }
         Channel channel = connect(address, options);
-        channel.retain();
+        if (!channel.retain()) {
+            // Its transport left while we connected, or the link died at once: never hand out a dead session.
+            throw new SessionClosedException("Cannot open a session to " + address.canonical() + ": the connection "
+                    + "closed as it opened: " + channel.closedBecause());
+        }
         return new DefaultSession(channel.nextName(), channel, locks, policy, lock, options);
     }
 

@@ -2,6 +2,7 @@ package org.labhal.api.internal.session;
 
 import java.util.Arrays;
 
+import org.labhal.api.AnswerTooLargeException;
 import org.labhal.api.LabHalException;
 
 /**
@@ -15,7 +16,8 @@ final class ResponseBuffer implements BlockReader.Target {
     private static final int FIRST_SIZE = 8192;
 
     private final String resource;
-    private final int limit;
+    private int limit;
+    private final int indefiniteLimit;
     private byte[] data = new byte[0];
     private int size;
     private long expected = -1;
@@ -30,13 +32,27 @@ final class ResponseBuffer implements BlockReader.Target {
      * @param limit the most bytes it takes, at most {@link #MAX_SIZE}
      */
     ResponseBuffer(String resource, int limit) {
+        this(resource, limit, limit);
+    }
+
+    /**
+     * @param resource names the resource in messages
+     * @param limit the most bytes it takes, at most {@link #MAX_SIZE}
+     * @param indefiniteLimit the most bytes it takes once told the data is an indefinite-length block,
+     *        which only the message end bounds
+     */
+    ResponseBuffer(String resource, int limit, int indefiniteLimit) {
         this.resource = resource;
         this.limit = Math.min(limit, MAX_SIZE);
+        this.indefiniteLimit = Math.min(indefiniteLimit, this.limit);
     }
 
     @Override
     public void expect(long length) {
         expected = length;
+        if (length < 0) {
+            limit = indefiniteLimit;
+        }
     }
 
     @Override
@@ -52,8 +68,11 @@ final class ResponseBuffer implements BlockReader.Target {
             return;
         }
         if (needed > limit) {
-            throw new LabHalException(resource + ": response exceeds " + limit + " bytes, more than fits in a byte "
-                    + "array; stream binary blocks with queryBlock(query, sink, progress)");
+            throw new AnswerTooLargeException(resource + ": the answer exceeds " + limit + " bytes, "
+                    + (limit == MAX_SIZE ? "more than fits in a byte array"
+                            : "the session's maximum answer size (Session.setMaxAnswerSize, configuration key "
+                                    + "maxAnswerSize)")
+                    + "; stream binary blocks with queryBlock(query, sink, progress)", limit);
         }
         long grown = Math.max((long) data.length * 2, FIRST_SIZE);
         if (expected >= 0 && needed <= expected) {

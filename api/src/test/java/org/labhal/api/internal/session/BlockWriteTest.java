@@ -2,6 +2,7 @@ package org.labhal.api.internal.session;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,6 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.labhal.api.BinaryFormat;
 import org.labhal.api.BlockProgress;
 import org.labhal.api.InstrumentErrorException;
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.SessionClosedException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.MalformedResponseException;
 import org.labhal.api.Session;
@@ -159,13 +162,31 @@ class BlockWriteTest {
         }
 
         @Test
-        void aSourceThatEndsEarlyFailsTheStepAndResynchronises() throws Exception {
+        void aSourceThatEndsEarlyOnAByteStreamClosesTheConnection() throws Exception {
             ScriptedConnection connection = new ScriptedConnection(Framing.STREAM);
+            try (Session session = connection.open()) {
+                ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> session.writeBlock(
+                        "DATA ", new ByteArrayInputStream(pattern(100_000)), 200_000, BlockProgress.NONE));
+                assertEquals(session.name() + ": the block's data source ended after 100000 of the 200000 bytes "
+                        + "announced in the block header", e.getCause().getMessage());
+                assertTrue(e.getMessage().contains("was cut short") && e.getMessage().contains("connection was closed"),
+                        e.getMessage());
+                // Nothing on a byte stream makes the instrument drop the fragment: the link is gone.
+                assertFalse(session.isOpen());
+                assertThrows(SessionClosedException.class, () -> session.write("OUTP ON"));
+            }
+            assertEquals(0, connection.clears());
+        }
+
+        @Test
+        void aSourceThatEndsEarlyOnAMessageTransportClearsTheDevice() throws Exception {
+            ScriptedConnection connection = new ScriptedConnection(Framing.MESSAGE);
             try (Session session = connection.open()) {
                 LabHalException e = assertThrows(LabHalException.class, () -> session.writeBlock("DATA ",
                         new ByteArrayInputStream(pattern(100_000)), 200_000, BlockProgress.NONE));
                 assertEquals(session.name() + ": the block's data source ended after 100000 of the 200000 bytes "
                         + "announced in the block header", e.getMessage());
+                assertTrue(session.isOpen(), "a device clear drops the fragment on a message transport");
             }
             assertEquals(1, connection.clears());
         }
@@ -191,12 +212,13 @@ class BlockWriteTest {
             };
             ScriptedConnection connection = new ScriptedConnection(Framing.STREAM);
             try (Session session = connection.open()) {
-                LabHalException e = assertThrows(LabHalException.class,
+                LabHalException e = assertThrows(ConnectionLostException.class,
                         () -> session.writeBlock("DATA ", source, 500_000, BlockProgress.NONE));
-                assertSame(broken, e.getCause());
+                assertSame(broken, e.getCause().getCause());
                 assertTrue(e.getMessage().contains("failed after 65523 of 500000 bytes"), e.getMessage());
+                assertFalse(session.isOpen());
             }
-            assertEquals(1, connection.clears());
+            assertEquals(0, connection.clears());
         }
 
         @Test

@@ -39,7 +39,7 @@ class ResponseBufferTest {
         ResponseBuffer buffer = new ResponseBuffer("TCPIP0::scope::5025::SOCKET#1", 100);
         buffer.accept(new byte[60], 0, 60);
         LabHalException e = assertThrows(LabHalException.class, () -> buffer.accept(new byte[60], 0, 60));
-        assertTrue(e.getMessage().startsWith("TCPIP0::scope::5025::SOCKET#1: response exceeds 100 bytes"),
+        assertTrue(e.getMessage().startsWith("TCPIP0::scope::5025::SOCKET#1: the answer exceeds 100 bytes"),
                 e.getMessage());
         assertEquals(60, buffer.size());
     }
