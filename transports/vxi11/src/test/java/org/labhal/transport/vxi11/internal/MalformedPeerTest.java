@@ -176,7 +176,7 @@ class MalformedPeerTest {
             ConnectionLostException e = assertThrows(ConnectionLostException.class,
                     () -> link.read(ByteBuffer.allocate(100), Duration.ofMillis(100)));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(ms < 100 + Vxi11Connection.GRACE.toMillis() + 2000, ms + " ms");
+            assertTrue(ms < 100 + Vxi11Connection.REPLY_MARGIN.toMillis() + 2000, ms + " ms");
             assertTrue(e.getMessage().contains("stopped sending in the middle of an RPC reply"), e.getMessage());
             assertInstanceOf(XdrException.class, e.getCause());
         }
