@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.labhal.transport.vxi11.internal.ScriptedPeer.record;
 import static org.labhal.transport.vxi11.internal.Steps.LONG;
 
 import java.io.ByteArrayOutputStream;
@@ -134,16 +135,6 @@ class MalformedPeerTest {
             }
             return record(Rpc.accepted(call.xid(), 0, 4).putInt(0));
         }, false, abortPort);
-    }
-
-    private static byte[] record(XdrEncoder message) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            RecordStream.write(out, message);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-        return out.toByteArray();
     }
 
     private Vxi11Link open(ServerSocket peer) throws LabHalException {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.labhal.transport.vxi11.internal.ScriptedPeer.record;
 import static org.labhal.transport.vxi11.internal.ScriptedPeer.reply;
 import static org.labhal.transport.vxi11.internal.Steps.LONG;
+import static org.labhal.transport.vxi11.internal.Steps.await;
 import static org.labhal.transport.vxi11.internal.Steps.query;
 import static org.labhal.transport.vxi11.internal.Vxi11Protocol.DEVICE_CLEAR;
 import static org.labhal.transport.vxi11.internal.Vxi11Protocol.DEVICE_LOCK;
@@ -29,7 +30,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -78,17 +78,6 @@ class Vxi11FaultTest {
         return (Vxi11Link) transport.open(ResourceAddress.parse("TCPIP::127.0.0.1::INSTR?port=" + peer.port()), LONG);
     }
 
-    /** Bounded busy wait, like the other tests of this module: fails instead of hanging. */
-    private static void await(BooleanSupplier condition, String what) {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - until > 0) {
-                throw new AssertionError("not within 10 s: " + what);
-            }
-            Thread.onSpinWait();
-        }
-    }
-
     /** Runs {@code call} on another thread and returns its failure, which must come within {@code bound}. */
     private LabHalException failsWithin(long boundMs, Vxi11Link link, Callable call) throws Exception {
         Future<?> future = threads.submit(() -> {
@@ -111,6 +100,16 @@ class Vxi11FaultTest {
         void run() throws Exception;
     }
 
+    /** Runs a release path on this thread with its interrupt flag set, and checks that the flag stays set. */
+    private static void interrupted(Callable release) throws Exception {
+        Thread.currentThread().interrupt();
+        try {
+            release.run();
+        } finally {
+            assertTrue(Thread.interrupted(), "the interrupt is still reported");
+        }
+    }
+
     private static ByteBuffer ascii(String text) {
         return ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
     }
@@ -130,12 +129,7 @@ class Vxi11FaultTest {
         Vxi11Link a = openSim();
         Vxi11Link b = openSim();
         a.lock(Duration.ZERO);
-        Thread.currentThread().interrupt();
-        try {
-            a.unlockInstrument(LONG);
-        } finally {
-            assertTrue(Thread.interrupted(), "the interrupt is still reported");
-        }
+        interrupted(() -> a.unlockInstrument(LONG));
         assertFalse(server.locked(), "device_unlock was sent");
         b.lock(Duration.ZERO); // at once
         b.unlock();
@@ -146,12 +140,7 @@ class Vxi11FaultTest {
     void aClearOnAnInterruptedThreadStillClears() throws Exception {
         Vxi11Link a = openSim();
         Steps.write(a, "SIM:ECHO? stale");
-        Thread.currentThread().interrupt();
-        try {
-            a.clear(LONG);
-        } finally {
-            assertTrue(Thread.interrupted(), "the interrupt is still reported");
-        }
+        interrupted(() -> a.clear(LONG));
         assertEquals("fresh", query(a, "SIM:ECHO? fresh"), "the stale answer was cleared");
     }
 
@@ -160,12 +149,7 @@ class Vxi11FaultTest {
         Vxi11Link a = openSim();
         Vxi11Link b = openSim();
         a.lock(Duration.ZERO);
-        Thread.currentThread().interrupt();
-        try {
-            a.close();
-        } finally {
-            assertTrue(Thread.interrupted(), "the interrupt is still reported");
-        }
+        interrupted(a::close);
         assertFalse(a.isOpen());
         assertEquals(1, server.openLinks(), "destroy_link was answered before close returned");
         b.lock(Duration.ZERO);
