@@ -22,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,6 +38,7 @@ import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
 import org.labhal.transport.vxi11.Vxi11Error;
 import org.labhal.transport.vxi11.Vxi11Exception;
 import org.labhal.transport.vxi11.Vxi11Link;
@@ -154,6 +156,29 @@ class Vxi11FaultTest {
         assertEquals(1, server.openLinks(), "destroy_link was answered before close returned");
         b.lock(Duration.ZERO);
         b.unlock();
+    }
+
+    @Test
+    void anInterruptWhileDeviceLockWaitsNeverLeavesTheLockWithTheInterruptedLink() throws Exception {
+        Vxi11Link holder = openSim();
+        Vxi11Link a = openSim();
+        holder.lock(Duration.ZERO);
+        CompletableFuture<Thread> caller = new CompletableFuture<>();
+        Future<?> waiting = threads.submit(() -> {
+            caller.complete(Thread.currentThread());
+            a.lock(LONG);
+            return null;
+        });
+        await(() -> server.callsInProgress() == 1, "device_lock waits in the simulator");
+        caller.get().interrupt();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(StepInterruptedException.class, e.getCause());
+        assertFalse(a.isOpen(), "the interrupted call's link is closed, as with an interruptible channel");
+        holder.unlock();
+        Vxi11Link other = openSim();
+        other.lock(Duration.ZERO); // at once: the interrupted link took nothing
+        assertEquals("mine", query(other, "SIM:ECHO? mine"));
+        other.unlock();
     }
 
     // ---------------------------------------------------------------- 2: a cut message is never glued to the next
