@@ -28,7 +28,19 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@link java.nio.channels.InterruptibleChannel}): the call is aborted, the link destroyed and closed,
  * and the caller gets a {@link org.labhal.api.StepInterruptedException} with its interrupt status set.
  * A call started with the interrupt status already set sends nothing, throws that exception and
- * leaves the link open.
+ * leaves the link open. Release paths are the exception: {@link #unlock()},
+ * {@link #unlockInstrument(Duration)}, {@link #clear(Duration)} and {@link #close()} run to the end
+ * whatever the interrupt status says, and leave it set.
+ *
+ * <p>Time: a call's timeout bounds the whole call (every RPC and every byte of the replies); the
+ * instrument gets it as its io_timeout, and the reply may come up to one second later.
+ *
+ * <p>Staying in step: a message cut short (device_write failed or unanswered after the instrument
+ * took part of it) is cleared from the instrument's input with device_clear before the failure is
+ * thrown, or the link is closed when that fails, so that no fragment is ever glued to the next
+ * message. A device_lock or device_unlock left unanswered by the deadline closes the link, since the
+ * instrument frees a dropped link's lock: a late grant never leaves the device locked. A closed
+ * link's {@link #isOpen()} is false.
  *
  * <p>Errors: a VXI-11 error code from the instrument is a {@link Vxi11Exception} naming the code
  * (I/O timeout, code 15, is an {@link org.labhal.api.IoTimeoutException}); no answer within the

@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.labhal.api.transport.Deadline;
+
 /**
  * The client side of one link's abort channel (the DEVICE_ASYNC program): a TCP connection of its
  * own to the port create_link announced, opened on the first device_abort and kept for later ones.
@@ -57,11 +59,11 @@ final class AbortChannel implements AutoCloseable {
      * @throws RpcRejectedException when the instrument refused the call (e.g. no DEVICE_ASYNC program)
      */
     int abort(Duration timeout) throws IOException, RpcRejectedException {
-        long deadline = System.nanoTime() + Math.max(1, Math.min(timeout.toNanos(), Long.MAX_VALUE / 4));
+        Deadline deadline = Deadline.after(timeout);
         try {
-            if (!busy.tryLock(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            if (!busy.tryLock(deadline.remainingNanos(), TimeUnit.NANOSECONDS)) {
                 throw new SocketTimeoutException("another device_abort on this link did not finish within "
-                        + timeout.toMillis() + " ms");
+                        + Deadline.millis(timeout) + " ms");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -72,7 +74,7 @@ final class AbortChannel implements AutoCloseable {
             RpcClient.Request request = client.request(ASYNC_PROGRAM, ASYNC_VERSION, DEVICE_ABORT, 4);
             request.args().putInt(lid);
             try {
-                return client.call(request, left(deadline)).getInt();
+                return client.call(request, deadline).getInt();
             } catch (IOException e) {
                 drop(client); // timed out or broken: a fresh connection next time
                 throw e;
@@ -82,7 +84,7 @@ final class AbortChannel implements AutoCloseable {
         }
     }
 
-    private RpcClient connected(long deadline) throws IOException {
+    private RpcClient connected(Deadline deadline) throws IOException {
         synchronized (state) {
             if (closed) {
                 throw new IOException("the abort channel was closed with its link");
@@ -91,7 +93,7 @@ final class AbortChannel implements AutoCloseable {
                 return rpc;
             }
         }
-        RpcClient client = RpcClient.connect(target, left(deadline), 1024, socket -> {
+        RpcClient client = RpcClient.connect(target, deadline, 1024, socket -> {
             synchronized (state) {
                 connecting = socket;
             }
@@ -138,9 +140,5 @@ final class AbortChannel implements AutoCloseable {
                 // released either way
             }
         }
-    }
-
-    private static Duration left(long deadline) {
-        return Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
     }
 }

@@ -1,10 +1,9 @@
 package org.labhal.transport.vxi11.internal;
 
-import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.io.PushbackInputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -15,16 +14,24 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.labhal.api.transport.Deadline;
+
 /**
  * An ONC RPC client over one TCP connection: one call at a time, matched to its reply by xid.
  * A reply that comes after its call timed out is recognised by its old xid and dropped, so it never
  * answers a later call. Blocking sockets: {@link #close()} from another thread wakes a blocked
  * call with an {@link IOException}.
  *
- * <p>Interrupts: a blocking socket does not notice them, so while no reply has begun the wait looks
- * at the caller's interrupt status every {@link #INTERRUPT_POLL} and ends with an
- * {@link InterruptedIOException} (the status stays set). The call is still outstanding then: the
- * caller decides whether to abort it and wait for its reply with {@link #reply}, or to close.
+ * <p>Deadlines: each call (its record going out, and its reply coming in however many reads, late
+ * replies to drop and fragments that takes) ends by one {@link Deadline}, so a peer that trickles a
+ * reply one byte at a time cannot stretch it.
+ *
+ * <p>Interrupts: a blocking socket does not notice them, so every wait for reply bytes looks at the
+ * caller's interrupt status every {@link #INTERRUPT_POLL} and ends with an
+ * {@link InterruptedIOException} (the status stays set). When no reply had begun, the call is still
+ * outstanding and the stream in step: the caller decides whether to abort it and wait for its reply
+ * with {@link #reply}, or to close. A reply cut off in the middle (by the deadline or an interrupt)
+ * leaves the stream out of step: every later call fails with an {@link XdrException}.
  *
  * <p>Threads: {@link #call} is not reentrant; callers serialise it. {@link #close()} from any thread.
  */
@@ -35,14 +42,15 @@ public final class RpcClient implements AutoCloseable {
     private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
 
     private final Socket socket;
-    private final PushbackInputStream in; // one byte back: the first byte of a reply, seen while polling
+    private final TimedInput in;
     private final OutputStream out;
     private final RecordStream records;
     private int xid = ThreadLocalRandom.current().nextInt();
+    private String outOfStep; // why the stream cannot be framed any more, or null
 
     private RpcClient(Socket socket, int maxReply) throws IOException {
         this.socket = socket;
-        this.in = new PushbackInputStream(socket.getInputStream(), 1);
+        this.in = new TimedInput(socket);
         this.out = socket.getOutputStream();
         this.records = new RecordStream(in, maxReply);
     }
@@ -51,19 +59,24 @@ public final class RpcClient implements AutoCloseable {
      * Connects.
      *
      * @param target where the server listens
-     * @param timeout how long the TCP connect may take
-     * @param maxReply the largest reply record accepted
+     * @param deadline when the TCP connect must be done
+     * @param maxReply the largest reply record accepted, in bytes; a longer one is an {@link XdrException}
      * @param beforeConnect receives the socket before it connects, so that a close from another thread can abort the connect
+     * @throws SocketTimeoutException when the deadline passed first
      * @throws IOException when the connection could not be made
      */
-    public static RpcClient connect(InetSocketAddress target, Duration timeout, int maxReply,
+    public static RpcClient connect(InetSocketAddress target, Deadline deadline, int maxReply,
             java.util.function.Consumer<Socket> beforeConnect) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
             beforeConnect.accept(socket);
-            socket.connect(target, millis(timeout));
+            int ms = deadline.remainingMillis();
+            if (ms == 0) { // 0 would wait forever
+                throw new SocketTimeoutException("no time left to connect to " + target);
+            }
+            socket.connect(target, ms);
             return new RpcClient(socket, maxReply);
         } catch (IOException | RuntimeException e) {
             socket.close();
@@ -82,22 +95,23 @@ public final class RpcClient implements AutoCloseable {
     }
 
     /**
-     * Sends a call and waits for its reply.
+     * Sends a call and waits for its reply, both by one deadline.
      *
-     * @param timeout how long to wait for the reply
+     * @param deadline when the call must be done
      * @return a decoder positioned at the results
      * @throws SocketTimeoutException when no reply came in time and the stream is still in step (a
      *         late reply will be dropped by its xid)
      * @throws InterruptedIOException (not a {@link SocketTimeoutException}) when the calling thread
      *         was interrupted before a reply began; the call is outstanding, the stream in step
      * @throws XdrException when the reply is malformed or over the limit, or a reply stopped mid-record
-     *         at the timeout: the stream is out of step, the caller must close
+     *         at the deadline or by an interrupt: the stream is out of step, the caller must close
      * @throws RpcRejectedException when the server refused the call
      * @throws IOException when the connection failed or was closed
      */
-    public XdrDecoder call(Request request, Duration timeout) throws IOException, RpcRejectedException {
-        send(request, timeout);
-        return reply(request, timeout);
+    public XdrDecoder call(Request request, Deadline deadline) throws IOException, RpcRejectedException {
+        checkInStep();
+        send(request, deadline);
+        return reply(request, deadline);
     }
 
     /**
@@ -107,18 +121,21 @@ public final class RpcClient implements AutoCloseable {
      *
      * @throws WriteTimeoutException when the watchdog closed the connection
      */
-    private void send(Request request, Duration timeout) throws IOException {
+    private void send(Request request, Deadline deadline) throws IOException {
+        if (deadline.expired()) {
+            throw new SocketTimeoutException("no time left to send the call");
+        }
         AtomicBoolean expired = new AtomicBoolean();
         ScheduledFuture<?> watch = WATCHDOG.schedule(() -> {
             expired.set(true);
             close();
-        }, millis(timeout), TimeUnit.MILLISECONDS);
+        }, deadline.remainingNanos(), TimeUnit.NANOSECONDS);
         try {
             RecordStream.write(out, request.args());
         } catch (IOException e) {
             if (expired.get()) {
-                throw new WriteTimeoutException("the instrument took no more of the call for " + timeout.toMillis()
-                        + " ms, so the connection was closed", e);
+                throw new WriteTimeoutException("the instrument took no more of the call for "
+                        + Deadline.millis(deadline.timeout()) + " ms, so the connection was closed", e);
             }
             throw e;
         } finally {
@@ -152,26 +169,34 @@ public final class RpcClient implements AutoCloseable {
      * Waits for the reply to a request already sent (by {@link #call} that ended without one),
      * dropping replies to other requests.
      *
-     * @param timeout how long to wait for the reply
+     * @param deadline when the reply must be in, whole
      * @return a decoder positioned at the results
      * @throws IOException as {@link #call}
      * @throws RpcRejectedException when the server refused the call
      */
-    public XdrDecoder reply(Request request, Duration timeout) throws IOException, RpcRejectedException {
-        long deadline = System.nanoTime() + Math.max(1, Math.min(timeout.toNanos(), Long.MAX_VALUE / 4));
+    public XdrDecoder reply(Request request, Deadline deadline) throws IOException, RpcRejectedException {
+        checkInStep();
+        in.deadline = deadline;
         while (true) {
-            awaitRecord(deadline, timeout);
-            long left = deadline - System.nanoTime();
-            socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
             byte[] record;
             try {
                 record = records.read();
-            } catch (SocketTimeoutException e) {
-                if (records.midRecord()) {
-                    throw new XdrException("the peer stopped sending in the middle of an RPC reply for "
-                            + timeout.toMillis() + " ms");
+            } catch (InterruptedIOException e) { // a SocketTimeoutException too
+                if (!records.midRecord()) {
+                    throw e; // in step: nothing of a reply was read
                 }
-                throw new SocketTimeoutException("no RPC reply within " + timeout.toMillis() + " ms");
+                String why = e instanceof SocketTimeoutException
+                        ? "the peer stopped sending in the middle of an RPC reply; it was not complete within "
+                                + Deadline.millis(deadline.timeout()) + " ms"
+                        : "interrupted in the middle of an RPC reply";
+                outOfStep = why;
+                if (e instanceof SocketTimeoutException) {
+                    throw new XdrException(why);
+                }
+                throw e;
+            } catch (IOException e) {
+                outOfStep = "reading a reply failed: " + e.getMessage();
+                throw e;
             }
             XdrDecoder reply = new XdrDecoder(record);
             if (reply.getInt() != request.xid()) {
@@ -182,30 +207,50 @@ public final class RpcClient implements AutoCloseable {
         }
     }
 
+    private void checkInStep() throws XdrException {
+        if (outOfStep != null) {
+            throw new XdrException("the RPC stream is out of step (" + outOfStep + ")");
+        }
+    }
+
     /**
-     * Waits for the first byte of the next record without consuming it, in slices of
-     * {@link #INTERRUPT_POLL}, so that an interrupt of the caller is noticed.
+     * The socket's input, every read bounded by the deadline of the reply being read and sliced by
+     * {@link #INTERRUPT_POLL} so that an interrupt of the caller is noticed.
      */
-    private void awaitRecord(long deadline, Duration timeout) throws IOException {
-        while (true) {
-            if (Thread.currentThread().isInterrupted()) {
-                throw new InterruptedIOException("interrupted while waiting for an RPC reply");
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw new SocketTimeoutException("no RPC reply within " + timeout.toMillis() + " ms");
-            }
-            long slice = Math.min(left, INTERRUPT_POLL.toNanos());
-            socket.setSoTimeout((int) Math.max(1, (slice + 999_999) / 1_000_000));
-            try {
-                int first = in.read();
-                if (first < 0) {
-                    throw new EOFException("the peer closed the connection");
+    private static final class TimedInput extends InputStream {
+        private final Socket socket;
+        private final InputStream in;
+        volatile Deadline deadline = Deadline.after(Duration.ZERO);
+
+        TimedInput(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = socket.getInputStream();
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            while (true) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedIOException("interrupted while waiting for an RPC reply");
                 }
-                in.unread(first);
-                return;
-            } catch (SocketTimeoutException e) {
-                // nothing yet: look at the interrupt status and the deadline again
+                long left = deadline.remainingNanos();
+                if (left == 0) {
+                    throw new SocketTimeoutException("no RPC reply within " + Deadline.millis(deadline.timeout())
+                            + " ms");
+                }
+                long slice = Math.min(left, INTERRUPT_POLL.toNanos());
+                socket.setSoTimeout((int) Math.max(1, (slice + 999_999) / 1_000_000));
+                try {
+                    return in.read(b, off, len);
+                } catch (SocketTimeoutException e) {
+                    // nothing yet: look at the interrupt status and the deadline again
+                }
             }
         }
     }
@@ -228,10 +273,5 @@ public final class RpcClient implements AutoCloseable {
         } catch (IOException ignored) {
             // the descriptor is released either way
         }
-    }
-
-    static int millis(Duration timeout) {
-        long ms = Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-        return (int) ms;
     }
 }

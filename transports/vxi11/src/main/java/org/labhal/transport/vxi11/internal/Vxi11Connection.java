@@ -22,6 +22,8 @@ import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.transport.Deadline;
+import org.labhal.api.transport.Uninterruptibly;
 import org.labhal.transport.vxi11.Vxi11AbortedException;
 import org.labhal.transport.vxi11.Vxi11Error;
 import org.labhal.transport.vxi11.Vxi11Exception;
@@ -29,10 +31,26 @@ import org.labhal.transport.vxi11.Vxi11Link;
 
 /**
  * One VXI-11 link: a TCP connection to the instrument's core channel carrying one link made by
- * create_link. Each operation is one RPC, serialised by a lock; the instrument enforces the I/O
- * timeout sent with it (io_timeout) and the socket waits a little longer for the reply
- * ({@link #GRACE}), so that a silent instrument still gives an {@link IoTimeoutException} in time.
- * A reply that arrives after its call gave up is recognised by its xid and dropped.
+ * create_link. Each operation is one RPC (a write of more than maxRecvSize bytes, or a read that
+ * the instrument answers in pieces, several), serialised by a lock.
+ *
+ * <p>Time: a call's timeout bounds the whole call, every RPC of it and every byte of their replies.
+ * The instrument gets what is left of the timeout as its io_timeout (and lock_timeout, up to
+ * {@code lock_wait_ms}); the client waits for the replies until the timeout plus
+ * {@link #REPLY_MARGIN}, the time the instrument's own answer (error 15, error 11) needs to come
+ * back, so that a call ends by then at the latest however the instrument or the network behave. A
+ * reply that arrives after its call gave up is recognised by its xid and dropped.
+ *
+ * <p>Staying in step with the instrument:
+ * <ul>
+ * <li>a message cut short (device_write failed or unanswered after the instrument took part of it, in
+ * this call or an earlier one without END) is cleared from the instrument's input with
+ * device_clear, so that it is never glued to the next message; when that fails the link is closed;</li>
+ * <li>device_lock unanswered by the deadline closes the link: the instrument might grant the lock
+ * later and keep it for a link that believes it has none; a dropped link's lock is freed;</li>
+ * <li>device_unlock, device_clear and closing complete whatever the caller's interrupt flag says
+ * ({@link Uninterruptibly}), the flag being set again afterwards.</li>
+ * </ul>
  *
  * <p>Threads: see {@link Vxi11Link}. {@link #close()} with a call in progress first sends
  * device_abort on the {@link AbortChannel} and gives the call {@link #ABORT_WAIT} to end; it then
@@ -40,8 +58,12 @@ import org.labhal.transport.vxi11.Vxi11Link;
  * closes the socket, which wakes a call still blocked. An interrupted caller does the same itself.
  */
 final class Vxi11Connection implements Vxi11Link {
-    /** How much longer than the instrument's own timeout the client waits for a reply. */
-    static final Duration GRACE = Duration.ofSeconds(2);
+    /** How long after a call's timeout its reply may come: the instrument's answer at its own timeout needs a round trip. */
+    static final Duration REPLY_MARGIN = Duration.ofSeconds(1);
+    /** How long the device_clear that drops a cut message's fragment may take. */
+    static final Duration RESYNC_WAIT = Duration.ofSeconds(2);
+    /** How long {@link #unlock()} waits for device_unlock's reply. */
+    static final Duration UNLOCK_WAIT = Duration.ofSeconds(2);
     /** How long close() waits for destroy_link's reply. */
     static final Duration DESTROY_WAIT = Duration.ofMillis(500);
     /**
@@ -69,6 +91,7 @@ final class Vxi11Connection implements Vxi11Link {
     private volatile AbortChannel abortChannel; // null when the instrument offers none
     private volatile int lid;
     private int maxRecvSize;
+    private boolean unended; // guarded by calls: the instrument may hold part of a message not yet ended
     private String remote = "";
 
     Vxi11Connection(ResourceAddress address, Vxi11Settings settings, Consumer<Vxi11Connection> onClosed) {
@@ -82,11 +105,12 @@ final class Vxi11Connection implements Vxi11Link {
     // ---------------------------------------------------------------- opening
 
     /**
-     * Finds the core port (portmapper unless {@code port=} was given), connects and creates the link.
-     * Name resolution is not bounded by {@code timeout}: the JDK offers no timeout for it.
+     * Finds the core port (portmapper unless {@code port=} was given), connects and creates the link,
+     * all by one deadline. Name resolution is not bounded by {@code timeout}: the JDK offers no
+     * timeout for it.
      */
     void connect(Duration timeout) throws LabHalException {
-        long deadline = System.nanoTime() + nanos(timeout);
+        Deadline deadline = Budget.of(timeout).reply();
         String host = address.host().orElseThrow();
         String literal = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
         InetAddress ip;
@@ -99,10 +123,10 @@ final class Vxi11Connection implements Vxi11Link {
         if (port == 0) {
             InetSocketAddress portmapper = new InetSocketAddress(ip, settings.portmapperPort());
             try {
-                port = Portmapper.getPort(portmapper, CORE_PROGRAM, CORE_VERSION, left(deadline));
+                port = Portmapper.getPort(portmapper, CORE_PROGRAM, CORE_VERSION, deadline);
             } catch (SocketTimeoutException e) {
                 throw new IoTimeoutException("Cannot open " + resource + ": the portmapper at " + portmapper
-                        + " did not answer within " + timeout.toMillis() + " ms", timeout);
+                        + " did not answer within " + ms(deadline.timeout()) + " ms", timeout);
             } catch (ConnectException e) {
                 throw new LabHalException("Cannot open " + resource + ": no portmapper at " + portmapper + " ("
                         + e.getMessage() + "); give the core channel's port with the option port=<port>", e);
@@ -118,14 +142,14 @@ final class Vxi11Connection implements Vxi11Link {
         }
         InetSocketAddress target = new InetSocketAddress(ip, port);
         try {
-            rpc = RpcClient.connect(target, left(deadline), settings.maxRead() + REPLY_OVERHEAD, s -> {
+            rpc = RpcClient.connect(target, deadline, settings.maxRead() + REPLY_OVERHEAD, s -> {
                 synchronized (state) {
                     socket = s;
                 }
             });
         } catch (SocketTimeoutException e) {
             throw new IoTimeoutException("Cannot open " + resource + ": " + target + " did not accept the connection "
-                    + "within " + timeout.toMillis() + " ms", timeout);
+                    + "within " + ms(deadline.timeout()) + " ms", timeout);
         } catch (IOException e) {
             throw closedOr(new LabHalException("Cannot open " + resource + ": cannot connect to the VXI-11 core "
                     + "channel at " + target + " (" + e.getMessage() + ")", e));
@@ -141,13 +165,12 @@ final class Vxi11Connection implements Vxi11Link {
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, CREATE_LINK, 16 + device.length());
             request.args().putInt(System.identityHashCode(this)).putBool(false).putInt(0).putString(device);
-            Duration wait = left(deadline);
-            XdrDecoder reply = call(CREATE_LINK, request, wait);
+            XdrDecoder reply = call(CREATE_LINK, request, deadline);
             int error = reply.getInt();
             int id = reply.getInt();
             long abortPort = reply.getUnsignedInt();
             long max = reply.getUnsignedInt();
-            check(CREATE_LINK, error, wait, " for device '" + device + "'");
+            check(CREATE_LINK, error, timeout, " for device '" + device + "'");
             if (max < 1) {
                 throw lose("create_link answered a maxRecvSize of 0", null);
             }
@@ -167,57 +190,122 @@ final class Vxi11Connection implements Vxi11Link {
 
     // ---------------------------------------------------------------- the Connection operations
 
+    /**
+     * device_write, in chunks of maxRecvSize. When the message is cut short (a chunk fails or goes
+     * unanswered while the instrument may hold part of the message) the instrument's input is
+     * cleared before the failure is thrown, or the link closed when that fails.
+     */
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
-        long deadline = System.nanoTime() + nanos(timeout);
+        Budget budget = Budget.of(timeout);
         enter(DEVICE_WRITE);
         try {
             do {
                 int chunk = Math.min(data.remaining(), maxRecvSize);
-                boolean last = chunk == data.remaining();
-                Duration io = left(deadline);
-                RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_WRITE, 24 + chunk);
-                ByteBuffer slice = data.duplicate();
-                slice.limit(slice.position() + chunk);
-                request.args().putInt(lid).putUnsignedInt(millis(io)).putUnsignedInt(millis(settings.lockWait()))
-                        .putInt(lockFlags() | (end && last ? FLAG_END : 0)).putOpaque(slice);
-                XdrDecoder reply = call(DEVICE_WRITE, request, io.plus(settings.lockWait()).plus(GRACE));
-                int error = reply.getInt();
-                long size = reply.getUnsignedInt();
-                check(DEVICE_WRITE, error, io, "");
-                if (size > chunk) {
-                    throw lose("device_write answered that it took " + size + " of " + chunk + " bytes", null);
+                LabHalException failed = writeChunk(data, chunk, end && chunk == data.remaining(), budget);
+                if (failed != null) {
+                    throw unended && isOpen() ? dropFragment(failed) : failed;
                 }
-                if (size == 0 && chunk > 0) {
-                    throw new Vxi11Exception(resource + ": device_write took none of " + chunk + " bytes",
-                            "device_write", ERR_IO);
-                }
-                data.position(data.position() + (int) size);
             } while (data.hasRemaining());
-        } catch (XdrException e) {
-            throw lose("sent a malformed device_write reply: " + e.getMessage(), e);
         } finally {
             calls.unlock();
         }
     }
 
+    /**
+     * One device_write; the caller holds {@code calls}. Moves the buffer's position by what the
+     * instrument took, and keeps {@link #unended} true while the instrument may hold part of a
+     * message: from before the call is sent until a reply says it took the whole message with END.
+     *
+     * @return the failure when the instrument answered an error or did not answer in time; null on success
+     * @throws LabHalException when the link was lost or the caller interrupted (the link is closed then)
+     */
+    private LabHalException writeChunk(ByteBuffer data, int chunk, boolean ends, Budget budget)
+            throws LabHalException {
+        boolean before = unended;
+        RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_WRITE, 24 + chunk);
+        ByteBuffer slice = data.duplicate();
+        slice.limit(slice.position() + chunk);
+        long io = budget.instrumentMillis();
+        request.args().putInt(lid).putUnsignedInt(io).putUnsignedInt(lockMillis(io))
+                .putInt(lockFlags() | (ends ? FLAG_END : 0)).putOpaque(slice);
+        unended = before || chunk > 0;
+        XdrDecoder reply;
+        try {
+            reply = call(DEVICE_WRITE, request, budget.reply());
+        } catch (IoTimeoutException e) {
+            return e; // no reply: whether the instrument took part of the chunk is unknown
+        }
+        try {
+            int error = reply.getInt();
+            long size = reply.getUnsignedInt();
+            if (size > chunk) {
+                throw lose("device_write answered that it took " + size + " of " + chunk + " bytes", null);
+            }
+            data.position(data.position() + (int) size); // also after an error: it tells how many went out
+            unended = !(error == ERR_NONE && ends && size == chunk) && (size > 0 || before);
+            if (error != ERR_NONE) {
+                return closedOr(failure(DEVICE_WRITE, error, budget.timeout(), size > 0
+                        ? " after the instrument took " + size + " of " + chunk + " bytes" : ""));
+            }
+            if (size == 0 && chunk > 0) {
+                return new Vxi11Exception(resource + ": device_write took none of " + chunk + " bytes",
+                        "device_write", ERR_IO);
+            }
+            return null;
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_write reply: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A message was cut short: clears the instrument's input (device_clear) so that its fragment is
+     * not glued to the next message, whatever the interrupt flag says; closes the link when that
+     * fails. The caller holds {@code calls}.
+     *
+     * @param cut why the message was cut
+     * @return what to throw: {@code cut}, telling that the fragment was cleared, or a
+     *         {@link ConnectionLostException} when the link had to be closed
+     */
+    private LabHalException dropFragment(LabHalException cut) {
+        String note = "; device_clear dropped the part the instrument had taken";
+        try {
+            Uninterruptibly.run(() -> generic(DEVICE_CLEAR, Budget.of(RESYNC_WAIT)));
+        } catch (LabHalException e) {
+            ConnectionLostException lost = lose("the message was cut short (" + cut.getMessage() + ") and "
+                    + "device_clear could not drop the part the instrument had taken: " + e.getMessage(), cut);
+            lost.addSuppressed(e);
+            return lost;
+        }
+        if (cut instanceof Vxi11AbortedException aborted) {
+            return new Vxi11AbortedException(aborted.getMessage() + note, aborted.operation());
+        }
+        if (cut instanceof Vxi11Exception error) {
+            return new Vxi11Exception(error.getMessage() + note, error.operation(), error.code());
+        }
+        if (cut instanceof IoTimeoutException timeout) {
+            return new IoTimeoutException(timeout.getMessage() + note, timeout.timeout());
+        }
+        return cut;
+    }
+
     @Override
     public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
-        long deadline = System.nanoTime() + nanos(timeout);
+        Budget budget = Budget.of(timeout);
         enter(DEVICE_READ);
         try {
             while (true) {
                 int requestSize = Math.min(into.remaining(), settings.maxRead());
-                Duration io = left(deadline);
+                long io = budget.instrumentMillis();
                 RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_READ, 24);
-                request.args().putInt(lid).putUnsignedInt(requestSize).putUnsignedInt(millis(io))
-                        .putUnsignedInt(millis(settings.lockWait()))
+                request.args().putInt(lid).putUnsignedInt(requestSize).putUnsignedInt(io)
+                        .putUnsignedInt(lockMillis(io))
                         .putInt(lockFlags() | (settings.termChar() >= 0 ? FLAG_TERMCHRSET : 0))
                         .putInt(Math.max(0, settings.termChar()));
-                XdrDecoder reply = call(DEVICE_READ, request, io.plus(settings.lockWait()).plus(GRACE));
+                XdrDecoder reply = call(DEVICE_READ, request, budget.reply());
                 int error = reply.getInt();
                 int reason = reply.getInt();
-                check(DEVICE_READ, error, io, "");
+                check(DEVICE_READ, error, timeout, "");
                 ByteBuffer window = into.duplicate();
                 window.limit(window.position() + requestSize);
                 int n = reply.getOpaqueInto(window);
@@ -226,9 +314,9 @@ final class Vxi11Connection implements Vxi11Link {
                 if (n > 0 || ended) {
                     return ended;
                 }
-                if (System.nanoTime() - deadline >= 0) { // nothing and no end: the instrument's way of waiting
+                if (budget.instrument().expired()) { // nothing and no end: the instrument's way of waiting
                     throw new IoTimeoutException(resource + ": device_read delivered no data within "
-                            + timeout.toMillis() + " ms", timeout);
+                            + ms(timeout) + " ms", timeout);
                 }
             }
         } catch (XdrException e) {
@@ -238,28 +326,55 @@ final class Vxi11Connection implements Vxi11Link {
         }
     }
 
-    /** device_clear: the instrument empties its input and output buffers. */
+    /**
+     * device_clear: the instrument empties its input and output buffers. Completes whatever the
+     * interrupt flag says, which is set again afterwards: it is how callers get back in step.
+     */
     @Override
     public void clear(Duration timeout) throws LabHalException {
-        generic(DEVICE_CLEAR, timeout);
+        Uninterruptibly.run(() -> generic(DEVICE_CLEAR, Budget.of(timeout)));
     }
 
     // ---------------------------------------------------------------- the Vxi11Link operations
 
+    /**
+     * device_lock. When its reply does not come by the deadline the link is closed: the instrument may
+     * still grant the lock, and would keep it for a link that believes it has none.
+     */
     @Override
     public void lock(Duration wait) throws LabHalException {
+        Budget budget = Budget.of(wait);
+        boolean waits = !(wait.isZero() || wait.isNegative());
         enter(DEVICE_LOCK);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_LOCK, 12);
-            request.args().putInt(lid).putInt(wait.isZero() || wait.isNegative() ? 0 : FLAG_WAITLOCK)
-                    .putUnsignedInt(millis(wait));
-            XdrDecoder reply = call(DEVICE_LOCK, request, wait.plus(GRACE));
-            check(DEVICE_LOCK, reply.getInt(), wait, " after waiting " + Math.max(0, wait.toMillis()) + " ms");
+            request.args().putInt(lid).putInt(waits ? FLAG_WAITLOCK : 0)
+                    .putUnsignedInt(waits ? budget.instrumentMillis() : 0);
+            XdrDecoder reply;
+            try {
+                reply = call(DEVICE_LOCK, request, budget.reply());
+            } catch (IoTimeoutException e) {
+                throw unanswered(DEVICE_LOCK, e, "a lock it grants late");
+            }
+            check(DEVICE_LOCK, reply.getInt(), wait, " after waiting " + ms(wait) + " ms");
         } catch (XdrException e) {
             throw lose("sent a malformed device_lock reply: " + e.getMessage(), e);
         } finally {
             calls.unlock();
         }
+    }
+
+    /**
+     * A device_lock or device_unlock whose reply did not come in time leaves the lock's state unknown:
+     * closes the link, since the instrument frees a dropped link's lock.
+     */
+    private LabHalException unanswered(int procedure, IoTimeoutException e, String what) {
+        if (!isOpen()) {
+            return e;
+        }
+        shutDown("closed because " + name(procedure) + " was not answered in time", false);
+        return new IoTimeoutException(e.getMessage() + "; the link was closed, so that the instrument frees "
+                + what + " with it", e.timeout());
     }
 
     /** VXI-11 has no shared locks: a key is refused before anything is sent. */
@@ -272,20 +387,33 @@ final class Vxi11Connection implements Vxi11Link {
         lock(timeout);
     }
 
-    /** device_unlock answers at once; the timeout is not needed. */
+    /**
+     * device_unlock, whatever the interrupt flag says (set again afterwards). Unanswered within
+     * {@code timeout}, the link is closed, which frees the lock.
+     */
     @Override
     public void unlockInstrument(Duration timeout) throws LabHalException {
-        unlock();
+        Uninterruptibly.run(() -> unlock(Budget.of(timeout)));
     }
 
+    /** As {@link #unlockInstrument}, waiting up to {@link #UNLOCK_WAIT}. */
     @Override
     public void unlock() throws LabHalException {
+        unlockInstrument(UNLOCK_WAIT);
+    }
+
+    private void unlock(Budget budget) throws LabHalException {
         enter(DEVICE_UNLOCK);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_UNLOCK, 4);
             request.args().putInt(lid);
-            XdrDecoder reply = call(DEVICE_UNLOCK, request, GRACE);
-            check(DEVICE_UNLOCK, reply.getInt(), GRACE, "");
+            XdrDecoder reply;
+            try {
+                reply = call(DEVICE_UNLOCK, request, budget.reply());
+            } catch (IoTimeoutException e) {
+                throw unanswered(DEVICE_UNLOCK, e, "the lock");
+            }
+            check(DEVICE_UNLOCK, reply.getInt(), budget.timeout(), "");
         } catch (XdrException e) {
             throw lose("sent a malformed device_unlock reply: " + e.getMessage(), e);
         } finally {
@@ -295,35 +423,39 @@ final class Vxi11Connection implements Vxi11Link {
 
     @Override
     public int readStatusByte(Duration timeout) throws LabHalException {
-        return generic(DEVICE_READSTB, timeout) & 0xFF;
+        return generic(DEVICE_READSTB, Budget.of(timeout)) & 0xFF;
     }
 
     @Override
     public void trigger(Duration timeout) throws LabHalException {
-        generic(DEVICE_TRIGGER, timeout);
+        generic(DEVICE_TRIGGER, Budget.of(timeout));
     }
 
     @Override
     public void remote(Duration timeout) throws LabHalException {
-        generic(DEVICE_REMOTE, timeout);
+        generic(DEVICE_REMOTE, Budget.of(timeout));
     }
 
     @Override
     public void local(Duration timeout) throws LabHalException {
-        generic(DEVICE_LOCAL, timeout);
+        generic(DEVICE_LOCAL, Budget.of(timeout));
     }
 
     /**
-     * A call with Device_GenericParms; returns the status byte for device_readstb, else 0.
+     * A call with Device_GenericParms; returns the status byte for device_readstb, else 0. A
+     * device_clear that succeeds leaves no part of a message in the instrument.
      */
-    private int generic(int procedure, Duration timeout) throws LabHalException {
+    private int generic(int procedure, Budget budget) throws LabHalException {
         enter(procedure);
         try {
             RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, procedure, 16);
-            request.args().putInt(lid).putInt(lockFlags()).putUnsignedInt(millis(settings.lockWait()))
-                    .putUnsignedInt(millis(timeout));
-            XdrDecoder reply = call(procedure, request, timeout.plus(settings.lockWait()).plus(GRACE));
-            check(procedure, reply.getInt(), timeout, "");
+            long io = budget.instrumentMillis();
+            request.args().putInt(lid).putInt(lockFlags()).putUnsignedInt(lockMillis(io)).putUnsignedInt(io);
+            XdrDecoder reply = call(procedure, request, budget.reply());
+            check(procedure, reply.getInt(), budget.timeout(), "");
+            if (procedure == DEVICE_CLEAR) {
+                unended = false;
+            }
             return procedure == DEVICE_READSTB ? reply.getInt() : 0;
         } catch (XdrException e) {
             throw lose("sent a malformed " + name(procedure) + " reply: " + e.getMessage(), e);
@@ -354,7 +486,7 @@ final class Vxi11Connection implements Vxi11Link {
             error = channel.abort(timeout);
         } catch (SocketTimeoutException e) {
             throw new IoTimeoutException(resource + ": the abort channel at " + channel.target() + " did not "
-                    + "connect and answer device_abort within " + timeout.toMillis() + " ms", timeout);
+                    + "connect and answer device_abort within " + ms(timeout) + " ms", timeout);
         } catch (InterruptedIOException e) {
             throw interruptedBefore("device_abort was answered");
         } catch (IOException e) {
@@ -423,7 +555,7 @@ final class Vxi11Connection implements Vxi11Link {
     }
 
     /** Sends one call and maps every failure to the exception callers expect; the caller holds {@code calls}. */
-    private XdrDecoder call(int procedure, RpcClient.Request request, Duration replyWait) throws LabHalException {
+    private XdrDecoder call(int procedure, RpcClient.Request request, Deadline deadline) throws LabHalException {
         synchronized (state) {
             if (closedBecause != null) {
                 throw closedFailure(null);
@@ -433,14 +565,14 @@ final class Vxi11Connection implements Vxi11Link {
             throw interruptedBefore(name(procedure) + " was sent; the link stays open");
         }
         try {
-            return rpc.call(request, replyWait);
+            return rpc.call(request, deadline);
         } catch (RpcClient.WriteTimeoutException e) {
             lose(e.getMessage(), e);
             throw new IoTimeoutException(resource + ": " + name(procedure) + ": " + e.getMessage()
-                    + "; the link was closed", replyWait);
+                    + "; the link was closed", deadline.timeout());
         } catch (SocketTimeoutException e) {
             throw closedOr(new IoTimeoutException(resource + ": no reply to " + name(procedure) + " within "
-                    + replyWait.toMillis() + " ms", replyWait));
+                    + ms(deadline.timeout()) + " ms", deadline.timeout()));
         } catch (InterruptedIOException e) {
             throw interrupted(procedure, request);
         } catch (XdrException e) {
@@ -476,7 +608,7 @@ final class Vxi11Connection implements Vxi11Link {
             }
             if (aborted) {
                 try {
-                    int error = rpc.reply(request, ABORT_WAIT).getInt();
+                    int error = rpc.reply(request, Deadline.after(ABORT_WAIT)).getInt();
                     if (error == ERR_ABORT) {
                         failure.addSuppressed(abortedException(procedure, resource + ": " + what
                                 + " was ended by device_abort (VXI-11 error 23)"));
@@ -509,7 +641,7 @@ final class Vxi11Connection implements Vxi11Link {
         String message = resource + ": " + name(procedure) + " failed with VXI-11 error " + error + " (" + meaning
                 + ")" + detail;
         if (error == ERR_IO_TIMEOUT) {
-            return new IoTimeoutException(message + " after " + timeout.toMillis() + " ms", timeout);
+            return new IoTimeoutException(message + " after " + ms(timeout) + " ms", timeout);
         }
         if (error == ERR_ABORT) {
             return abortedException(procedure, message);
@@ -558,10 +690,13 @@ final class Vxi11Connection implements Vxi11Link {
                 + " (" + resource + ")";
     }
 
-    /** Destroys the link (when no call is in progress) and closes the connection; idempotent. */
+    /**
+     * Destroys the link (when no call is in progress) and closes the connection; idempotent. Runs to
+     * the end whatever the interrupt flag says, which is set again afterwards.
+     */
     @Override
     public void close() {
-        shutDown("closed by its owner", true);
+        Uninterruptibly.run(() -> shutDown("closed by its owner", true));
     }
 
     /**
@@ -570,7 +705,15 @@ final class Vxi11Connection implements Vxi11Link {
      * @param reason completes "the connection was ..."
      */
     void kill(String reason) {
-        shutDown(reason, true);
+        Uninterruptibly.run(() -> shutDown(reason, true));
+    }
+
+    /** False once closed, by its owner or because the link broke or fell out of step. */
+    @Override
+    public boolean isOpen() {
+        synchronized (state) {
+            return closedBecause == null;
+        }
     }
 
     private void shutDown(String reason, boolean destroyLink) {
@@ -591,7 +734,7 @@ final class Vxi11Connection implements Vxi11Link {
             try {
                 RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DESTROY_LINK, 4);
                 request.args().putInt(lid);
-                rpc.call(request, DESTROY_WAIT);
+                rpc.call(request, Deadline.after(DESTROY_WAIT));
             } catch (IOException | RpcRejectedException | RuntimeException ignored) {
                 // the instrument destroys the link anyway when the connection closes
             } finally {
@@ -631,24 +774,31 @@ final class Vxi11Connection implements Vxi11Link {
         }
     }
 
-    private static long nanos(Duration d) {
-        try {
-            return Math.max(0, Math.min(d.toNanos(), Long.MAX_VALUE / 4));
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE / 4;
+    /**
+     * A call's time: the instrument's, from which its io_timeout and lock_timeout come, and the
+     * deadline for the replies, {@link #REPLY_MARGIN} later.
+     */
+    private record Budget(Duration timeout, Deadline instrument, Deadline reply) {
+        static Budget of(Duration timeout) {
+            long nanos = Deadline.nanos(timeout); // saturated: adding the margin cannot overflow
+            return new Budget(timeout, Deadline.after(timeout),
+                    Deadline.after(Duration.ofNanos(nanos + Deadline.nanos(REPLY_MARGIN))));
+        }
+
+        /** What is left of the instrument's time, as VXI-11's unsigned 32-bit milliseconds (saturated). */
+        long instrumentMillis() {
+            return Math.min(0xFFFF_FFFFL, instrument.remainingNanos() / 1_000_000);
         }
     }
 
-    private static Duration left(long deadline) {
-        return Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
+    /** lock_timeout for I/O: the configured wait for another link's lock, within the instrument's time. */
+    private long lockMillis(long instrumentMillis) {
+        return Math.min(settings.lockWait().toMillis(), instrumentMillis);
     }
 
-    /** A duration as VXI-11's unsigned milliseconds. */
-    private static long millis(Duration d) {
-        if (d.isNegative()) {
-            return 0;
-        }
-        return Math.min(0xFFFF_FFFFL, nanos(d) / 1_000_000);
+    /** Milliseconds for messages: saturated, never an overflow. */
+    private static long ms(Duration d) {
+        return Deadline.millis(d);
     }
 
     @Override

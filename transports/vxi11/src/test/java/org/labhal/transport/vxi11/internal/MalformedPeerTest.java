@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.labhal.transport.vxi11.internal.ScriptedPeer.record;
 import static org.labhal.transport.vxi11.internal.Steps.LONG;
 
 import java.io.ByteArrayOutputStream;
@@ -136,16 +137,6 @@ class MalformedPeerTest {
         }, false, abortPort);
     }
 
-    private static byte[] record(XdrEncoder message) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            RecordStream.write(out, message);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-        return out.toByteArray();
-    }
-
     private Vxi11Link open(ServerSocket peer) throws LabHalException {
         return (Vxi11Link) transport.open(ResourceAddress.parse("TCPIP::127.0.0.1::INSTR?port=" + peer.getLocalPort()),
                 LONG);
@@ -176,7 +167,7 @@ class MalformedPeerTest {
             ConnectionLostException e = assertThrows(ConnectionLostException.class,
                     () -> link.read(ByteBuffer.allocate(100), Duration.ofMillis(100)));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(ms < 100 + Vxi11Connection.GRACE.toMillis() + 2000, ms + " ms");
+            assertTrue(ms < 100 + Vxi11Connection.REPLY_MARGIN.toMillis() + 2000, ms + " ms");
             assertTrue(e.getMessage().contains("stopped sending in the middle of an RPC reply"), e.getMessage());
             assertInstanceOf(XdrException.class, e.getCause());
         }

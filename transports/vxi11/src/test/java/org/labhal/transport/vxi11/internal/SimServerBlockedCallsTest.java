@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.transport.vxi11.internal.Steps.LONG;
+import static org.labhal.transport.vxi11.internal.Steps.await;
 import static org.labhal.transport.vxi11.internal.Vxi11Protocol.*;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -89,16 +88,6 @@ class SimServerBlockedCallsTest {
     private void sendEndlessRead(Socket s, int lid) throws IOException {
         send(s, core(DEVICE_READ, 24).putInt(lid).putInt(100).putUnsignedInt(READ_IO_TIMEOUT_MS).putInt(0).putInt(0)
                 .putInt(0));
-    }
-
-    private static void await(BooleanSupplier condition, String what) {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - until > 0) {
-                throw new AssertionError("not within 10 s: " + what);
-            }
-            Thread.onSpinWait();
-        }
     }
 
     @ParameterizedTest(name = "reset={0}")

@@ -3,6 +3,8 @@ package org.labhal.transport.vxi11.internal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 import org.labhal.api.LabHalException;
 import org.labhal.api.transport.Connection;
@@ -34,5 +36,16 @@ final class Steps {
     static String query(Connection c, String text) throws LabHalException {
         write(c, text);
         return read(c, 4096, LONG);
+    }
+
+    /** Bounded busy wait for a condition another thread brings about: fails after 10 s instead of hanging. */
+    static void await(BooleanSupplier condition, String what) {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - until > 0) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.onSpinWait();
+        }
     }
 }

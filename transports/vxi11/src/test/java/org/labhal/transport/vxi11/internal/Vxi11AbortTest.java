@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.transport.vxi11.internal.Steps.LONG;
+import static org.labhal.transport.vxi11.internal.Steps.await;
 import static org.labhal.transport.vxi11.internal.Steps.query;
 import static org.labhal.transport.vxi11.internal.Steps.write;
 
@@ -18,7 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -65,17 +65,6 @@ class Vxi11AbortTest {
         Future<Boolean> read = threads.submit(() -> link.read(ByteBuffer.allocate(100), BLOCKED));
         await(() -> server.callsInProgress() == 1, "the read reached the simulator");
         return read;
-    }
-
-    /** Bounded busy wait, like the other tests of this module: fails instead of hanging. */
-    private static void await(BooleanSupplier condition, String what) {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - until > 0) {
-                throw new AssertionError("not within 10 s: " + what);
-            }
-            Thread.onSpinWait();
-        }
     }
 
     private static Throwable failureOf(Future<?> call) throws InterruptedException {
