@@ -1,0 +1,227 @@
+package org.labhal.faults;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.Session;
+import org.labhal.api.SessionOptions;
+import org.labhal.api.internal.lock.DefaultLockService;
+import org.labhal.api.internal.session.DefaultSessionFactory;
+import org.labhal.api.transport.TransportFactory;
+import org.labhal.transport.hislip.internal.HislipTransportFactory;
+import org.labhal.transport.hislip.server.HislipServer;
+import org.labhal.transport.serial.internal.SerialTransportFactory;
+import org.labhal.transport.sim.SimServer;
+import org.labhal.transport.sim.internal.SimTransportFactory;
+import org.labhal.transport.socket.internal.SocketTransportFactory;
+import org.labhal.transport.vxi11.internal.Vxi11TransportFactory;
+import org.labhal.transport.vxi11.sim.Vxi11SimServer;
+
+/**
+ * One simulated instrument reachable through one transport, with the fault proxy in the wire:
+ * sessions of the client under test ({@link #open}) go through the proxy; sessions of a bystander
+ * ({@link #openBystander}), another process as far as locks go, reach the server directly. The
+ * factories are built with {@code new}, as Declarative Services would build them.
+ */
+final class Rig implements AutoCloseable {
+    private static final AtomicInteger SIM_NUMBERS = new AtomicInteger(100);
+
+    /** The transports the matrix runs, in the order of its rows. */
+    enum Transport {
+        SIM(false, false, 0, 0, false),
+        SOCKET(true, false, 0, 0, true),
+        SERIAL(true, false, 0, 0, true),
+        // VXI-11: every call has a reply; a query's write brings a device_write reply of 36 bytes (record
+        // mark 4, RPC reply header 24, error and size 8) before the device_read reply; device_lock's is 32.
+        VXI11(true, true, 36, 32, false),
+        // HiSLIP: a write has no reply; the AsyncLockResponse is a bare 16-byte header.
+        HISLIP(true, true, 0, 16, false);
+
+        /** Whether there is a wire for the proxy to fault. */
+        final boolean wire;
+        /** Whether the transport has an instrument-side lock. */
+        final boolean instrumentLock;
+        /** Bytes the instrument sends, after a query's write, before the first byte of the answer. */
+        final int answerOffset;
+        /** Bytes of the reply granting the instrument lock. */
+        final int lockReply;
+        /** Whether its device clear is a drain of pending input (nothing to ask the instrument). */
+        final boolean drainClear;
+
+        Transport(boolean wire, boolean instrumentLock, int answerOffset, int lockReply, boolean drainClear) {
+            this.wire = wire;
+            this.instrumentLock = instrumentLock;
+            this.answerOffset = answerOffset;
+            this.lockReply = lockReply;
+            this.drainClear = drainClear;
+        }
+    }
+
+    final Transport transport;
+    private final String model;
+    private final List<AutoCloseable> closeLast = new ArrayList<>();
+    private final DefaultSessionFactory client;
+    private final DefaultSessionFactory bystander;
+    private final List<Runnable> deactivate = new ArrayList<>();
+    private final String resource;
+    private final String directResource;
+    private final FaultProxy proxy;
+
+    private Rig(Transport transport, String model, Path dir) throws Exception {
+        this.transport = transport;
+        this.model = model;
+        client = new DefaultSessionFactory(new DefaultLockService());
+        bystander = new DefaultSessionFactory(new DefaultLockService());
+        try {
+            switch (transport) {
+                case SIM -> {
+                    // INIT starts a 3 s operation: *OPC? then keeps a step inside its read.
+                    String sim = "SIM::" + model + "::" + SIM_NUMBERS.incrementAndGet() + "::INSTR?op=3s";
+                    resource = sim;
+                    directResource = sim;
+                    proxy = null;
+                }
+                case SOCKET -> {
+                    SimServer server = later(SimServer.builder(model).start());
+                    proxy = later(new FaultProxy(loopback(server.port())));
+                    resource = "TCPIP::127.0.0.1::" + proxy.port() + "::SOCKET";
+                    directResource = server.resource();
+                }
+                case SERIAL -> {
+                    SimServer server = later(SimServer.builder(model).start());
+                    proxy = later(new FaultProxy(loopback(server.port())));
+                    Path pty = dir.resolve("tty-" + model + "-" + proxy.port());
+                    later(PtyToTcp.start(pty, proxy.port()));
+                    // socat is connected now: let its link through the proxy settle before any count is taken
+                    if (!proxy.awaitLinks(1, Duration.ofSeconds(5))
+                            || !server.awaitOpenConnections(1, Duration.ofSeconds(5))) {
+                        throw new IllegalStateException("socat's connection never reached the simulator of " + pty);
+                    }
+                    resource = "ASRL" + pty + "::INSTR";
+                    directResource = resource; // one wire: there is no other way in
+                }
+                case VXI11 -> {
+                    Vxi11SimServer server = later(Vxi11SimServer.builder(model).portmapper(false).start());
+                    proxy = later(new FaultProxy(loopback(server.corePort())));
+                    resource = "TCPIP::127.0.0.1::inst0::INSTR?port=" + proxy.port();
+                    directResource = server.resource();
+                }
+                case HISLIP -> {
+                    HislipServer server = later(HislipServer.builder(model).port(0).start());
+                    proxy = later(new FaultProxy(loopback(server.port())));
+                    resource = "TCPIP::127.0.0.1::hislip0," + proxy.port() + "::INSTR";
+                    directResource = server.resource();
+                }
+                default -> throw new IllegalArgumentException("unknown transport " + transport);
+            }
+            client.addTransport(factory(transport));
+            bystander.addTransport(factory(transport));
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Starts the instrument, its server and the proxy for {@code transport}. */
+    static Rig start(Transport transport, String model, Path dir) throws Exception {
+        return new Rig(transport, model, dir);
+    }
+
+    private TransportFactory factory(Transport kind) {
+        switch (kind) {
+            case SIM -> {
+                SimTransportFactory f = new SimTransportFactory();
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            case SOCKET -> {
+                SocketTransportFactory f = new SocketTransportFactory();
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            case SERIAL -> {
+                SerialTransportFactory f = new SerialTransportFactory();
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            case VXI11 -> {
+                Vxi11TransportFactory f = new Vxi11TransportFactory();
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            case HISLIP -> {
+                HislipTransportFactory f = new HislipTransportFactory();
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            default -> throw new IllegalArgumentException("unknown transport " + kind);
+        }
+    }
+
+    private static InetSocketAddress loopback(int port) {
+        return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    private <T extends AutoCloseable> T later(T closeable) {
+        closeLast.add(0, closeable);
+        return closeable;
+    }
+
+    /** The proxy in the wire; null for the in-memory SIM transport. */
+    FaultProxy proxy() {
+        return proxy;
+    }
+
+    /** The resource the client under test opens (through the proxy). */
+    String resource() {
+        return resource;
+    }
+
+    /** Opens a session of the client under test, through the proxy. */
+    Session open(SessionOptions options) throws LabHalException {
+        return open(resource, options);
+    }
+
+    /** Like {@link #open(SessionOptions)} for the resource with extra options appended. */
+    Session open(String withOptions, SessionOptions options) throws LabHalException {
+        return client.open(ResourceAddress.parse(withOptions), options);
+    }
+
+    /** Opens a session of another client, straight to the server, with its own locks. */
+    Session openBystander(SessionOptions options) throws LabHalException {
+        return bystander.open(ResourceAddress.parse(directResource), options);
+    }
+
+    /** @return the physical connections the client under test holds open */
+    int clientConnections() {
+        return client.openConnections();
+    }
+
+    /** Stops the factories (closing whatever they still hold), then the proxy, pty relay and server. */
+    @Override
+    public void close() {
+        client.deactivate();
+        bystander.deactivate();
+        for (Runnable r : deactivate) {
+            r.run();
+        }
+        for (AutoCloseable c : closeLast) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // best effort: the case has already been judged
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return transport + " " + model + " via " + resource;
+    }
+}
