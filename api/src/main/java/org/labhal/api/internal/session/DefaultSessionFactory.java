@@ -41,6 +41,12 @@ public final class DefaultSessionFactory implements SessionFactory {
     private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
     /** Single-connection channels by canonical resource, while open. */
     private final ConcurrentHashMap<String, Channel> singles = new ConcurrentHashMap<>();
+    /**
+     * One gate per single-connection resource: concurrent opens wait for the one that connects
+     * instead of opening a second link, which a serial port refuses ("port in use") and a
+     * one-client instrument never answers. Bounded by the number of such resources ever opened.
+     */
+    private final ConcurrentHashMap<String, Object> openingGates = new ConcurrentHashMap<>();
     private final AtomicLong sessionNumbers = new AtomicLong();
 
     /**
@@ -128,13 +134,13 @@ public final class DefaultSessionFactory implements SessionFactory {
         while (true) {
             Channel channel = singles.get(key);
             if (channel == null) {
-                Channel fresh = connect(address, options);
-                Channel raced = singles.putIfAbsent(key, fresh);
-                if (raced != null) {
-                    fresh.kill("a concurrent open won");
-                    channel = raced;
-                } else {
-                    channel = fresh;
+                // Waits at most for another thread's open, which its own open timeout bounds.
+                synchronized (openingGates.computeIfAbsent(key, k -> new Object())) {
+                    channel = singles.get(key);
+                    if (channel == null) {
+                        channel = connect(address, options);
+                        singles.put(key, channel);
+                    }
                 }
             }
             if (channel.retain()) {

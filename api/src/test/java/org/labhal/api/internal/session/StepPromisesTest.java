@@ -510,4 +510,55 @@ class StepPromisesTest {
         assertTrue(e.getMessage().contains("transport"), e.getMessage());
         assertTrue(link.closed);
     }
+
+    @Test
+    void concurrentOpensOfOneSingleConnectionResourceShareOneLink() throws Exception {
+        factory = new DefaultSessionFactory(new DefaultLockService());
+        AtomicInteger opens = new AtomicInteger();
+        factory.addTransport(new TransportFactory() {
+            private volatile boolean inUse;
+
+            @Override
+            public Set<TransportKind> kinds() {
+                return EnumSet.allOf(TransportKind.class);
+            }
+
+            @Override
+            public Connection open(ResourceAddress address, Duration timeout) throws LabHalException {
+                opens.incrementAndGet();
+                if (inUse) {
+                    throw new LabHalException(address.canonical() + ": port in use"); // as a serial port says
+                }
+                inUse = true;
+                try {
+                    Thread.sleep(50); // opening a port takes a while: the window the others must not use
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return new HostileLink() {
+                    @Override
+                    public void close() {
+                        super.close();
+                        inUse = false;
+                    }
+                };
+            }
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Session>> sessions = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                sessions.add(pool.submit(() -> factory.open(ResourceAddress.parse("ASRL/dev/ttyS0::INSTR"),
+                        SessionOptions.defaults())));
+            }
+            for (Future<Session> session : sessions) {
+                opened.add(session.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, opens.get(), "one link for all");
+        assertEquals(1, factory.openConnections());
+        assertEquals("re:*IDN?", opened.get(7).query("*IDN?"));
+    }
 }
