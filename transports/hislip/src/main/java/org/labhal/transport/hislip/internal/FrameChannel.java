@@ -49,17 +49,28 @@ public final class FrameChannel implements AutoCloseable {
         channel.configureBlocking(false);
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         Selector r = Selector.open();
-        Selector w;
+        Selector w = null;
         try {
             w = Selector.open();
             channel.register(r, SelectionKey.OP_READ);
             channel.register(w, SelectionKey.OP_WRITE);
         } catch (IOException | RuntimeException e) {
-            r.close();
+            closeQuietly(r);
+            closeQuietly(w);
             throw e;
         }
         this.readSelector = r;
         this.writeSelector = w;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (Exception ignored) {
+            // the descriptor is released either way
+        }
     }
 
     /**
@@ -308,13 +319,9 @@ public final class FrameChannel implements AutoCloseable {
     /** Closes the channel and its selectors; wakes blocked calls. Idempotent, from any thread. */
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {channel, readSelector, writeSelector}) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // the descriptor is released either way
-            }
-        }
+        closeQuietly(channel);
+        closeQuietly(readSelector);
+        closeQuietly(writeSelector);
     }
 
     /** Closes with a TCP reset instead of an orderly close, as a crashing peer does. */
