@@ -138,9 +138,17 @@ public final class FrameChannel implements AutoCloseable {
         }
     }
 
-    /** Ensures at least {@code count} (at most the buffer size) unread bytes are buffered. */
+    /**
+     * Ensures at least {@code count} (at most the buffer size) unread bytes are buffered. The deadline
+     * bounds the whole call, not only its waits: once it passed, no more bytes are taken from the
+     * network, so a peer that floods the channel (with stale answers or notices the caller skips)
+     * cannot keep a call going. Bytes already buffered are still delivered.
+     */
     private void fill(int count, long deadline, String what) throws IOException {
         while (in.remaining() < count) {
+            if (deadline - System.nanoTime() <= 0) {
+                throw new SocketTimeoutException(what + " timed out");
+            }
             in.compact(); // write mode
             int n;
             try {

@@ -1,0 +1,150 @@
+package org.labhal.transport.hislip.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.labhal.api.AnswerTooLargeException;
+import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.transport.hislip.HislipLink;
+import org.labhal.transport.hislip.HislipLockException;
+
+/**
+ * The client against scripted HiSLIP peers that break the rules a real instrument keeps: a frame cut
+ * short, a flood, a lock granted after the client gave up, an answer that never comes, a request
+ * refused at once while the lock information never comes (issue 10, defects 5, 6, 8 and 9). Each call
+ * ends within its timeout plus {@link #GRACE_MS}, with the specific exception, and the link is either
+ * usable (the next call gets its own answer) or closed and says so.
+ */
+class HislipHostilePeerTest {
+    private static final Duration IO = Duration.ofSeconds(5);
+    private static final long GRACE_MS = 2_000;
+
+    private final HislipTransportFactory factory = new HislipTransportFactory();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        factory.deactivate();
+        threads.shutdownNow();
+        assertTrue(threads.awaitTermination(10, TimeUnit.SECONDS), "a peer script hung");
+    }
+
+    private HislipLink open(RawPeer peer) throws LabHalException {
+        return (HislipLink) factory.open(ResourceAddress.parse(peer.resource()), IO);
+    }
+
+    /** Runs a peer script on its own thread; its failure shows when the test asks for the result. */
+    private Future<?> script(ThrowingRunnable body) {
+        return threads.submit(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** @return about 1 MiB of copies of one frame: written at once, they keep the client's socket full */
+    private static byte[] repeated(byte[] frame) {
+        int copies = (1 << 20) / frame.length;
+        byte[] all = new byte[copies * frame.length];
+        for (int i = 0; i < copies; i++) {
+            System.arraycopy(frame, 0, all, i * frame.length, frame.length);
+        }
+        return all;
+    }
+
+    /** Writes {@code frames} again and again for up to 30 s, or until the client closed the link. */
+    private static void flood(java.net.Socket s, byte[] frames) throws IOException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < until) {
+            RawPeer.sendRaw(s, frames); // fails once the client closed
+        }
+    }
+
+    /** Reads until the peer's end of the socket sees the client close it. */
+    private static void awaitClosedByClient(java.net.Socket s) throws IOException {
+        while (s.getInputStream().read() >= 0) {
+            // whatever the client still sent
+        }
+    }
+
+    // ------------------------------------------------------------------ defect 5: whole-call deadlines
+
+    /**
+     * After the second query the peer floods answers to the first one, which the client discards as
+     * stale. The read must still end by its deadline (it used to run for as long as the flood lasted:
+     * the deadline was only looked at when the socket had nothing to read).
+     */
+    @Test
+    void aFloodOfStaleAnswersCannotStretchARead() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            script(() -> {
+                peer.handshake();
+                int stale = RawPeer.readMessage(peer.sync).parameter();
+                RawPeer.readMessage(peer.sync);
+                byte[] frames = repeated(ByteBuffer.allocate(Header.SIZE + 1)
+                        .put(new Header(MessageType.DATA_END, 0, stale, 1).encode()).array());
+                flood(peer.sync, frames);
+            });
+            HislipLink link = open(peer);
+            Links.send(link, "A?", IO);
+            Links.send(link, "B?", IO);
+
+            long start = System.nanoTime();
+            Future<LabHalException> read = threads.submit(() -> assertThrows(LabHalException.class,
+                    () -> link.read(ByteBuffer.allocate(100), Duration.ofMillis(500))));
+            LabHalException e = read.get(500 + GRACE_MS, TimeUnit.MILLISECONDS);
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 500 + GRACE_MS);
+            assertTrue(e instanceof IoTimeoutException || e instanceof ConnectionLostException, e.toString());
+            link.close();
+        }
+    }
+
+    /** The same on the asynchronous channel: service requests flood in while a status query waits. */
+    @Test
+    void aFloodOfServiceRequestsCannotStretchAStatusQuery() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            script(() -> {
+                peer.handshake();
+                RawPeer.readMessage(peer.async); // the status query, never answered
+                flood(peer.async, repeated(new Header(MessageType.ASYNC_SERVICE_REQUEST, 0x40, 0, 0).encode().array()));
+            });
+            HislipLink link = open(peer);
+
+            long start = System.nanoTime();
+            Future<LabHalException> query = threads.submit(() -> assertThrows(LabHalException.class,
+                    () -> link.statusQuery(Duration.ofMillis(500))));
+            LabHalException e = query.get(500 + GRACE_MS, TimeUnit.MILLISECONDS);
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 500 + GRACE_MS);
+            assertInstanceOf(IoTimeoutException.class, e, e.toString());
+            link.close();
+        }
+    }
+}
