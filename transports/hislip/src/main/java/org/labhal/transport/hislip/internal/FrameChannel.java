@@ -235,6 +235,9 @@ public final class FrameChannel implements AutoCloseable {
     /**
      * Reads a whole payload of a message that carries no data (its length already checked against
      * {@link Header#CONTROL_PAYLOAD_LIMIT}).
+     *
+     * @throws FrameCutException when the deadline passes before the whole payload arrived: its header
+     *         is consumed, so the channel is out of step
      */
     public byte[] readControlPayload(Header header, long deadline) throws IOException {
         if (header.length() == 0) {
@@ -244,10 +247,46 @@ public final class FrameChannel implements AutoCloseable {
             throw new IllegalArgumentException(header + " is not a control message");
         }
         ByteBuffer b = ByteBuffer.allocate((int) header.length());
-        while (b.hasRemaining()) {
-            readPayload(b, b.remaining(), deadline);
+        try {
+            while (b.hasRemaining()) {
+                readPayload(b, b.remaining(), deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw cutShort(header, b.remaining(), e);
         }
         return b.array();
+    }
+
+    /**
+     * Reads and discards the whole payload of a message whose header was just read.
+     *
+     * @throws FrameCutException when the deadline passes before the whole payload arrived: its header
+     *         is consumed, so the channel is out of step
+     */
+    public void skipPayload(Header header, long deadline) throws IOException {
+        long remaining = header.length();
+        try {
+            while (remaining > 0) {
+                remaining -= skipSome(remaining, deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw cutShort(header, remaining, e);
+        }
+    }
+
+    /**
+     * @param header the message whose payload did not come whole
+     * @param missing how many of its payload bytes did not come
+     * @param cause the timeout
+     * @return the failure that says the channel is out of step, naming what was announced and what came
+     */
+    public static FrameCutException cutShort(Header header, long missing, SocketTimeoutException cause) {
+        FrameCutException e = new FrameCutException(header.type() + " message 0x"
+                + Integer.toHexString(header.parameter()) + " announced " + header.length() + " payload bytes; "
+                + (header.length() - missing) + " arrived and the other " + missing + " did not come in time, "
+                + "so the rest of the channel cannot be framed");
+        e.initCause(cause);
+        return e;
     }
 
     /**
@@ -313,8 +352,9 @@ public final class FrameChannel implements AutoCloseable {
     }
 
     /**
-     * A message was cut short (timed out or interrupted after part of it was sent): whatever follows
-     * would be taken for the rest of it, so the channel is out of step for good.
+     * A message was cut short (timed out or interrupted after part of it was sent, or its payload did
+     * not all arrive in time after its header was read): whatever follows would be taken for the rest
+     * of it, so the channel is out of step for good.
      */
     public static final class FrameCutException extends IOException {
         private static final long serialVersionUID = 1L;

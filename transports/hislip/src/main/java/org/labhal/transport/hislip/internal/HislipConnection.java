@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
+import org.labhal.api.AnswerTooLargeException;
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
@@ -90,7 +91,8 @@ final class HislipConnection implements HislipLink {
     private final ReentrantLock syncSide = new ReentrantLock();
     private final MessageIds ids = new MessageIds(false);
     private final AtomicBoolean rmtDelivered = new AtomicBoolean();
-    private long payloadRemaining; // of the Data/DataEND being read
+    private Header payloadHeader; // of the Data/DataEND being read
+    private long payloadRemaining; // of it
     private boolean payloadEnds; // whether it is a DataEND
     private int payloadId; // its message id
     private boolean payloadDiscarded; // it is stale: its bytes are skipped, not delivered
@@ -144,7 +146,7 @@ final class HislipConnection implements HislipLink {
             ids.cleared(overlapped); // the first epoch, in the negotiated mode
             serverVersion = h.parameter() >>> 16;
             sessionId = h.parameter() & 0xffff;
-            sync.skip(h.length(), deadline);
+            sync.skipPayload(h, deadline);
 
             step = "connecting the asynchronous channel to " + target;
             FrameChannel.connect(target, deadline, c -> adopt(c, false));
@@ -152,7 +154,7 @@ final class HislipConnection implements HislipLink {
             async.send(MessageType.ASYNC_INITIALIZE, 0, sessionId, deadline);
             h = expect(async, MessageType.ASYNC_INITIALIZE_RESPONSE, deadline);
             serverVendor = vendorText(h.parameter() & 0xffff);
-            async.skip(h.length(), deadline);
+            async.skipPayload(h, deadline);
 
             step = "AsyncMaximumMessageSize";
             ByteBuffer size = ByteBuffer.allocate(8).putLong(0, settings.maxMessageSize());
@@ -199,7 +201,7 @@ final class HislipConnection implements HislipLink {
 
     /** Reads the next header, which must be {@code type}; an Error or FatalError becomes its exception. */
     private Header expect(FrameChannel channel, MessageType type, long deadline) throws IOException, LabHalException {
-        Header h = channel.readHeader(deadline, settings.maxMessageSize());
+        Header h = readHeader(channel, deadline);
         if (h.type() == type) {
             return h;
         }
@@ -300,7 +302,7 @@ final class HislipConnection implements HislipLink {
                     if (copied && s.buffered() < Header.SIZE) {
                         return false; // return what we have rather than wait
                     }
-                    Header h = s.readHeader(deadline, settings.maxMessageSize()); // whole or not at all
+                    Header h = readHeader(s, deadline); // whole or not at all
                     abortable = false; // what the header starts is handled to its end
                     boolean accepted;
                     try {
@@ -309,6 +311,7 @@ final class HislipConnection implements HislipLink {
                         abortable = true;
                     }
                     payloadId = h.parameter();
+                    payloadHeader = h;
                     payloadRemaining = h.type().carriesData() ? h.length() : 0;
                     payloadDiscarded = !accepted;
                     if (!accepted) {
@@ -338,20 +341,46 @@ final class HislipConnection implements HislipLink {
             }
         } catch (FrameChannel.ReadAborted e) {
             throw cleared();
-        } catch (IOException e) {
-            if (e instanceof SocketTimeoutException) {
-                ids.readTimedOut();
+        } catch (SocketTimeoutException e) {
+            if (payloadRemaining > 0) { // the header is consumed and its payload did not all come
+                throw failure(FrameChannel.cutShort(payloadHeader, payloadRemaining, e),
+                        resource + ": reading the response", timeout);
             }
+            ids.readTimedOut();
+            throw failure(e, resource + ": reading the response", timeout);
+        } catch (IOException e) {
             throw failure(e, resource + ": reading the response", timeout);
         } catch (HislipProtocolException e) {
             throw broken(e);
         }
     }
 
+    /**
+     * Reads the next header. A Data or DataEND payload beyond the maximum message size this client
+     * announced is refused before any of it is read (nothing is allocated from a length anyway: data
+     * streams through a fixed buffer into the caller's): the link closes, since the rest of that
+     * message would be read as the next header.
+     */
+    private Header readHeader(FrameChannel channel, long deadline) throws IOException, LabHalException {
+        long limit = settings.maxMessageSize();
+        Header h = channel.readHeader(deadline, Long.MAX_VALUE); // control messages keep their own limit
+        if (h.type().carriesData() && h.length() > limit) {
+            shutDown("closed after a " + h.type() + " message larger than the maximum message size");
+            throw new AnswerTooLargeException(resource + ": the instrument sent a " + h.type() + " message of "
+                    + h.length() + " bytes, more than the maximum message size of " + limit + " bytes this client "
+                    + "announced (option max_message_size); the connection was closed", limit);
+        }
+        return h;
+    }
+
     /** Skips the payload being read, counting as it goes, so that an abort never loses the frame. */
     private void discardPayload(FrameChannel s, long deadline) throws IOException {
-        while (payloadRemaining > 0) {
-            payloadRemaining -= s.skipSome(payloadRemaining, deadline);
+        try {
+            while (payloadRemaining > 0) {
+                payloadRemaining -= s.skipSome(payloadRemaining, deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw FrameChannel.cutShort(payloadHeader, payloadRemaining, e);
         }
         payloadDiscarded = false;
     }
@@ -389,7 +418,7 @@ final class HislipConnection implements HislipLink {
                 }
             }
             case INTERRUPTED -> {
-                s.skip(h.length(), deadline); // the server dropped a response we no longer wait for
+                s.skipPayload(h, deadline); // the server dropped a response we no longer wait for
                 return false;
             }
             case ERROR, FATAL_ERROR -> throw errorFrom(s, h, deadline);
@@ -466,16 +495,16 @@ final class HislipConnection implements HislipLink {
                 clearPhase = ClearPhase.COMPLETING;
             }
             while (true) {
-                Header h = s.readHeader(deadline, settings.maxMessageSize());
+                Header h = readHeader(s, deadline);
                 if (h.type() == MessageType.DEVICE_CLEAR_ACKNOWLEDGE) {
-                    s.skip(h.length(), deadline);
+                    s.skipPayload(h, deadline);
                     overlapped = (h.control() & 1) != 0;
                     break;
                 }
                 if (h.type() == MessageType.FATAL_ERROR) {
                     throw errorFrom(s, h, deadline);
                 }
-                s.skip(h.length(), deadline); // responses the clear discards
+                s.skipPayload(h, deadline); // responses the clear discards; one cut short closes the link
             }
             ids.cleared(overlapped);
             rmtDelivered.set(false);
@@ -535,7 +564,7 @@ final class HislipConnection implements HislipLink {
             while (true) {
                 Header h = a.readHeader(deadline, settings.maxMessageSize());
                 if (h.type() == MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE && clearPhase == ClearPhase.SENT) {
-                    a.skip(h.length(), deadline);
+                    a.skipPayload(h, deadline);
                     clearAcknowledgeControl = h.control();
                     clearPhase = ClearPhase.ACKNOWLEDGED;
                     if (answer == h.type()) {
@@ -553,7 +582,7 @@ final class HislipConnection implements HislipLink {
                     }
                     default -> {
                         if (h.type() == answer && owed[answer.ordinal()] == 0) {
-                            a.skip(h.length(), deadline);
+                            a.skipPayload(h, deadline);
                             answered = true;
                             return h;
                         }
@@ -565,7 +594,7 @@ final class HislipConnection implements HislipLink {
                         }
                     }
                 }
-                a.skip(h.length(), deadline);
+                a.skipPayload(h, deadline);
             }
         } catch (IOException e) {
             if (e instanceof SocketTimeoutException) {
@@ -799,6 +828,13 @@ final class HislipConnection implements HislipLink {
     public String describe() {
         return "HiSLIP session " + sessionId + " to " + address.host().orElseThrow() + ":"
                 + address.port().orElseThrow() + " (" + resource + ")";
+    }
+
+    @Override
+    public boolean isOpen() {
+        synchronized (state) {
+            return closedBecause == null;
+        }
     }
 
     @Override

@@ -95,6 +95,76 @@ class HislipHostilePeerTest {
         }
     }
 
+    // ------------------------------------------------------------------ defect 6: frames cut short
+
+    /** Used to leave a link on which every later call failed ("device clear: no answer"), never closed. */
+    @Test
+    void aDataEndThatBringsLessThanItAnnouncesClosesTheLink() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            Future<?> peerDone = script(() -> {
+                peer.handshake();
+                int id = RawPeer.readMessage(peer.sync).parameter();
+                RawPeer.sendRaw(peer.sync, new Header(MessageType.DATA_END, 0, id, 100).encode().array());
+                RawPeer.sendRaw(peer.sync, ascii("only ten b"));
+                awaitClosedByClient(peer.sync); // and then nothing: the other 90 bytes never come
+            });
+            HislipLink link = open(peer);
+            Links.send(link, "*IDN?", IO);
+            ByteBuffer into = ByteBuffer.allocate(4096);
+            assertFalse(link.read(into, IO), "the ten bytes that came");
+
+            long start = System.nanoTime();
+            ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                    () -> link.read(into, Duration.ofMillis(500)));
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 500 + GRACE_MS);
+            assertTrue(e.getMessage().contains("100") && e.getMessage().contains("90"), e.getMessage());
+            assertFalse(link.isOpen(), "the link says it is closed");
+            assertThrows(ConnectionLostException.class, () -> link.clear(IO));
+            assertThrows(ConnectionLostException.class, () -> Links.send(link, "*IDN?", IO));
+            peerDone.get(IO.toSeconds(), TimeUnit.SECONDS); // the peer saw the close
+        }
+    }
+
+    /** The same on the asynchronous channel: an error text cut short. */
+    @Test
+    void anAsynchronousAnswerCutShortClosesTheLink() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            Future<?> peerDone = script(() -> {
+                peer.handshake();
+                RawPeer.readMessage(peer.async); // AsyncLockInfo
+                RawPeer.sendRaw(peer.async, new Header(MessageType.ERROR, 0, 0, 50).encode().array());
+                RawPeer.sendRaw(peer.async, ascii("short"));
+                awaitClosedByClient(peer.async);
+            });
+            HislipLink link = open(peer);
+            ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                    () -> link.lockInfo(Duration.ofMillis(500)));
+            assertTrue(e.getMessage().contains("50"), e.getMessage());
+            assertFalse(link.isOpen());
+            peerDone.get(IO.toSeconds(), TimeUnit.SECONDS);
+        }
+    }
+
+    /** A Data frame beyond the size this client announced is refused before anything is allocated. */
+    @Test
+    void aFrameBeyondTheAnnouncedMaximumIsAnAnswerTooLargeAndClosesTheLink() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            Future<?> peerDone = script(() -> {
+                peer.handshake();
+                int id = RawPeer.readMessage(peer.sync).parameter();
+                RawPeer.sendRaw(peer.sync, new Header(MessageType.DATA_END, 0, id, 1L << 40).encode().array());
+                awaitClosedByClient(peer.sync);
+            });
+            HislipLink link = open(peer);
+            Links.send(link, "*IDN?", IO);
+            AnswerTooLargeException e = assertThrows(AnswerTooLargeException.class,
+                    () -> link.read(ByteBuffer.allocate(100), IO));
+            assertEquals(HislipSettings.DEFAULTS.maxMessageSize(), e.limit());
+            assertFalse(link.isOpen());
+            peerDone.get(IO.toSeconds(), TimeUnit.SECONDS);
+        }
+    }
+
     // ------------------------------------------------------------------ defect 5: whole-call deadlines
 
     /**

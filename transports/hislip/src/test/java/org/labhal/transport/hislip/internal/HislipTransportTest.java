@@ -306,6 +306,9 @@ class HislipTransportTest {
                         LabHalException.class, () -> link.read(ByteBuffer.allocate(100), Duration.ofMillis(500))));
                 if (kind.equals("truncated")) {
                     assertInstanceOf(org.labhal.api.IoTimeoutException.class, e, kind);
+                } else if (kind.equals("huge")) { // beyond the maximum message size this client announced
+                    assertInstanceOf(org.labhal.api.AnswerTooLargeException.class, e, kind + ": " + e);
+                    assertThrows(ConnectionLostException.class, () -> send(link, "*IDN?"));
                 } else {
                     assertInstanceOf(HislipProtocolException.class, e, kind + ": " + e);
                     assertTrue(e.getMessage().contains("hislip0," + peer.listener.getLocalPort()), e.getMessage());
