@@ -23,6 +23,7 @@ import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.transport.Uninterruptibly;
 import org.labhal.transport.hislip.HislipClearedException;
 import org.labhal.transport.hislip.HislipErrorException;
 import org.labhal.transport.hislip.HislipLink;
@@ -438,15 +439,19 @@ final class HislipConnection implements HislipLink {
         long deadline = deadline(timeout);
         int request = clearRequests.incrementAndGet();
         s.wakeReader(); // a read waiting for the answer gives up: the clear discards it
-        enter(clearLock, deadline, timeout, "another device clear");
-        try {
-            if (clearsDone - request >= 0) {
-                return; // a clear that began after this request finished meanwhile
+        // what resynchronises after an aborted step runs to the end whatever the interrupt flag says;
+        // an interrupt that comes while it waits still ends it (and closes the link)
+        Uninterruptibly.run(() -> {
+            enter(clearLock, deadline, timeout, "another device clear");
+            try {
+                if (clearsDone - request >= 0) {
+                    return; // a clear that began after this request finished meanwhile
+                }
+                runClear(s, deadline, timeout);
+            } finally {
+                clearLock.unlock();
             }
-            runClear(s, deadline, timeout);
-        } finally {
-            clearLock.unlock();
-        }
+        });
     }
 
     /**
@@ -670,11 +675,36 @@ final class HislipConnection implements HislipLink {
         unlock(timeout);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A release path: it runs to the end whatever the interrupt flag says (the flag is restored).
+     * When it cannot tell whether the lock was released (no answer in time, an interrupt while
+     * waiting, a broken link) the link closes, so that the instrument frees whatever it holds for it.
+     */
     @Override
     public LockKind unlock(Duration timeout) throws LabHalException {
-        // the id of the last message sent: the instrument releases the lock once that one is done
-        Header h = asyncRequest(MessageType.ASYNC_LOCK, 0, ids.lastSent(), ByteBuffer.allocate(0),
-                MessageType.ASYNC_LOCK_RESPONSE, timeout);
+        Header[] answer = new Header[1];
+        try {
+            // the id of the last message sent: the instrument releases the lock once that one is done
+            Uninterruptibly.run(() -> answer[0] = asyncRequest(MessageType.ASYNC_LOCK, 0, ids.lastSent(),
+                    ByteBuffer.allocate(0), MessageType.ASYNC_LOCK_RESPONSE, timeout));
+        } catch (StepInterruptedException e) {
+            // interrupted while it waited: whether the release got through is not known
+            shutDown("closed because the release of the instrument lock was interrupted, so that the instrument "
+                    + "frees it");
+            throw e;
+        } catch (ConnectionLostException e) {
+            throw e; // the link is closed already
+        } catch (HislipErrorException e) {
+            throw e; // the instrument answered
+        } catch (LabHalException e) {
+            shutDown("closed because the release of the instrument lock did not complete, so that the "
+                    + "instrument frees it");
+            throw new ConnectionLostException(resource + ": releasing the instrument lock failed (" + e.getMessage()
+                    + "); the connection was closed so that the instrument frees the lock", e);
+        }
+        Header h = answer[0];
         return switch (h.control()) {
             case 1 -> LockKind.EXCLUSIVE;
             case 2 -> LockKind.SHARED;
@@ -812,6 +842,11 @@ final class HislipConnection implements HislipLink {
     /** @return whether a read is in progress that a clear from another thread would end (for tests) */
     boolean readInProgress() {
         return abortable;
+    }
+
+    /** @return whether an asynchronous request (a lock request, say) is waiting for its answer (for tests) */
+    boolean asyncRequestInProgress() {
+        return asyncLock.isLocked();
     }
 
     /** @return Data/DataEND messages discarded as stale so far (for tests of message-id matching) */

@@ -1,0 +1,118 @@
+package org.labhal.transport.hislip.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.labhal.transport.hislip.internal.Links.query;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.labhal.api.LabHalException;
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
+import org.labhal.transport.hislip.HislipLink;
+import org.labhal.transport.hislip.HislipLink.LockKind;
+import org.labhal.transport.hislip.server.HislipServer;
+
+/**
+ * The instrument-side lock never outlives what the caller was told, whatever the interrupt flag says
+ * and however large the timeout (issue 10, defects 1, 7 and 8, against the simulator, which enforces
+ * locks). After each case a second client must take the lock at once.
+ */
+class HislipLockReleaseTest {
+    private static final Duration IO = Duration.ofSeconds(5);
+    /** What a bounded call may take beyond its timeout on a loaded machine. */
+    private static final long GRACE_MS = 2_000;
+
+    private final HislipTransportFactory factory = new HislipTransportFactory();
+    private HislipServer server;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = HislipServer.builder("SMW200A").start();
+    }
+
+    @AfterEach
+    void stop() {
+        Thread.interrupted(); // a failed assertion must not leave the flag to the next test
+        factory.deactivate();
+        server.close();
+    }
+
+    private HislipLink open() throws LabHalException {
+        return (HislipLink) factory.open(ResourceAddress.parse(server.resource()), IO);
+    }
+
+    /** Another client takes the exclusive lock without waiting, and gives it back. */
+    private void assertInstrumentLockFree() throws LabHalException {
+        HislipLink other = open();
+        other.lock("", Duration.ZERO);
+        assertEquals(LockKind.EXCLUSIVE, other.unlock(IO));
+        other.close();
+    }
+
+    @Test
+    void anUnlockOnAnInterruptedThreadStillReleasesTheInstrumentLock() throws Exception {
+        HislipLink a = open();
+        a.lockInstrument(IO, null);
+
+        Thread.currentThread().interrupt();
+        try {
+            a.unlockInstrument(IO);
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still reported");
+        } finally {
+            Thread.interrupted();
+        }
+        assertInstrumentLockFree();
+        assertEquals("a\n", query(a, "SIM:ECHO? a", IO), "the link goes on");
+    }
+
+    @Test
+    void aDeviceClearOnAnInterruptedThreadStillResynchronises() throws Exception {
+        HislipLink a = open();
+        Links.send(a, "SIM:ECHO? stale", IO);
+
+        Thread.currentThread().interrupt();
+        try {
+            a.clear(IO);
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still reported");
+        } finally {
+            Thread.interrupted();
+        }
+        assertEquals("fresh\n", query(a, "SIM:ECHO? fresh", IO), "the stale answer was cleared");
+    }
+
+    /**
+     * An interrupt while the instrument makes the request wait: the call ends at once and the request
+     * can never be granted to a link nobody uses (the link closes, and the instrument drops it).
+     */
+    @Test
+    void anInterruptWhileALockRequestWaitsLeavesNoLockBehind() throws Exception {
+        HislipLink holder = open();
+        HislipLink waiter = open();
+        holder.lock("", IO);
+        CompletableFuture<Throwable> failure = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                waiter.lockInstrument(Duration.ofSeconds(60), null);
+                failure.complete(new AssertionError("the lock was granted"));
+            } catch (Throwable e) {
+                failure.complete(e);
+            }
+        }, "waiting-for-the-lock");
+        t.start();
+        while (!((HislipConnection) waiter).asyncRequestInProgress()) {
+            Thread.onSpinWait();
+        }
+        t.interrupt();
+
+        assertInstanceOf(StepInterruptedException.class, failure.get(GRACE_MS, TimeUnit.MILLISECONDS));
+        assertEquals(LockKind.EXCLUSIVE, holder.unlock(IO));
+        assertInstrumentLockFree();
+    }
+}
