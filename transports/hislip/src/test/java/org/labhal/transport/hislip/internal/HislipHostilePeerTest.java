@@ -217,4 +217,160 @@ class HislipHostilePeerTest {
             link.close();
         }
     }
+
+    // ------------------------------------------------------------------ defect 8: lock calls bounded
+
+    /**
+     * The peer refuses every lock request at once and never answers AsyncLockInfo: the call used to
+     * wait 5 s more for the lock information, and said "within 500 ms" of a refusal that came at once.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {500, 3_000})
+    void aLockRefusedAtOnceFailsWithinTheTimeoutAndSaysSo(int timeoutMs) throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            script(() -> {
+                peer.handshake();
+                Header request = RawPeer.readMessage(peer.async);
+                assertEquals(MessageType.ASYNC_LOCK, request.type());
+                RawPeer.send(peer.async, MessageType.ASYNC_LOCK_RESPONSE, 0, 0, new byte[0]);
+                awaitClosedByClient(peer.async); // AsyncLockInfo is never answered
+            });
+            HislipLink link = open(peer);
+
+            long start = System.nanoTime();
+            HislipLockException e = assertThrows(HislipLockException.class,
+                    () -> link.lockInstrument(Duration.ofMillis(timeoutMs), null));
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+            assertTrue(tookMs < timeoutMs + GRACE_MS, "took " + tookMs + " ms");
+            assertEquals(HislipLockException.Reason.HELD_ELSEWHERE, e.reason());
+            assertTrue(e.getMessage().contains("at once"), e.getMessage());
+            assertFalse(e.getMessage().contains("within " + (timeoutMs - 1)), e.getMessage());
+            link.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ defect 9: late answers
+
+    /**
+     * The peer grants the lock only after the client gave up. The client must hand it back before its
+     * next asynchronous request (it used to discard the grant: the instrument stayed locked for good).
+     */
+    @Test
+    void aLockGrantedAfterTheClientGaveUpIsReleased() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            CompletableFuture<Void> clientGaveUp = new CompletableFuture<>();
+            Future<Boolean> heldAtTheEnd = threads.submit(() -> {
+                peer.handshake();
+                assertEquals(MessageType.ASYNC_LOCK, RawPeer.readMessage(peer.async).type());
+                clientGaveUp.get(IO.toSeconds(), TimeUnit.SECONDS);
+                RawPeer.send(peer.async, MessageType.ASYNC_LOCK_RESPONSE, 1, 0, new byte[0]); // granted, late
+                boolean held = true;
+                Header next = RawPeer.readMessage(peer.async);
+                if (next.type() == MessageType.ASYNC_LOCK && next.control() == 0) {
+                    held = false;
+                    RawPeer.send(peer.async, MessageType.ASYNC_LOCK_RESPONSE, 1, 0, new byte[0]); // released
+                    next = RawPeer.readMessage(peer.async);
+                }
+                assertEquals(MessageType.ASYNC_LOCK_INFO, next.type());
+                RawPeer.send(peer.async, MessageType.ASYNC_LOCK_INFO_RESPONSE, held ? 1 : 0, held ? 1 : 0,
+                        new byte[0]);
+                return held;
+            });
+            HislipLink link = open(peer);
+
+            assertThrows(IoTimeoutException.class, () -> link.lockInstrument(Duration.ofMillis(300), null));
+            clientGaveUp.complete(null);
+
+            assertEquals(new HislipLink.LockInfo(false, 0), link.lockInfo(IO));
+            assertFalse(heldAtTheEnd.get(IO.toSeconds(), TimeUnit.SECONDS), "the late grant was released");
+            assertEquals(1, ((HislipConnection) link).lateGrantsReleased());
+            assertTrue(link.isOpen());
+        }
+    }
+
+    /**
+     * The peer never answers the first status query and answers every later one with its own number.
+     * The answer owed to the first must not swallow the second's (it used to, and every later one's).
+     */
+    @Test
+    void anAnswerThatNeverComesDoesNotSwallowTheNextOne() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            script(() -> {
+                peer.handshake();
+                assertEquals(MessageType.ASYNC_STATUS_QUERY, RawPeer.readMessage(peer.async).type()); // dropped
+                for (int n = 2; n <= 3; n++) {
+                    assertEquals(MessageType.ASYNC_STATUS_QUERY, RawPeer.readMessage(peer.async).type());
+                    RawPeer.send(peer.async, MessageType.ASYNC_STATUS_RESPONSE, n, 0, new byte[0]);
+                }
+                awaitClosedByClient(peer.async);
+            });
+            HislipLink link = open(peer);
+
+            assertThrows(IoTimeoutException.class, () -> link.statusQuery(Duration.ofMillis(300)));
+            assertEquals(2, link.statusQuery(IO), "the second query's own answer");
+            assertEquals(3, link.statusQuery(IO), "the third query's own answer");
+            link.close();
+        }
+    }
+
+    /** An answer that does come late is still told apart from the next one. */
+    @Test
+    void aLateAnswerIsDiscardedAndTheNextQueryGetsItsOwn() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            CompletableFuture<Void> clientGaveUp = new CompletableFuture<>();
+            script(() -> {
+                peer.handshake();
+                RawPeer.readMessage(peer.async);
+                clientGaveUp.get(IO.toSeconds(), TimeUnit.SECONDS);
+                RawPeer.send(peer.async, MessageType.ASYNC_STATUS_RESPONSE, 1, 0, new byte[0]); // late
+                RawPeer.readMessage(peer.async);
+                RawPeer.send(peer.async, MessageType.ASYNC_STATUS_RESPONSE, 2, 0, new byte[0]);
+                awaitClosedByClient(peer.async);
+            });
+            HislipLink link = open(peer);
+
+            assertThrows(IoTimeoutException.class, () -> link.statusQuery(Duration.ofMillis(300)));
+            clientGaveUp.complete(null);
+            assertEquals(2, link.statusQuery(IO));
+            link.close();
+        }
+    }
+
+    /**
+     * A status query that cannot be sent in time (a lock request holds the asynchronous channel) must
+     * not take the RMT-delivered bit with it: the next message carries it (it used to be lost).
+     */
+    @Test
+    void theRmtDeliveredBitSurvivesAStatusQueryThatWasNotSent() throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            CompletableFuture<Void> queryFailed = new CompletableFuture<>();
+            Future<Integer> nextControl = threads.submit(() -> {
+                peer.handshake();
+                int id = RawPeer.readMessage(peer.sync).parameter();
+                RawPeer.send(peer.sync, MessageType.DATA_END, 0, id, ascii("x\n"));
+                assertEquals(MessageType.ASYNC_LOCK, RawPeer.readMessage(peer.async).type()); // not answered yet
+                queryFailed.get(IO.toSeconds(), TimeUnit.SECONDS);
+                Header next = RawPeer.readMessage(peer.sync);
+                RawPeer.send(peer.async, MessageType.ASYNC_LOCK_RESPONSE, 1, 0, new byte[0]);
+                return next.control();
+            });
+            HislipLink link = open(peer);
+            assertEquals("x\n", Links.query(link, "Q?", IO));
+            Future<?> locking = threads.submit(() -> {
+                link.lock("", IO);
+                return null;
+            });
+            while (!((HislipConnection) link).asyncRequestInProgress()) {
+                Thread.onSpinWait();
+            }
+
+            assertThrows(IoTimeoutException.class, () -> link.statusQuery(Duration.ofMillis(200)));
+            queryFailed.complete(null);
+            Links.send(link, "NEXT", IO);
+            assertEquals(1, nextControl.get(IO.toSeconds(), TimeUnit.SECONDS), "RMT-delivered rides on NEXT");
+            locking.get(IO.toSeconds(), TimeUnit.SECONDS);
+            link.close();
+        }
+    }
 }

@@ -1,7 +1,9 @@
 package org.labhal.transport.hislip.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.transport.hislip.internal.Links.query;
 
@@ -12,11 +14,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.HislipLink.LockKind;
+import org.labhal.transport.hislip.HislipLockException;
 import org.labhal.transport.hislip.server.HislipServer;
 
 /**
@@ -112,6 +117,41 @@ class HislipLockReleaseTest {
         t.interrupt();
 
         assertInstanceOf(StepInterruptedException.class, failure.get(GRACE_MS, TimeUnit.MILLISECONDS));
+        assertEquals(LockKind.EXCLUSIVE, holder.unlock(IO));
+        assertInstrumentLockFree();
+    }
+
+    /** The largest Duration used to throw ArithmeticException from an unguarded {@code toMillis()}. */
+    @ParameterizedTest
+    @ValueSource(longs = {10_000_000L * 86_400, Long.MAX_VALUE})
+    void aHugeLockTimeoutSaturates(long seconds) throws Exception {
+        Duration huge = Duration.ofSeconds(seconds);
+        HislipLink a = open();
+        a.lockInstrument(huge, null);
+        assertEquals(LockKind.EXCLUSIVE, a.unlock(huge));
+        assertEquals("ok\n", query(a, "SIM:ECHO? ok", huge));
+        a.lockInstrument(huge, "key");
+        assertEquals(LockKind.SHARED, a.unlock(huge));
+        assertInstrumentLockFree();
+    }
+
+    /** The simulator lets a request wait its whole timeout: the call ends within it and says so. */
+    @Test
+    void aLockHeldElsewhereFailsWithinTheCallersTimeoutSayingHowLongItWaited() throws Exception {
+        HislipLink holder = open();
+        HislipLink other = open();
+        holder.lock("", IO);
+
+        long start = System.nanoTime();
+        HislipLockException e = assertThrows(HislipLockException.class,
+                () -> other.lockInstrument(Duration.ofMillis(800), null));
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+        assertTrue(tookMs < 800 + GRACE_MS, "took " + tookMs + " ms");
+        assertEquals(HislipLockException.Reason.HELD_ELSEWHERE, e.reason());
+        assertTrue(e.getMessage().contains("waited"), e.getMessage());
+        assertTrue(e.getMessage().contains("another client holds the exclusive lock"), e.getMessage());
+        assertFalse(e.getMessage().contains("at once"), e.getMessage());
         assertEquals(LockKind.EXCLUSIVE, holder.unlock(IO));
         assertInstrumentLockFree();
     }
