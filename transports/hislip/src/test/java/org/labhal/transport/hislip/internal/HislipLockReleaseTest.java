@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.transport.Uninterruptibly;
 import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.HislipLink.LockKind;
 import org.labhal.transport.hislip.HislipLockException;
@@ -61,18 +62,23 @@ class HislipLockReleaseTest {
         other.close();
     }
 
+    /** Runs a release path with the interrupt flag set; it must complete and leave the flag set. */
+    private static void onAnInterruptedThread(Uninterruptibly.Action<LabHalException> release) throws LabHalException {
+        Thread.currentThread().interrupt();
+        try {
+            release.run();
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still reported");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
     @Test
     void anUnlockOnAnInterruptedThreadStillReleasesTheInstrumentLock() throws Exception {
         HislipLink a = open();
         a.lockInstrument(IO, null);
 
-        Thread.currentThread().interrupt();
-        try {
-            a.unlockInstrument(IO);
-            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still reported");
-        } finally {
-            Thread.interrupted();
-        }
+        onAnInterruptedThread(() -> a.unlockInstrument(IO));
         assertInstrumentLockFree();
         assertEquals("a\n", query(a, "SIM:ECHO? a", IO), "the link goes on");
     }
@@ -82,13 +88,7 @@ class HislipLockReleaseTest {
         HislipLink a = open();
         Links.send(a, "SIM:ECHO? stale", IO);
 
-        Thread.currentThread().interrupt();
-        try {
-            a.clear(IO);
-            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still reported");
-        } finally {
-            Thread.interrupted();
-        }
+        onAnInterruptedThread(() -> a.clear(IO));
         assertEquals("fresh\n", query(a, "SIM:ECHO? fresh", IO), "the stale answer was cleared");
     }
 
