@@ -107,6 +107,11 @@ class HislipHostilePeerTest {
                 RawPeer.sendRaw(peer.sync, new Header(MessageType.DATA_END, 0, id, 100).encode().array());
                 RawPeer.sendRaw(peer.sync, ascii("only ten b"));
                 awaitClosedByClient(peer.sync); // and then nothing: the other 90 bytes never come
+                peer.sync.close();
+                peer.async.close();
+                peer.handshake(); // a new link
+                id = RawPeer.readMessage(peer.sync).parameter();
+                RawPeer.send(peer.sync, MessageType.DATA_END, 0, id, ascii("fresh\n"));
             });
             HislipLink link = open(peer);
             Links.send(link, "*IDN?", IO);
@@ -121,7 +126,8 @@ class HislipHostilePeerTest {
             assertFalse(link.isOpen(), "the link says it is closed");
             assertThrows(ConnectionLostException.class, () -> link.clear(IO));
             assertThrows(ConnectionLostException.class, () -> Links.send(link, "*IDN?", IO));
-            peerDone.get(IO.toSeconds(), TimeUnit.SECONDS); // the peer saw the close
+            assertEquals("fresh\n", Links.query(open(peer), "*IDN?", IO), "a new link gets its own answer");
+            peerDone.get(IO.toSeconds(), TimeUnit.SECONDS);
         }
     }
 
