@@ -774,7 +774,8 @@ final class HislipConnection implements HislipLink {
                                 + waitMs + " ms)"
                         : "did not grant " + what + ": it waited the " + waitMs + " ms it was asked to";
                 throw new HislipLockException(resource + ": the instrument " + how + ": it is held by another session"
-                        + holders(lockString, deadline), HislipLockException.Reason.HELD_ELSEWHERE, lockString, asked);
+                        + holders(lockString, started + total), HislipLockException.Reason.HELD_ELSEWHERE, lockString,
+                        asked);
             }
             default -> throw new HislipLockException(resource + ": the instrument rejected the request for " + what
                     + " (AsyncLockResponse " + h.control() + ", e.g. this session holds it already)",
@@ -782,7 +783,10 @@ final class HislipConnection implements HislipLink {
         }
     }
 
-    /** Who holds locks, for the message of a refused request, asked within what is left of its deadline. */
+    /**
+     * Who holds locks, for the message of a refused request, asked within what is left of the caller's
+     * own timeout (not of the floor {@link #LOCK_ANSWER_MIN} that the lock answer gets).
+     */
     private String holders(String lockString, long deadline) throws StepInterruptedException {
         Duration left = Duration.ofNanos(deadline - System.nanoTime());
         if (left.isNegative() || left.isZero()) {
