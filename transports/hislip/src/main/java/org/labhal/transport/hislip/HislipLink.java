@@ -23,8 +23,21 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@link #lockInfo}, {@link #statusQuery}, {@link #remoteLocal}) run on the asynchronous channel and
  * may be called from any thread, also while a step is reading; they are serialised among themselves
  * (HiSLIP allows one outstanding asynchronous request), so a lock request that waits delays the
- * others. {@link #close()} may come from any thread and wakes every blocked call with
- * {@link org.labhal.api.ConnectionLostException}.
+ * others. Their answers carry nothing that says which request they answer, so after a request whose
+ * answer did not come in time the next one is sent only once that answer came (it is discarded; a
+ * lock granted that late is released at once) or could no longer come (two seconds after the wait the
+ * request asked for): an answer is never taken for another request's. {@link #close()} may come from
+ * any thread and wakes every blocked call with {@link org.labhal.api.ConnectionLostException}.
+ *
+ * <h2>Bounds</h2>
+ * Every call's timeout bounds the whole call, however the peer trickles or floods. A message whose
+ * payload stops short (a call waits for the rest of it past its timeout), a header announcing a Data payload
+ * beyond the maximum message size this client announced
+ * ({@link org.labhal.api.AnswerTooLargeException}), or a message cut short on the way out leave the
+ * link out of step: it closes, the call and every later one throw
+ * {@link org.labhal.api.ConnectionLostException} naming what happened, and {@link #isOpen()} is
+ * false. Memory does not grow with what the peer announces: data streams through a fixed 64 KiB
+ * buffer into the caller's, other payloads are at most 64 KiB.
  *
  * <h2>Responses and message ids</h2>
  * Every message sent carries a message id, and the instrument tags each response with the id of

@@ -49,17 +49,28 @@ public final class FrameChannel implements AutoCloseable {
         channel.configureBlocking(false);
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         Selector r = Selector.open();
-        Selector w;
+        Selector w = null;
         try {
             w = Selector.open();
             channel.register(r, SelectionKey.OP_READ);
             channel.register(w, SelectionKey.OP_WRITE);
         } catch (IOException | RuntimeException e) {
-            r.close();
+            closeQuietly(r);
+            closeQuietly(w);
             throw e;
         }
         this.readSelector = r;
         this.writeSelector = w;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (Exception ignored) {
+            // the descriptor is released either way
+        }
     }
 
     /**
@@ -127,9 +138,17 @@ public final class FrameChannel implements AutoCloseable {
         }
     }
 
-    /** Ensures at least {@code count} (at most the buffer size) unread bytes are buffered. */
+    /**
+     * Ensures at least {@code count} (at most the buffer size) unread bytes are buffered. The deadline
+     * bounds the whole call, not only its waits: once it passed, no more bytes are taken from the
+     * network, so a peer that floods the channel (with stale answers or notices the caller skips)
+     * cannot keep a call going. Bytes already buffered are still delivered.
+     */
     private void fill(int count, long deadline, String what) throws IOException {
         while (in.remaining() < count) {
+            if (deadline - System.nanoTime() <= 0) {
+                throw new SocketTimeoutException(what + " timed out");
+            }
             in.compact(); // write mode
             int n;
             try {
@@ -216,6 +235,9 @@ public final class FrameChannel implements AutoCloseable {
     /**
      * Reads a whole payload of a message that carries no data (its length already checked against
      * {@link Header#CONTROL_PAYLOAD_LIMIT}).
+     *
+     * @throws FrameCutException when the deadline passes before the whole payload arrived: its header
+     *         is consumed, so the channel is out of step
      */
     public byte[] readControlPayload(Header header, long deadline) throws IOException {
         if (header.length() == 0) {
@@ -225,10 +247,46 @@ public final class FrameChannel implements AutoCloseable {
             throw new IllegalArgumentException(header + " is not a control message");
         }
         ByteBuffer b = ByteBuffer.allocate((int) header.length());
-        while (b.hasRemaining()) {
-            readPayload(b, b.remaining(), deadline);
+        try {
+            while (b.hasRemaining()) {
+                readPayload(b, b.remaining(), deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw cutShort(header, b.remaining(), e);
         }
         return b.array();
+    }
+
+    /**
+     * Reads and discards the whole payload of a message whose header was just read.
+     *
+     * @throws FrameCutException when the deadline passes before the whole payload arrived: its header
+     *         is consumed, so the channel is out of step
+     */
+    public void skipPayload(Header header, long deadline) throws IOException {
+        long remaining = header.length();
+        try {
+            while (remaining > 0) {
+                remaining -= skipSome(remaining, deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw cutShort(header, remaining, e);
+        }
+    }
+
+    /**
+     * @param header the message whose payload did not come whole
+     * @param missing how many of its payload bytes did not come
+     * @param cause the timeout
+     * @return the failure that says the channel is out of step, naming what was announced and what came
+     */
+    public static FrameCutException cutShort(Header header, long missing, SocketTimeoutException cause) {
+        FrameCutException e = new FrameCutException(header.type() + " message 0x"
+                + Integer.toHexString(header.parameter()) + " announced " + header.length() + " payload bytes; "
+                + (header.length() - missing) + " arrived and the other " + missing + " did not come in time, "
+                + "so the rest of the channel cannot be framed");
+        e.initCause(cause);
+        return e;
     }
 
     /**
@@ -294,8 +352,9 @@ public final class FrameChannel implements AutoCloseable {
     }
 
     /**
-     * A message was cut short (timed out or interrupted after part of it was sent): whatever follows
-     * would be taken for the rest of it, so the channel is out of step for good.
+     * A message was cut short (timed out or interrupted after part of it was sent, or its payload did
+     * not all arrive in time after its header was read): whatever follows would be taken for the rest
+     * of it, so the channel is out of step for good.
      */
     public static final class FrameCutException extends IOException {
         private static final long serialVersionUID = 1L;
@@ -308,13 +367,9 @@ public final class FrameChannel implements AutoCloseable {
     /** Closes the channel and its selectors; wakes blocked calls. Idempotent, from any thread. */
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {channel, readSelector, writeSelector}) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // the descriptor is released either way
-            }
-        }
+        closeQuietly(channel);
+        closeQuietly(readSelector);
+        closeQuietly(writeSelector);
     }
 
     /** Closes with a TCP reset instead of an orderly close, as a crashing peer does. */

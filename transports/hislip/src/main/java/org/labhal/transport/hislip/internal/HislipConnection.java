@@ -11,17 +11,22 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 
+import org.labhal.api.AnswerTooLargeException;
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.transport.Deadline;
+import org.labhal.api.transport.Uninterruptibly;
 import org.labhal.transport.hislip.HislipClearedException;
 import org.labhal.transport.hislip.HislipErrorException;
 import org.labhal.transport.hislip.HislipLink;
@@ -59,10 +64,15 @@ final class HislipConnection implements HislipLink {
     static final int FIRST_MESSAGE_ID = MessageIds.FIRST;
     static final int PROTOCOL_VERSION = 0x0100; // HiSLIP 1.0: no encryption or authentication
     static final String VENDOR_ID = "LH";
-    /** How much longer than the lock timeout a lock request waits for its answer. */
-    private static final Duration LOCK_ANSWER_GRACE = Duration.ofSeconds(5);
-    /** Asynchronous requests other than locks: their answers come at once. */
-    private static final Duration ASYNC_DEFAULT = Duration.ofSeconds(5);
+    /** The most of a lock call's timeout kept for the instrument's answer to come back. */
+    static final Duration LOCK_ANSWER_RESERVE = Duration.ofSeconds(1);
+    /** The least time a lock call gives the answer, even with a zero timeout ("try once"). */
+    static final Duration LOCK_ANSWER_MIN = Duration.ofSeconds(1);
+    /**
+     * How long after its request's own wait an answer that did not come in time is still expected;
+     * asynchronous answers other than lock grants come at once, so one this late never comes.
+     */
+    static final Duration LATE_ANSWER_GRACE = Duration.ofSeconds(2);
 
     /** Where a device clear stands; anything but IDLE is finished by the next synchronous call. */
     private enum ClearPhase {
@@ -90,7 +100,8 @@ final class HislipConnection implements HislipLink {
     private final ReentrantLock syncSide = new ReentrantLock();
     private final MessageIds ids = new MessageIds(false);
     private final AtomicBoolean rmtDelivered = new AtomicBoolean();
-    private long payloadRemaining; // of the Data/DataEND being read
+    private Header payloadHeader; // of the Data/DataEND being read
+    private long payloadRemaining; // of it
     private boolean payloadEnds; // whether it is a DataEND
     private int payloadId; // its message id
     private boolean payloadDiscarded; // it is stale: its bytes are skipped, not delivered
@@ -108,7 +119,8 @@ final class HislipConnection implements HislipLink {
 
     // Asynchronous side
     private final ReentrantLock asyncLock = new ReentrantLock();
-    private final int[] owed = new int[MessageType.values().length]; // guarded by asyncLock: late answers
+    private final ArrayDeque<Owed> owed = new ArrayDeque<>(); // guarded by asyncLock: answers still to come
+    private volatile long lateGrantsReleased; // for tests
     private volatile int lastServiceRequest = -1;
 
     HislipConnection(ResourceAddress address, HislipSettings settings, Consumer<HislipConnection> onClosed) {
@@ -144,7 +156,7 @@ final class HislipConnection implements HislipLink {
             ids.cleared(overlapped); // the first epoch, in the negotiated mode
             serverVersion = h.parameter() >>> 16;
             sessionId = h.parameter() & 0xffff;
-            sync.skip(h.length(), deadline);
+            sync.skipPayload(h, deadline);
 
             step = "connecting the asynchronous channel to " + target;
             FrameChannel.connect(target, deadline, c -> adopt(c, false));
@@ -152,7 +164,7 @@ final class HislipConnection implements HislipLink {
             async.send(MessageType.ASYNC_INITIALIZE, 0, sessionId, deadline);
             h = expect(async, MessageType.ASYNC_INITIALIZE_RESPONSE, deadline);
             serverVendor = vendorText(h.parameter() & 0xffff);
-            async.skip(h.length(), deadline);
+            async.skipPayload(h, deadline);
 
             step = "AsyncMaximumMessageSize";
             ByteBuffer size = ByteBuffer.allocate(8).putLong(0, settings.maxMessageSize());
@@ -199,7 +211,7 @@ final class HislipConnection implements HislipLink {
 
     /** Reads the next header, which must be {@code type}; an Error or FatalError becomes its exception. */
     private Header expect(FrameChannel channel, MessageType type, long deadline) throws IOException, LabHalException {
-        Header h = channel.readHeader(deadline, settings.maxMessageSize());
+        Header h = readHeader(channel, deadline);
         if (h.type() == type) {
             return h;
         }
@@ -300,7 +312,7 @@ final class HislipConnection implements HislipLink {
                     if (copied && s.buffered() < Header.SIZE) {
                         return false; // return what we have rather than wait
                     }
-                    Header h = s.readHeader(deadline, settings.maxMessageSize()); // whole or not at all
+                    Header h = readHeader(s, deadline); // whole or not at all
                     abortable = false; // what the header starts is handled to its end
                     boolean accepted;
                     try {
@@ -309,6 +321,7 @@ final class HislipConnection implements HislipLink {
                         abortable = true;
                     }
                     payloadId = h.parameter();
+                    payloadHeader = h;
                     payloadRemaining = h.type().carriesData() ? h.length() : 0;
                     payloadDiscarded = !accepted;
                     if (!accepted) {
@@ -338,20 +351,46 @@ final class HislipConnection implements HislipLink {
             }
         } catch (FrameChannel.ReadAborted e) {
             throw cleared();
-        } catch (IOException e) {
-            if (e instanceof SocketTimeoutException) {
-                ids.readTimedOut();
+        } catch (SocketTimeoutException e) {
+            if (payloadRemaining > 0) { // the header is consumed and its payload did not all come
+                throw failure(FrameChannel.cutShort(payloadHeader, payloadRemaining, e),
+                        resource + ": reading the response", timeout);
             }
+            ids.readTimedOut();
+            throw failure(e, resource + ": reading the response", timeout);
+        } catch (IOException e) {
             throw failure(e, resource + ": reading the response", timeout);
         } catch (HislipProtocolException e) {
             throw broken(e);
         }
     }
 
+    /**
+     * Reads the next header. A Data or DataEND payload beyond the maximum message size this client
+     * announced is refused before any of it is read (nothing is allocated from a length anyway: data
+     * streams through a fixed buffer into the caller's): the link closes, since the rest of that
+     * message would be read as the next header.
+     */
+    private Header readHeader(FrameChannel channel, long deadline) throws IOException, LabHalException {
+        long limit = settings.maxMessageSize();
+        Header h = channel.readHeader(deadline, Long.MAX_VALUE); // control messages keep their own limit
+        if (h.type().carriesData() && h.length() > limit) {
+            shutDown("closed after a " + h.type() + " message larger than the maximum message size");
+            throw new AnswerTooLargeException(resource + ": the instrument sent a " + h.type() + " message of "
+                    + h.length() + " bytes, more than the maximum message size of " + limit + " bytes this client "
+                    + "announced (option max_message_size); the connection was closed", limit);
+        }
+        return h;
+    }
+
     /** Skips the payload being read, counting as it goes, so that an abort never loses the frame. */
     private void discardPayload(FrameChannel s, long deadline) throws IOException {
-        while (payloadRemaining > 0) {
-            payloadRemaining -= s.skipSome(payloadRemaining, deadline);
+        try {
+            while (payloadRemaining > 0) {
+                payloadRemaining -= s.skipSome(payloadRemaining, deadline);
+            }
+        } catch (SocketTimeoutException e) {
+            throw FrameChannel.cutShort(payloadHeader, payloadRemaining, e);
         }
         payloadDiscarded = false;
     }
@@ -389,7 +428,7 @@ final class HislipConnection implements HislipLink {
                 }
             }
             case INTERRUPTED -> {
-                s.skip(h.length(), deadline); // the server dropped a response we no longer wait for
+                s.skipPayload(h, deadline); // the server dropped a response we no longer wait for
                 return false;
             }
             case ERROR, FATAL_ERROR -> throw errorFrom(s, h, deadline);
@@ -409,15 +448,19 @@ final class HislipConnection implements HislipLink {
         long deadline = deadline(timeout);
         int request = clearRequests.incrementAndGet();
         s.wakeReader(); // a read waiting for the answer gives up: the clear discards it
-        enter(clearLock, deadline, timeout, "another device clear");
-        try {
-            if (clearsDone - request >= 0) {
-                return; // a clear that began after this request finished meanwhile
+        // what resynchronises after an aborted step runs to the end whatever the interrupt flag says;
+        // an interrupt that comes while it waits still ends it (and closes the link)
+        Uninterruptibly.run(() -> {
+            enter(clearLock, deadline, timeout, "another device clear");
+            try {
+                if (clearsDone - request >= 0) {
+                    return; // a clear that began after this request finished meanwhile
+                }
+                runClear(s, deadline, timeout);
+            } finally {
+                clearLock.unlock();
             }
-            runClear(s, deadline, timeout);
-        } finally {
-            clearLock.unlock();
-        }
+        });
     }
 
     /**
@@ -444,17 +487,18 @@ final class HislipConnection implements HislipLink {
         int serves = clearRequests.get();
         try {
             if (clearPhase == ClearPhase.IDLE) {
-                asyncRequest(MessageType.ASYNC_DEVICE_CLEAR, 0, 0, ByteBuffer.allocate(0),
-                        MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, timeout);
+                asyncRequest(MessageType.ASYNC_DEVICE_CLEAR, () -> 0, () -> 0, ByteBuffer.allocate(0),
+                        MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, deadline, timeout);
             } else if (clearPhase == ClearPhase.SENT) {
-                asyncRequest(null, 0, 0, null, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, timeout);
+                asyncRequest(null, () -> 0, () -> 0, null, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, deadline,
+                        timeout);
             }
         } catch (IoTimeoutException e) {
             if (clearPhase != ClearPhase.SENT) {
                 throw e; // not even sent: nothing is pending
             }
             throw new IoTimeoutException(resource + ": the instrument did not acknowledge the device clear within "
-                    + timeout.toMillis() + " ms (an instrument holds a clear back while another client holds its "
+                    + Deadline.millis(timeout) + " ms (an instrument holds a clear back while another client holds its "
                     + "lock); the clear stays pending and the next clear, read, write or trigger completes it", timeout);
         }
         enter(syncSide, deadline, timeout, "the call in progress on the synchronous channel (a write is not cut short)");
@@ -466,16 +510,16 @@ final class HislipConnection implements HislipLink {
                 clearPhase = ClearPhase.COMPLETING;
             }
             while (true) {
-                Header h = s.readHeader(deadline, settings.maxMessageSize());
+                Header h = readHeader(s, deadline);
                 if (h.type() == MessageType.DEVICE_CLEAR_ACKNOWLEDGE) {
-                    s.skip(h.length(), deadline);
+                    s.skipPayload(h, deadline);
                     overlapped = (h.control() & 1) != 0;
                     break;
                 }
                 if (h.type() == MessageType.FATAL_ERROR) {
                     throw errorFrom(s, h, deadline);
                 }
-                s.skip(h.length(), deadline); // responses the clear discards
+                s.skipPayload(h, deadline); // responses the clear discards; one cut short closes the link
             }
             ids.cleared(overlapped);
             rmtDelivered.set(false);
@@ -495,7 +539,7 @@ final class HislipConnection implements HislipLink {
         try {
             if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 throw closedOr(new IoTimeoutException(resource + ": " + holder + " did not finish within "
-                        + timeout.toMillis() + " ms", timeout));
+                        + Deadline.millis(timeout) + " ms", timeout));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -506,36 +550,75 @@ final class HislipConnection implements HislipLink {
     // ---------------------------------------------------------------- asynchronous channel
 
     /**
+     * An asynchronous request whose answer did not come in time. HiSLIP answers asynchronous requests
+     * one at a time and in order, so the answer is still due before any later one.
+     *
+     * @param answer the answer type it is owed
+     * @param lockRequest whether it asked for a lock: a late grant is released at once
+     * @param expiresAt in {@link System#nanoTime()} terms: an instrument that has not answered by then
+     *        never will (a lock request may take the wait it asked for, others answer at once), and
+     *        the next request stops waiting for it
+     */
+    private record Owed(MessageType answer, boolean lockRequest, long expiresAt) {
+    }
+
+    /**
      * Sends one asynchronous request and waits for its answer, whose payload is skipped.
-     * AsyncServiceRequest and AsyncInterrupted notices met meanwhile are noted; answers to earlier
-     * requests that timed out are discarded, except the acknowledgement of a pending device clear,
-     * which is recorded.
+     * AsyncServiceRequest and AsyncInterrupted notices met meanwhile are noted.
+     *
+     * <p>HiSLIP allows one asynchronous request at a time, and answers carry nothing that says which
+     * request they answer. So while an earlier request's answer is {@link Owed}, nothing new is sent:
+     * the call first waits (within its own deadline) for that answer and discards it (releasing a late
+     * lock grant), or for it to expire. An answer is therefore never taken for another request's, and a
+     * lost one delays later requests by at most {@link #LATE_ANSWER_GRACE}. The acknowledgement of a
+     * pending device clear is recorded whenever it comes.
      *
      * @param type the request, or {@code null} to send nothing and only wait for the acknowledgement
      *        of a pending device clear (returns {@code null} once it is recorded)
+     * @param control the control code, asked for only when the request goes out
+     * @param parameter the message parameter, asked for only when the request goes out
+     * @param deadline bounds the whole call, in {@link System#nanoTime()} terms
+     * @param timeout what the deadline was made from, for messages
      */
-    private Header asyncRequest(MessageType type, int control, int parameter, ByteBuffer payload, MessageType answer,
-            Duration timeout) throws LabHalException {
+    private Header asyncRequest(MessageType type, IntSupplier control, IntSupplier parameter, ByteBuffer payload,
+            MessageType answer, long deadline, Duration timeout) throws LabHalException {
         FrameChannel a = async();
-        long deadline = deadline(timeout);
         String what = type == null ? "waiting for " + answer : type.toString();
         enter(asyncLock, deadline, timeout, "another asynchronous request (HiSLIP allows one at a time)");
+        boolean sent = false;
         boolean answered = false;
+        int sentControl = 0;
+        int sentParameter = 0;
         try {
-            if (type == null && clearPhase != ClearPhase.SENT) {
-                answered = true;
-                return null; // another request met the acknowledgement meanwhile
-            }
-            if (type != null) {
-                a.send(type, control, parameter, payload, deadline);
-                if (type == MessageType.ASYNC_DEVICE_CLEAR) {
-                    clearPhase = ClearPhase.SENT;
-                }
-            }
             while (true) {
-                Header h = a.readHeader(deadline, settings.maxMessageSize());
+                if (type == null && clearPhase != ClearPhase.SENT) {
+                    answered = true;
+                    return null; // another request met the acknowledgement meanwhile
+                }
+                long now = System.nanoTime();
+                owed.removeIf(o -> o.expiresAt() - now <= 0);
+                if (type != null && !sent && owed.isEmpty()) {
+                    sentControl = control.getAsInt();
+                    sentParameter = parameter.getAsInt();
+                    a.send(type, sentControl, sentParameter, payload, deadline);
+                    sent = true;
+                    if (type == MessageType.ASYNC_DEVICE_CLEAR) {
+                        clearPhase = ClearPhase.SENT;
+                    }
+                }
+                Header h;
+                try {
+                    // an owed answer is awaited only until it expires; then the request goes out
+                    h = a.readHeader(owed.isEmpty() ? deadline : earlier(deadline, owed.peekFirst().expiresAt()),
+                            settings.maxMessageSize());
+                } catch (SocketTimeoutException e) {
+                    if (deadline - System.nanoTime() > 0) {
+                        continue; // the owed answer expired, not this call
+                    }
+                    throw e;
+                }
                 if (h.type() == MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE && clearPhase == ClearPhase.SENT) {
-                    a.skip(h.length(), deadline);
+                    a.skipPayload(h, deadline);
                     clearAcknowledgeControl = h.control();
                     clearPhase = ClearPhase.ACKNOWLEDGED;
                     if (answer == h.type()) {
@@ -548,81 +631,176 @@ final class HislipConnection implements HislipLink {
                     case ASYNC_SERVICE_REQUEST -> lastServiceRequest = h.control();
                     case ASYNC_INTERRUPTED -> { /* a synchronized-mode notice; the sync side handles it */ }
                     case ERROR, FATAL_ERROR -> {
-                        answered = true;
-                        throw errorFrom(a, h, deadline);
+                        if (owed.pollFirst() == null || h.type() == MessageType.FATAL_ERROR) {
+                            answered = true;
+                            throw errorFrom(a, h, deadline);
+                        }
+                        a.readControlPayload(h, deadline); // the instrument's answer to a request given up on
+                        continue;
                     }
                     default -> {
-                        if (h.type() == answer && owed[answer.ordinal()] == 0) {
-                            a.skip(h.length(), deadline);
+                        Owed late = takeOwed(h.type());
+                        if (late != null) {
+                            a.skipPayload(h, deadline);
+                            if (late.lockRequest() && h.control() == 1) {
+                                releaseLateGrant(a, deadline);
+                            }
+                            continue;
+                        }
+                        if (sent && h.type() == answer) {
+                            a.skipPayload(h, deadline);
                             answered = true;
                             return h;
                         }
-                        if (owed[h.type().ordinal()] > 0) {
-                            owed[h.type().ordinal()]--; // the late answer to a request that timed out
-                        } else {
-                            throw new HislipProtocolException(resource + ": expected " + answer
-                                    + " on the asynchronous channel but the instrument sent " + h);
-                        }
+                        throw new HislipProtocolException(resource + ": expected " + answer
+                                + " on the asynchronous channel but the instrument sent " + h);
                     }
                 }
-                a.skip(h.length(), deadline);
+                a.skipPayload(h, deadline);
             }
         } catch (IOException e) {
-            if (e instanceof SocketTimeoutException) {
-                owe(type, answer);
-                answered = true;
+            if (e instanceof SocketTimeoutException && !sent && type != null) {
+                answered = true; // nothing went out, nothing is owed
+                throw closedOr(new NotSentException(resource + ": " + what + " was not sent within "
+                        + Deadline.millis(timeout) + " ms: the answer to an earlier asynchronous request that "
+                        + "timed out has not come yet, and HiSLIP allows one asynchronous request at a time", timeout));
             }
             throw failure(e, resource + ": " + what, timeout);
         } catch (HislipProtocolException e) {
             answered = true;
             throw broken(e);
         } finally {
-            if (!answered && a.isOpen()) {
-                owe(type, answer);
+            if (sent && !answered && a.isOpen() && type != MessageType.ASYNC_DEVICE_CLEAR) {
+                // a clear's acknowledgement is not owed but awaited: the clear stays pending
+                boolean lockRequest = type == MessageType.ASYNC_LOCK && sentControl == 1;
+                long wait = lockRequest ? TimeUnit.MILLISECONDS.toNanos(Integer.toUnsignedLong(sentParameter)) : 0;
+                owed.addLast(new Owed(answer, lockRequest,
+                        System.nanoTime() + wait + Deadline.nanos(LATE_ANSWER_GRACE)));
             }
             asyncLock.unlock();
         }
     }
 
-    /** An answer that did not come in time will come later and is then discarded, except a clear's. */
-    private void owe(MessageType type, MessageType answer) {
-        if (type != null && answer != MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE) {
-            owed[answer.ordinal()]++;
+    /** An asynchronous request was not even sent in time: an earlier one's answer was still due. */
+    private static final class NotSentException extends IoTimeoutException {
+        private static final long serialVersionUID = 1L;
+
+        NotSentException(String message, Duration timeout) {
+            super(message, timeout);
         }
     }
 
+    /**
+     * Takes the owed entry that {@code answer} settles. Answers come in the order of the requests, so
+     * owed entries before the first one of this type were never answered and never will be: dropped.
+     *
+     * @return the entry, or {@code null} when no answer of this type is owed
+     */
+    private Owed takeOwed(MessageType answer) {
+        if (owed.stream().noneMatch(o -> o.answer() == answer)) {
+            return null;
+        }
+        Owed o;
+        do {
+            o = owed.pollFirst();
+        } while (o.answer() != answer);
+        return o;
+    }
+
+    /**
+     * The instrument granted a lock after the request for it had timed out: the caller was told it did
+     * not get it, so it is released at once. Its answer is owed like any other. When the release
+     * cannot even be sent, the link closes, which frees the lock too.
+     */
+    private void releaseLateGrant(FrameChannel a, long deadline) throws IOException {
+        lateGrantsReleased++;
+        try {
+            a.send(MessageType.ASYNC_LOCK, 0, ids.lastSent(), ByteBuffer.allocate(0), deadline);
+        } catch (IOException e) {
+            FrameChannel.FrameCutException lost = new FrameChannel.FrameCutException("a lock the instrument "
+                    + "granted after its request had timed out could not be released (" + e.getMessage()
+                    + "); the connection is closed so that the instrument frees it");
+            lost.initCause(e);
+            throw lost;
+        }
+        owed.addLast(new Owed(MessageType.ASYNC_LOCK_RESPONSE, false,
+                System.nanoTime() + Deadline.nanos(LATE_ANSWER_GRACE)));
+    }
+
+    private static long earlier(long a, long b) {
+        return a - b <= 0 ? a : b;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The whole call is bounded by {@code timeout}: the instrument is asked to wait a little less
+     * (a quarter less, by at most {@link #LOCK_ANSWER_RESERVE}) so that its answer can come back in
+     * time; a timeout shorter than {@link #LOCK_ANSWER_MIN} still gives the answer that long.
+     */
     @Override
     public void lock(String lockString, Duration timeout) throws LabHalException {
         if (lockString.length() > 256 || !lockString.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
             throw new IllegalArgumentException("A HiSLIP lock string is printable ASCII, at most 256 characters: '"
                     + lockString + "'");
         }
-        long millis = Math.min(Math.max(0, timeout.toMillis()), 0xFFFFFFFFL);
+        long started = System.nanoTime();
+        long total = Deadline.nanos(timeout);
+        long reserve = Math.min(total / 4, Deadline.nanos(LOCK_ANSWER_RESERVE));
+        long waitMs = Math.min(TimeUnit.NANOSECONDS.toMillis(total - reserve), 0xFFFF_FFFFL); // 32 bits, unsigned
+        long deadline = started + Math.max(total, Deadline.nanos(LOCK_ANSWER_MIN));
+        Duration asked = Duration.ofMillis(waitMs);
         String what = lockString.isEmpty() ? "the exclusive lock" : "the shared lock '" + lockString + "'";
-        Header h = asyncRequest(MessageType.ASYNC_LOCK, 1, (int) millis,
-                ByteBuffer.wrap(lockString.getBytes(StandardCharsets.US_ASCII)), MessageType.ASYNC_LOCK_RESPONSE,
-                Duration.ofMillis(millis).plus(LOCK_ANSWER_GRACE));
+        Header h;
+        try {
+            h = asyncRequest(MessageType.ASYNC_LOCK, () -> 1, () -> (int) waitMs,
+                    ByteBuffer.wrap(lockString.getBytes(StandardCharsets.US_ASCII)), MessageType.ASYNC_LOCK_RESPONSE,
+                    deadline, timeout);
+        } catch (NotSentException e) {
+            throw e;
+        } catch (IoTimeoutException e) {
+            throw closedOr(new IoTimeoutException(resource + ": no answer to the request for " + what + " within "
+                    + Deadline.millis(timeout) + " ms (the instrument was asked to wait up to " + waitMs + " ms); "
+                    + "should it grant the lock later, the next asynchronous call releases it", timeout));
+        }
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         switch (h.control()) {
             case 1 -> {
                 return;
             }
             case 0 -> {
-                String holders = "";
-                try {
-                    LockInfo info = lockInfo(ASYNC_DEFAULT);
-                    holders = info.exclusive() ? ": another client holds the exclusive lock"
-                            : info.holders() > 0 ? ": " + info.holders() + " other client(s) hold a shared lock"
-                                    + (lockString.isEmpty() ? "" : " under another lock string") : "";
-                } catch (LabHalException e) {
-                    // the message just says less
-                }
-                throw new HislipLockException(resource + ": the instrument did not grant " + what + " within "
-                        + millis + " ms: it is held by another session" + holders,
-                        HislipLockException.Reason.HELD_ELSEWHERE, lockString, Duration.ofMillis(millis));
+                String how = tookMs < waitMs
+                        ? "refused " + what + " at once (after " + tookMs + " ms; it was asked to wait up to "
+                                + waitMs + " ms)"
+                        : "did not grant " + what + ": it waited the " + waitMs + " ms it was asked to";
+                throw new HislipLockException(resource + ": the instrument " + how + ": it is held by another session"
+                        + holders(lockString, started + total), HislipLockException.Reason.HELD_ELSEWHERE, lockString,
+                        asked);
             }
             default -> throw new HislipLockException(resource + ": the instrument rejected the request for " + what
                     + " (AsyncLockResponse " + h.control() + ", e.g. this session holds it already)",
-                    HislipLockException.Reason.REJECTED, lockString, Duration.ofMillis(millis));
+                    HislipLockException.Reason.REJECTED, lockString, asked);
+        }
+    }
+
+    /**
+     * Who holds locks, for the message of a refused request, asked within what is left of the caller's
+     * own timeout (not of the floor {@link #LOCK_ANSWER_MIN} that the lock answer gets).
+     */
+    private String holders(String lockString, long deadline) throws StepInterruptedException {
+        Duration left = Duration.ofNanos(deadline - System.nanoTime());
+        if (left.isNegative() || left.isZero()) {
+            return "";
+        }
+        try {
+            LockInfo info = lockInfo(deadline, left);
+            return info.exclusive() ? ": another client holds the exclusive lock"
+                    : info.holders() > 0 ? ": " + info.holders() + " other client(s) hold a shared lock"
+                            + (lockString.isEmpty() ? "" : " under another lock string") : "";
+        } catch (StepInterruptedException e) {
+            throw e;
+        } catch (LabHalException e) {
+            return " (who holds it is not known: " + e.getMessage() + ")";
         }
     }
 
@@ -641,11 +819,35 @@ final class HislipConnection implements HislipLink {
         unlock(timeout);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A release path: it runs to the end whatever the interrupt flag says (the flag is restored).
+     * When it cannot tell whether the lock was released (no answer in time, an interrupt while
+     * waiting, a broken link) the link closes, so that the instrument frees whatever it holds for it.
+     */
     @Override
     public LockKind unlock(Duration timeout) throws LabHalException {
-        // the id of the last message sent: the instrument releases the lock once that one is done
-        Header h = asyncRequest(MessageType.ASYNC_LOCK, 0, ids.lastSent(), ByteBuffer.allocate(0),
-                MessageType.ASYNC_LOCK_RESPONSE, timeout);
+        Header[] answer = new Header[1];
+        try {
+            Uninterruptibly.run(() -> answer[0] = asyncRequest(MessageType.ASYNC_LOCK, () -> 0, ids::lastSent,
+                    ByteBuffer.allocate(0), MessageType.ASYNC_LOCK_RESPONSE, deadline(timeout), timeout));
+        } catch (StepInterruptedException e) {
+            // interrupted while it waited: whether the release got through is not known
+            shutDown("closed because the release of the instrument lock was interrupted, so that the instrument "
+                    + "frees it");
+            throw e;
+        } catch (ConnectionLostException e) {
+            throw e; // the link is closed already
+        } catch (HislipErrorException e) {
+            throw e; // the instrument answered
+        } catch (LabHalException e) {
+            shutDown("closed because the release of the instrument lock did not complete, so that the "
+                    + "instrument frees it");
+            throw new ConnectionLostException(resource + ": releasing the instrument lock failed (" + e.getMessage()
+                    + "); the connection was closed so that the instrument frees the lock", e);
+        }
+        Header h = answer[0];
         return switch (h.control()) {
             case 1 -> LockKind.EXCLUSIVE;
             case 2 -> LockKind.SHARED;
@@ -657,23 +859,29 @@ final class HislipConnection implements HislipLink {
 
     @Override
     public LockInfo lockInfo(Duration timeout) throws LabHalException {
-        Header h = asyncRequest(MessageType.ASYNC_LOCK_INFO, 0, 0, ByteBuffer.allocate(0),
-                MessageType.ASYNC_LOCK_INFO_RESPONSE, timeout);
+        return lockInfo(deadline(timeout), timeout);
+    }
+
+    private LockInfo lockInfo(long deadline, Duration timeout) throws LabHalException {
+        Header h = asyncRequest(MessageType.ASYNC_LOCK_INFO, () -> 0, () -> 0, ByteBuffer.allocate(0),
+                MessageType.ASYNC_LOCK_INFO_RESPONSE, deadline, timeout);
         return new LockInfo(h.control() == 1, h.unsignedParameter());
     }
 
     @Override
     public int statusQuery(Duration timeout) throws LabHalException {
-        // synchronized mode: the last id sent; overlapped mode: the last response delivered (3.2.2)
-        Header h = asyncRequest(MessageType.ASYNC_STATUS_QUERY, rmtDelivered.getAndSet(false) ? 1 : 0,
-                ids.statusQueryParameter(), ByteBuffer.allocate(0), MessageType.ASYNC_STATUS_RESPONSE, timeout);
+        // synchronized mode: the last id sent; overlapped mode: the last response delivered (3.2.2). The
+        // RMT-delivered bit is taken only when the query goes out, so a query never sent does not lose it.
+        Header h = asyncRequest(MessageType.ASYNC_STATUS_QUERY, () -> rmtDelivered.getAndSet(false) ? 1 : 0,
+                ids::statusQueryParameter, ByteBuffer.allocate(0), MessageType.ASYNC_STATUS_RESPONSE,
+                deadline(timeout), timeout);
         return h.control();
     }
 
     @Override
     public void remoteLocal(RemoteLocal request, Duration timeout) throws LabHalException {
-        asyncRequest(MessageType.ASYNC_REMOTE_LOCAL_CONTROL, request.code(), ids.lastSent(), ByteBuffer.allocate(0),
-                MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, timeout);
+        asyncRequest(MessageType.ASYNC_REMOTE_LOCAL_CONTROL, request::code, ids::lastSent, ByteBuffer.allocate(0),
+                MessageType.ASYNC_REMOTE_LOCAL_RESPONSE, deadline(timeout), timeout);
     }
 
     // ---------------------------------------------------------------- errors
@@ -694,7 +902,8 @@ final class HislipConnection implements HislipLink {
     /** Turns an I/O failure into the exception the contract names; a broken link closes the connection. */
     private LabHalException failure(IOException e, String what, Duration timeout) {
         if (e instanceof SocketTimeoutException) {
-            return closedOr(new IoTimeoutException(what + ": no answer within " + timeout.toMillis() + " ms", timeout));
+            return closedOr(new IoTimeoutException(what + ": no answer within " + Deadline.millis(timeout) + " ms",
+                    timeout));
         }
         if (e instanceof InterruptedIOException) {
             // as an InterruptibleChannel does: the link closes, the thread keeps its interrupt status
@@ -785,6 +994,11 @@ final class HislipConnection implements HislipLink {
         return abortable;
     }
 
+    /** @return whether an asynchronous request (a lock request, say) is waiting for its answer (for tests) */
+    boolean asyncRequestInProgress() {
+        return asyncLock.isLocked();
+    }
+
     /** @return Data/DataEND messages discarded as stale so far (for tests of message-id matching) */
     long staleDiscarded() {
         return staleDiscarded;
@@ -799,6 +1013,18 @@ final class HislipConnection implements HislipLink {
     public String describe() {
         return "HiSLIP session " + sessionId + " to " + address.host().orElseThrow() + ":"
                 + address.port().orElseThrow() + " (" + resource + ")";
+    }
+
+    @Override
+    public boolean isOpen() {
+        synchronized (state) {
+            return closedBecause == null;
+        }
+    }
+
+    /** @return how many lock grants came after their request timed out and were released (for tests) */
+    long lateGrantsReleased() {
+        return lateGrantsReleased;
     }
 
     @Override
@@ -839,14 +1065,12 @@ final class HislipConnection implements HislipLink {
         return new String(new byte[] {(byte) (code >> 8), (byte) code}, StandardCharsets.ISO_8859_1);
     }
 
+    /**
+     * @return the deadline of a whole call in {@link System#nanoTime()} terms, as {@link FrameChannel}
+     *         takes it; huge timeouts saturate ({@link Deadline#nanos})
+     */
     static long deadline(Duration timeout) {
-        long nanos;
-        try {
-            nanos = timeout.toNanos();
-        } catch (ArithmeticException e) {
-            nanos = Long.MAX_VALUE / 4;
-        }
-        return System.nanoTime() + Math.max(0, Math.min(nanos, Long.MAX_VALUE / 4));
+        return System.nanoTime() + Deadline.nanos(timeout);
     }
 
     @Override
