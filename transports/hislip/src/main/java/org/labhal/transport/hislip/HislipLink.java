@@ -134,14 +134,20 @@ public interface HislipLink extends Connection, InstrumentLocking {
      *
      * @param lockString empty for the exclusive lock; otherwise the shared lock's name (printable ASCII,
      *        at most 256 characters), shared with every client that uses the same string
-     * @param timeout how long the instrument may wait for the lock; the call returns at most a few
-     *        seconds later (the answer's way back)
+     * @param timeout bounds the whole call: the instrument is asked to wait a quarter less (at most 1 s
+     *        less) so that its answer is back in time; below 1 s the answer is still given 1 s, so that a
+     *        zero timeout tries once. Huge values saturate.
      * @throws HislipLockException with reason {@link HislipLockException.Reason#HELD_ELSEWHERE} when the
-     *         lock was not free within the timeout, naming who holds locks where the instrument tells;
+     *         lock was not free within the timeout, saying whether the instrument refused at once or
+     *         waited, and naming who holds locks where the instrument tells in the time left;
      *         {@link HislipLockException.Reason#REJECTED} when the instrument refused the request (this
      *         client holds that lock already, or asks for the shared lock while holding the exclusive one)
      * @throws IllegalArgumentException when the lock string is not printable ASCII or too long
-     * @throws LabHalException when the link failed or the answer did not come
+     * @throws org.labhal.api.IoTimeoutException when the answer did not come in time; should the
+     *         instrument grant the lock later, the next asynchronous call on this link releases it
+     * @throws org.labhal.api.StepInterruptedException when interrupted while waiting; the link is closed
+     *         then, so the instrument never grants the lock to a link nobody uses
+     * @throws LabHalException when the link failed
      */
     void lock(String lockString, Duration timeout) throws LabHalException;
 
@@ -150,11 +156,17 @@ public interface HislipLink extends Connection, InstrumentLocking {
      * goes first. The release carries the id of the last message sent: the instrument lets other
      * clients in only after that message was carried out.
      *
+     * <p>A release path: it runs whatever the caller's interrupt flag says (the flag stays as it was).
+     * When it cannot tell whether the lock was released (no answer in time, an interrupt while it
+     * waits, a broken link) it closes the link, which makes the instrument drop the lock.
+     *
      * @param timeout how long to wait for the answer
      * @return which kind of lock was released
      * @throws HislipLockException with reason {@link HislipLockException.Reason#NOT_HELD} when this
      *         client held none
-     * @throws LabHalException when the link failed or the answer did not come
+     * @throws org.labhal.api.ConnectionLostException when the release did not complete; the link is
+     *         closed
+     * @throws LabHalException when the instrument reported an error
      */
     LockKind unlock(Duration timeout) throws LabHalException;
 
@@ -173,7 +185,7 @@ public interface HislipLink extends Connection, InstrumentLocking {
      * delivered), so that MAV (bit 4) means a response the caller has not read yet; the other bits
      * are the instrument's (EAV 2, ESB 5, RQS/MSS 6, ...).
      *
-     * @param timeout how long to wait for the answer
+     * @param timeout bounds the whole call
      * @return the IEEE 488.2 status byte, 0 to 255
      * @throws LabHalException when the link failed or the answer did not come
      */
