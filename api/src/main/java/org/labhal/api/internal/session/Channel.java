@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.labhal.api.ConnectionLostException;
+import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.SessionClosedException;
@@ -240,6 +241,12 @@ final class Channel {
         }
         try {
             locking.lockInstrument(timeout, sharedKey);
+        } catch (IoTimeoutException e) {
+            // No answer in time: the instrument may still grant the lock to this link, and nobody would
+            // release it. Closing the link is the release that cannot miss.
+            kill("the instrument did not answer the lock request in time (" + e.getMessage() + "); closed so that a "
+                    + "late grant cannot leave the instrument locked");
+            throw e;
         } catch (LabHalException e) {
             throw failed(e);
         }

@@ -219,10 +219,14 @@ class StepPromisesTest {
         volatile int locks;
         volatile boolean interruptInWrite;
         volatile boolean unlockFails;
+        volatile boolean lockUnanswered;
 
         @Override
         public void lockInstrument(Duration timeout, String sharedKey) throws LabHalException {
             checkTimeout(timeout);
+            if (lockUnanswered) {
+                throw new IoTimeoutException("test link: no answer to the lock request", timeout);
+            }
             if (locked) {
                 throw new LabHalException("already locked: the lock leaked");
             }
@@ -311,6 +315,16 @@ class StepPromisesTest {
             assertTrue(link.closed, "only a closed link frees the instrument now");
             assertFalse(session.isOpen());
             assertThrows(SessionClosedException.class, () -> session.write("*RST"));
+        }
+
+        @Test
+        void aLockRequestLeftUnansweredClosesTheLinkSoALateGrantCannotLinger() throws Exception {
+            Session session = open(link, VXI11, SessionOptions.defaults());
+            link.lockUnanswered = true;
+            assertThrows(IoTimeoutException.class, () -> session.lockInstrument(Duration.ofMillis(100)));
+            assertTrue(link.closed, "the instrument may grant it later: only a closed link is sure to be free");
+            assertFalse(session.isOpen());
+            assertTrue(session.lock().info().holder().isEmpty(), "the session lock is free");
         }
 
         @Test
