@@ -206,7 +206,8 @@ final class SocketConnection implements Connection {
     private StepInterruptedException interrupted(String what, Interrupted cause, String outOfStep) {
         String message = "Interrupted " + what + " " + resource;
         if (outOfStep != null) {
-            message += ": " + lose(outOfStep, null).getMessage().substring(resource.length() + 2);
+            closeLink(outOfStep);
+            message += ": " + outcome(outOfStep);
         }
         return new StepInterruptedException(message, new InterruptedException(cause.getMessage()));
     }
@@ -843,6 +844,16 @@ final class SocketConnection implements Connection {
 
     /** The link broke or is out of step: closes it so that reconnect, if on, starts afresh. */
     private ConnectionLostException lose(String why, Throwable cause) {
+        closeLink(why);
+        return new ConnectionLostException(resource + ": " + outcome(why), cause);
+    }
+
+    /** What happened and what comes next, for messages. */
+    private String outcome(String why) {
+        return why + (settings.reconnect() ? "; the next write reconnects" : "");
+    }
+
+    private void closeLink(String why) {
         Link broken;
         synchronized (state) {
             broken = link;
@@ -853,8 +864,6 @@ final class SocketConnection implements Connection {
             broken.close();
         }
         resetLinkState();
-        return new ConnectionLostException(resource + ": " + why
-                + (settings.reconnect() ? "; the next write reconnects" : ""), cause);
     }
 
     /** A new link, or none: nothing received, nothing owed, nothing half sent. */

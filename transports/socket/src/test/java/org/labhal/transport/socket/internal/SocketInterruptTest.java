@@ -50,6 +50,13 @@ class SocketInterruptTest {
 
     /** What a step did: its failure, whether the interrupt flag was still set, and its CPU and wall time. */
     private record Outcome(Throwable failure, boolean flagKept, long cpuNanos, long wallNanos) {
+        /** The step ended with {@link StepInterruptedException}, the flag still set, without spinning. */
+        void assertInterrupted() {
+            assertInstanceOf(StepInterruptedException.class, failure, String.valueOf(failure));
+            assertTrue(flagKept, "the interrupt flag stays set");
+            assertNoSpin();
+        }
+
         void assertNoSpin() {
             assertTrue(cpuNanos < wallNanos / 2 + TimeUnit.MILLISECONDS.toNanos(50),
                     "waited without spinning: " + cpuNanos / 1_000_000 + " ms CPU in " + wallNanos / 1_000_000 + " ms");
@@ -70,6 +77,17 @@ class SocketInterruptTest {
         return new Outcome(failure, Thread.interrupted(), cpuUsed, wallUsed);
     }
 
+    /** Runs {@code step} on a thread of its own and interrupts it once it waits in the selector. */
+    private static Outcome interruptWhenBlocked(SocketFailureTest.Step step) throws Exception {
+        Thread[] thread = new Thread[1];
+        CompletableFuture<Outcome> done = new CompletableFuture<>();
+        thread[0] = new Thread(() -> done.complete(interrupted(step)), "interrupted-step");
+        thread[0].start();
+        SocketFailureTest.awaitSelecting(thread);
+        thread[0].interrupt();
+        return done.get(10, TimeUnit.SECONDS);
+    }
+
     @Test
     void aReadWithTheInterruptSetEndsAtOnceAndKeepsTheLink() throws Exception {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
@@ -77,9 +95,7 @@ class SocketInterruptTest {
             Steps.write(c, "SLOW?", IO);
             Thread.currentThread().interrupt();
             Outcome outcome = interrupted(() -> c.read(ByteBuffer.allocate(64), Duration.ofSeconds(2)));
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-            assertTrue(outcome.flagKept(), "the interrupt flag stays set");
-            outcome.assertNoSpin();
+            outcome.assertInterrupted();
             assertTrue(c.isOpen(), "nothing of an answer had arrived: the link is in step");
             // The answer to SLOW? is owed: it is discarded when it comes, the next query gets its own
             peer.receive("SLOW?\n".length());
@@ -95,19 +111,10 @@ class SocketInterruptTest {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
             peer.accept();
             Steps.write(c, "SLOW?", IO);
-            Thread[] reader = new Thread[1];
-            CompletableFuture<Outcome> done = new CompletableFuture<>();
-            reader[0] = new Thread(() -> done.complete(interrupted(
-                    () -> c.read(ByteBuffer.allocate(64), Duration.ofSeconds(30)))), "interrupted-reader");
-            reader[0].start();
-            SocketFailureTest.awaitSelecting(reader);
-            reader[0].interrupt();
-            Outcome outcome = done.get(10, TimeUnit.SECONDS);
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
+            Outcome outcome = interruptWhenBlocked(() -> c.read(ByteBuffer.allocate(64), Duration.ofSeconds(30)));
+            outcome.assertInterrupted();
             assertTrue(outcome.failure().getMessage().contains(peer.resource("").replace("TCPIP::", "TCPIP0::")),
                     outcome.failure().getMessage());
-            assertTrue(outcome.flagKept(), "the interrupt flag stays set");
-            outcome.assertNoSpin();
         }
     }
 
@@ -121,8 +128,7 @@ class SocketInterruptTest {
             assertFalse(c.read(into, IO), "the start of the answer, not its end");
             Thread.currentThread().interrupt();
             Outcome outcome = interrupted(() -> c.read(ByteBuffer.allocate(64), IO));
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-            assertTrue(outcome.flagKept());
+            outcome.assertInterrupted();
             assertTrue(outcome.failure().getMessage().contains("link was closed"), outcome.failure().getMessage());
             assertFalse(c.isOpen(), "half an answer read: out of step");
             ConnectionLostException later = assertThrows(ConnectionLostException.class, () -> Steps.query(c, "X?", IO));
@@ -135,19 +141,11 @@ class SocketInterruptTest {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
             peer.accept(); // and never reads: the write fills the socket buffers, then waits
             ByteBuffer data = ByteBuffer.wrap(new byte[64 << 20]);
-            Thread[] writer = new Thread[1];
-            CompletableFuture<Outcome> done = new CompletableFuture<>();
-            writer[0] = new Thread(() -> done.complete(interrupted(() -> {
+            Outcome outcome = interruptWhenBlocked(() -> {
                 c.write(data, true, Duration.ofSeconds(30));
                 return null;
-            })), "interrupted-writer");
-            writer[0].start();
-            SocketFailureTest.awaitSelecting(writer);
-            writer[0].interrupt();
-            Outcome outcome = done.get(10, TimeUnit.SECONDS);
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-            assertTrue(outcome.flagKept());
-            outcome.assertNoSpin();
+            });
+            outcome.assertInterrupted();
             assertTrue(data.position() > 0 && data.hasRemaining(), "part went out: " + data.position());
             String message = outcome.failure().getMessage();
             assertTrue(message.contains("after " + data.position() + " of " + (data.capacity() + 1) + " bytes")
@@ -167,8 +165,7 @@ class SocketInterruptTest {
                 c.write(data, true, Duration.ofSeconds(2));
                 return null;
             });
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-            assertTrue(outcome.flagKept());
+            outcome.assertInterrupted();
             assertEquals(0, data.position(), "nothing went out");
             assertTrue(c.isOpen());
             Steps.write(c, "OUTP ON", IO);
@@ -185,9 +182,7 @@ class SocketInterruptTest {
                 c.clear(IO);
                 return null;
             });
-            assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-            assertTrue(outcome.flagKept());
-            outcome.assertNoSpin();
+            outcome.assertInterrupted();
             assertTrue(c.isOpen());
             Steps.write(c, "ECHO?", IO);
             peer.receive("ECHO?\n".length());
@@ -224,9 +219,7 @@ class SocketInterruptTest {
                     }
                 }
                 assertTrue(outcome != null, "the backlog filled up");
-                assertInstanceOf(StepInterruptedException.class, outcome.failure(), String.valueOf(outcome.failure()));
-                assertTrue(outcome.flagKept());
-                outcome.assertNoSpin();
+                outcome.assertInterrupted();
                 assertEquals(0, transport.openConnections(), "nothing kept");
             } finally {
                 for (Socket s : filling) {
