@@ -733,10 +733,11 @@ final class SocketConnection implements Connection {
 
     /**
      * Sockets have no device clear: drains instead. Discards what is buffered, then reads and
-     * discards until nothing has arrived for {@code drain_ms}, bounded by {@code timeout} and
-     * {@code drain_bytes}. Answers still owed after that are discarded by later reads when they come
-     * (class comment). Closes the link when the drain cannot put it in step: a peer still sending
-     * when the bound is reached, a definite-length block that stopped short of its length, a message
+     * discards until nothing has arrived for {@code drain_ms} (at most a quarter of {@code timeout}),
+     * bounded by {@code timeout} and {@code drain_bytes}. Answers still owed after that are discarded
+     * by later reads when they come (class comment). Closes the link when the drain cannot put it in
+     * step: a peer that sent without a quiet gap for half the timeout and is still sending when it
+     * ends, or past {@code drain_bytes}, a definite-length block that stopped short of its length, a message
      * of which part was sent. A lost link with {@code reconnect=true} needs no drain: the next write
      * opens a fresh one.
      */
@@ -775,15 +776,36 @@ final class SocketConnection implements Connection {
         long drained = 0;
         try {
             drained += discardBuffered();
-            long quietUntil = System.nanoTime() + quiet;
-            while (moreWithin(l, earlier(bound, quietUntil))) {
-                drained += discardBuffered();
-                quietUntil = System.nanoTime() + quiet;
-                if (drained > settings.drainBytes() || quietUntil - bound > 0) {
+            long burstStart = System.nanoTime(); // when the bytes without a quiet gap began, if any came
+            boolean bursting = drained > 0;
+            long quietUntil = burstStart + quiet;
+            while (true) {
+                boolean more = moreWithin(l, earlier(bound, quietUntil));
+                long now = System.nanoTime();
+                if (more) {
+                    if (!bursting) {
+                        bursting = true;
+                        burstStart = now;
+                    }
+                    drained += discardBuffered();
+                    quietUntil = now + quiet;
+                }
+                if (now - quietUntil >= 0) {
+                    break; // quiet: in step
+                }
+                // Out of time or bytes. A peer that has been sending for half the timeout without a
+                // quiet gap is still sending; a short burst at the end is a late answer, which the
+                // answer count discards when it comes
+                boolean outOfTime = now - bound >= 0;
+                if (drained > settings.drainBytes()
+                        || outOfTime && bursting && now - burstStart >= Deadline.nanos(timeout) / 2) {
                     throw lose("still sending after " + drained + " bytes drained (a drain ends after "
                             + TimeUnit.NANOSECONDS.toMillis(quiet) + " ms of quiet, within " + ms(timeout) + " ms and "
                             + settings.drainBytes() + " bytes); the link was closed because its input cannot be "
                             + "put in step", null);
+                }
+                if (outOfTime) {
+                    break;
                 }
             }
         } catch (Interrupted e) {
