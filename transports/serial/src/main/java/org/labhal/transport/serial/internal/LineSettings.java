@@ -112,8 +112,9 @@ record LineSettings(int baud, int dataBits, int parity, int stopBits, int flow, 
      * How long the line needs to send {@code bytes} at this baud rate, counting 12 bit times per byte
      * (start, 8 data, parity, 2 stop: the most any setting uses).
      */
-    Duration lineTime(int bytes) {
-        return Duration.ofNanos(bytes * 12L * 1_000_000_000L / baud);
+    Duration lineTime(long bytes) {
+        long bits = bytes * 12L; // cannot overflow for any message size an array can hold
+        return Duration.ofSeconds(bits / baud, (bits % baud) * 1_000_000_000L / baud);
     }
 
     /** Applies the line settings to a port that is not open yet. */

@@ -17,6 +17,7 @@ import org.labhal.api.ResourceAddress;
 import org.labhal.api.SessionClosedException;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.Deadline;
 
 import com.fazecast.jSerialComm.SerialPort;
 
@@ -32,6 +33,14 @@ import com.fazecast.jSerialComm.SerialPort;
  * on its way out. A write blocked in the kernel (peer not reading, flow control holding it) cannot
  * be woken any other way than by closing the port, so {@code close()} does that at once, and so
  * does the write's own timeout: after a write timeout the port is given up.
+ *
+ * <p>A serial line has no device clear and no reconnect that empties the instrument's parser, so a
+ * link out of step is closed, never reused: a write of which part went out when its timeout passed
+ * or an interrupt came (also after an earlier chunk without END), a {@code clear} after such a chunk,
+ * a read interrupted half way through a message, a drain that does not reach quiet within its
+ * timeout. The call says so ({@link ConnectionLostException}, or {@link StepInterruptedException} for
+ * an interrupt) and {@link #isOpen()} turns false. An interrupt ends a read within one slice and a
+ * blocked write within one slice too: the write's watchdog closes the port, the only way to abort it.
  *
  * <p>A step woken by {@code close()}, by a hang-up or by a failed write ends with
  * {@link ConnectionLostException}; a step started after {@code close()} with
@@ -61,6 +70,10 @@ final class SerialConnection implements Connection {
     private int inputEnd;
     // Bytes on their way out (jSerialComm writes from arrays); guarded by io.
     private final byte[] output = new byte[CHUNK];
+    // Bytes of a message that went out without its end (writes with end=false); guarded by io.
+    private long unfinished;
+    // Whether the last read handed out part of a message without its end; guarded by io.
+    private boolean midMessage;
 
     private final Object state = new Object();
     // Guarded by state.
@@ -71,7 +84,7 @@ final class SerialConnection implements Connection {
     private Kind closedKind;
 
     /** Why the connection ended, which decides what later calls throw. */
-    private enum Kind { CLOSED, LOST, WRITE_TIMED_OUT }
+    private enum Kind { CLOSED, LOST, WRITE_TIMED_OUT, WRITE_INTERRUPTED }
 
     SerialConnection(ResourceAddress address, String device, SerialPort port, LineSettings settings,
             ScheduledExecutorService watchdog, Consumer<SerialConnection> onRelease) {
@@ -84,36 +97,60 @@ final class SerialConnection implements Connection {
     }
 
     /**
-     * Writes in chunks of at most {@link #CHUNK} bytes, each with its own deadline: the I/O timeout
-     * plus the time the line needs to send that chunk at its baud rate, so that a long message on a
-     * slow line is not mistaken for a stuck one.
+     * Writes in chunks of at most {@link #CHUNK} bytes. Each chunk must go out within the I/O timeout
+     * plus the time the line needs to send it at its baud rate, so that a long message on a slow line
+     * is not mistaken for a stuck one, and the whole call within the timeout plus the line time of
+     * the whole message. A watchdog checks the chunk in flight every slice: past its deadline, or
+     * when the writing thread is interrupted, it closes the port, the only way to abort a blocked
+     * write.
      */
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
         byte[] termination = end ? settings.writeTermination() : new byte[0];
+        long start = System.nanoTime();
         enter(true);
+        int first = data.position();
+        int length = data.remaining();
+        int total = length + termination.length;
+        long deadline = start + saturatedSum(Deadline.nanos(timeout), Deadline.nanos(settings.lineTime(total)));
+        int sent = 0;
         try {
-            int length = data.remaining();
-            int total = length + termination.length;
-            for (int sent = 0; sent < total; ) {
+            while (sent < total) {
                 int n = Math.min(CHUNK, total - sent);
+                if (Thread.currentThread().isInterrupted()) {
+                    throw interruptedWrite(sent, total);
+                }
                 int fromData = Math.max(0, Math.min(n, length - sent));
                 data.get(output, 0, fromData);
                 System.arraycopy(termination, Math.max(0, sent - length), output, fromData, n - fromData);
-                writeChunk(n, timeout.plus(settings.lineTime(n)));
+                long chunkDeadline = System.nanoTime()
+                        + saturatedSum(Deadline.nanos(timeout), Deadline.nanos(settings.lineTime(n)));
+                writeChunk(n, chunkDeadline - deadline < 0 ? chunkDeadline : deadline, timeout, sent, total);
                 sent += n;
             }
         } finally {
+            data.position(first + Math.min(sent, length)); // tells the caller how much went out
+            if (sent == total) {
+                unfinished = end ? 0 : unfinished + total;
+            }
             exit();
         }
     }
 
-    private void writeChunk(int n, Duration timeout) throws LabHalException {
+    private void writeChunk(int n, long deadline, Duration timeout, int sent, int total) throws LabHalException {
+        Thread writer = Thread.currentThread();
         ScheduledFuture<?> guard;
         try {
-            guard = watchdog.schedule(() -> end(Kind.WRITE_TIMED_OUT, "a write of " + n + " bytes did not complete "
-                    + "within " + timeout.toMillis() + " ms, so the port was given up"), nanos(timeout),
-                    TimeUnit.NANOSECONDS);
+            guard = watchdog.scheduleWithFixedDelay(() -> {
+                if (System.nanoTime() - deadline >= 0) {
+                    end(Kind.WRITE_TIMED_OUT, cutShort(sent, total, "the line did not accept it within "
+                            + Deadline.millis(timeout) + " ms plus its line time; the port was closed because a blocked "
+                            + "serial write cannot be aborted otherwise"));
+                } else if (writer.isInterrupted()) {
+                    end(Kind.WRITE_INTERRUPTED, cutShort(sent, total, "the writing thread was interrupted; the port "
+                            + "was closed because a blocked serial write cannot be aborted otherwise"));
+                }
+            }, SLICE_MILLIS, SLICE_MILLIS, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException stopping) {
             throwIfEnded(); // the transport is being deactivated
             throw new ConnectionLostException(describe() + ": the serial transport is stopping", null);
@@ -128,9 +165,12 @@ final class SerialConnection implements Connection {
             int errno = port.getLastErrorCode();
             synchronized (state) {
                 if (closedKind == Kind.WRITE_TIMED_OUT) {
-                    throw new IoTimeoutException(describe() + " did not accept " + n + " bytes within "
-                            + timeout.toMillis() + " ms (peer not reading or flow control holding); the port "
-                            + "was closed because a blocked serial write cannot be aborted otherwise", timeout);
+                    throw new ConnectionLostException(describe() + " did not accept the rest of a message: "
+                            + closedBecause, null);
+                }
+                if (closedKind == Kind.WRITE_INTERRUPTED) {
+                    throw new StepInterruptedException("Interrupted writing to " + describe() + ": " + closedBecause,
+                            new InterruptedException("interrupt status was set"));
                 }
             }
             throwIfEnded(); // closed under us
@@ -138,22 +178,46 @@ final class SerialConnection implements Connection {
         }
     }
 
+    /** Why a port on which a message went out in part is closed; {@code sent} counts this call's bytes. */
+    private String cutShort(int sent, int total, String why) {
+        return "a write was cut short after " + (unfinished + sent) + " of " + (unfinished + total) + " bytes ("
+                + why + "), so the instrument does not join the next command to the fragment";
+    }
+
+    /** An interrupt between chunks: nothing of this message went out yet, or the port is out of step. */
+    private StepInterruptedException interruptedWrite(int sent, int total) {
+        String message = "Interrupted writing to " + describe();
+        if (unfinished + sent > 0) {
+            String why = cutShort(sent, total, "the writing thread was interrupted; the port was closed");
+            end(Kind.LOST, why);
+            message += ": " + why;
+        }
+        return new StepInterruptedException(message, new InterruptedException("interrupt status was set"));
+    }
+
+    private static long saturatedSum(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE / 2 : Math.min(sum, Long.MAX_VALUE / 2);
+    }
+
     @Override
     public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
         if (!into.hasRemaining()) {
             throw new IllegalArgumentException("read needs room for at least one byte");
         }
+        long deadline = System.nanoTime() + Deadline.nanos(timeout);
         enter(false);
         try {
-            long deadline = System.nanoTime() + nanos(timeout);
             while (inputStart == inputEnd) {
                 fill("read");
                 if (inputStart == inputEnd && System.nanoTime() - deadline >= 0) {
-                    throw new IoTimeoutException(describe() + " sent no answer within " + timeout.toMillis() + " ms",
-                            timeout);
+                    throw new IoTimeoutException(describe() + (midMessage ? " sent part of an answer but not its end"
+                            : " sent no answer") + " within " + Deadline.millis(timeout) + " ms", timeout);
                 }
             }
-            return take(into);
+            boolean ended = take(into);
+            midMessage = !ended;
+            return ended;
         } finally {
             exit();
         }
@@ -185,8 +249,14 @@ final class SerialConnection implements Connection {
     private void fill(String step) throws LabHalException {
         if (Thread.currentThread().isInterrupted()) {
             // Interruption stays set: the caller's code above us should see it too.
-            throw new StepInterruptedException("Interrupted during " + step + " on " + describe(),
-                    new InterruptedException());
+            String message = "Interrupted during " + step + " on " + describe();
+            if (midMessage) {
+                String why = "the reading thread was interrupted half way through a message; the port was closed "
+                        + "because the rest would reach a later read";
+                end(Kind.LOST, why);
+                message += ": " + why;
+            }
+            throw new StepInterruptedException(message, new InterruptedException("interrupt status was set"));
         }
         throwIfEnded();
         int n = port.readBytes(input, input.length);
@@ -202,45 +272,67 @@ final class SerialConnection implements Connection {
     /**
      * Discards everything pending: the kernel's input and output queues, this connection's buffer,
      * and whatever the instrument still sends until the line has been silent for the resource's
-     * {@code drain_ms} (default 100 ms). Serial lines have no device clear, so a late answer that
-     * starts after the drain ends can still arrive; set {@code drain_ms} above the instrument's
-     * longest answer time. Fails with {@link IoTimeoutException} when the instrument talks for longer
-     * than {@code timeout} without such a pause.
+     * {@code drain_ms} (default 100 ms). Serial lines have no device clear and this transport keeps no
+     * count of late answers, so the silence is what keeps a late answer from the next query: it is
+     * waited for in full even when {@code drain_ms} exceeds {@code timeout} (set {@code drain_ms} above
+     * the instrument's longest answer time). {@code timeout} bounds the talking: an instrument still
+     * sending {@code timeout} after its first byte here cannot be put in step, nor can a message of
+     * which part was sent; the port is then closed and {@link ConnectionLostException} says why. The
+     * whole call therefore ends within {@code timeout} plus twice {@code drain_ms}.
      */
     @Override
     public void clear(Duration timeout) throws LabHalException {
+        long talk = Deadline.nanos(timeout);
         enter(false);
         try {
+            if (unfinished > 0) {
+                String why = "a message was left unfinished after " + unfinished + " bytes went out; a serial line "
+                        + "cannot take them back, so the port was closed so the instrument does not join the next "
+                        + "command to the fragment";
+                end(Kind.LOST, why);
+                throw new ConnectionLostException(describe() + ": " + why, null);
+            }
             if (!port.flushIOBuffers()) {
                 int errno = port.getLastErrorCode();
                 throwIfEnded();
                 throw failed("flush", errno);
             }
             inputStart = inputEnd = 0;
+            midMessage = false;
             long quiet = settings.drainQuiet().toNanos();
             long quietUntil = System.nanoTime() + quiet;
             long firstByte = 0;
-            boolean talking = false;
+            long drained = 0;
             while (System.nanoTime() - quietUntil < 0) {
                 fill("clear");
                 if (inputEnd > 0) {
                     long now = System.nanoTime();
-                    if (!talking) {
-                        talking = true;
+                    if (drained == 0) {
                         firstByte = now;
                     }
-                    // A silence of drain_ms ends the loop, so everything since the first byte is one burst.
-                    if (now - firstByte > nanos(timeout)) {
-                        throw new IoTimeoutException(describe() + " kept sending for " + timeout.toMillis()
-                                + " ms without a " + settings.drainQuiet().toMillis() + " ms pause; its input could "
-                                + "not be drained", timeout);
+                    drained += inputEnd;
+                    inputStart = inputEnd = 0;
+                    // A silence of drain_ms ends the loop, so everything since the first byte is one burst
+                    if (now - firstByte > talk) {
+                        String why = "still sending after " + drained + " bytes drained (it talked for "
+                                + Deadline.millis(timeout) + " ms without a " + settings.drainQuiet().toMillis()
+                                + " ms pause); the port was closed because its input cannot be put in step";
+                        end(Kind.LOST, why);
+                        throw new ConnectionLostException(describe() + ": " + why, null);
                     }
                     quietUntil = now + quiet;
-                    inputStart = inputEnd = 0;
                 }
             }
         } finally {
             exit();
+        }
+    }
+
+    /** @return false once closed, or once the port failed or was closed out of step */
+    @Override
+    public boolean isOpen() {
+        synchronized (state) {
+            return closedBecause == null;
         }
     }
 
@@ -268,11 +360,15 @@ final class SerialConnection implements Connection {
     }
 
     private void enter(boolean write) throws LabHalException {
-        try {
-            io.lockInterruptibly();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StepInterruptedException("Interrupted waiting to use " + describe(), e);
+        // A free lock is taken whatever the interrupt flag says: the step itself checks the flag where
+        // it knows whether a message is half done (and the port out of step)
+        if (!io.tryLock()) {
+            try {
+                io.lockInterruptibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StepInterruptedException("Interrupted waiting to use " + describe(), e);
+            }
         }
         synchronized (state) {
             if (closedBecause == null) {
@@ -357,9 +453,4 @@ final class SerialConnection implements Connection {
         return new ConnectionLostException(describe() + ": " + step + " failed: " + why, null);
     }
 
-    /** Nanoseconds of a timeout, saturated so that huge durations mean "very long", not overflow. */
-    private static long nanos(Duration timeout) {
-        return timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365).toNanos()
-                : Math.max(0, timeout.toNanos());
-    }
 }

@@ -22,6 +22,7 @@ import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.transport.serial.NoSuchPortException;
 import org.labhal.transport.serial.PortInUseException;
@@ -92,7 +93,7 @@ public final class SerialTransportFactory implements TransportFactory {
         }
         LineSettings settings = LineSettings.of(address, windows);
         String device = devicePath(address);
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + Deadline.nanos(timeout); // huge timeouts saturate
         // One open at a time: jSerialComm reports open errors through one process-wide error number.
         synchronized (opening) {
             if (deactivated) {

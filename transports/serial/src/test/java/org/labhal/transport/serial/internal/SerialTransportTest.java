@@ -251,12 +251,18 @@ class SerialTransportTest {
         try (Connection c = open("?baud=115200")) {
             byte[] lots = new byte[1 << 20];
             long start = System.nanoTime();
-            IoTimeoutException e = assertThrows(IoTimeoutException.class,
-                    () -> c.write(ByteBuffer.wrap(lots), true, Duration.ofMillis(500)));
+            ByteBuffer data = ByteBuffer.wrap(lots);
+            ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                    () -> c.write(data, true, Duration.ofMillis(500)));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertTrue(ms >= 500 && ms < 3_000, ms + " ms");
-            assertTrue(e.getMessage().contains("did not accept"), e.getMessage());
-            assertThrows(ConnectionLostException.class, () -> write(c, "*IDN?", true));
+            // Part of the message went out (the kernel took the first chunks): the port is closed and says so
+            assertTrue(data.position() > 0, "the buffer tells how much went out");
+            assertTrue(e.getMessage().contains("cut short after " + data.position() + " of " + (lots.length + 1))
+                    && e.getMessage().contains("did not accept"), e.getMessage());
+            assertFalse(c.isOpen());
+            ConnectionLostException later = assertThrows(ConnectionLostException.class, () -> write(c, "*IDN?", true));
+            assertTrue(later.getMessage().contains("cut short"), later.getMessage());
         }
         assertEquals(0, transport.openPorts());
     }
@@ -317,8 +323,13 @@ class SerialTransportTest {
                 }
             });
             assertEquals("noise\n", read(c, 100, IO, true), "the chatter has begun");
-            IoTimeoutException e = assertThrows(IoTimeoutException.class, () -> c.clear(Duration.ofMillis(600)));
-            assertTrue(e.getMessage().contains("kept sending"), e.getMessage());
+            long start = System.nanoTime();
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(Duration.ofMillis(600)));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms < 600 + 2_000, "within the clear's timeout: " + ms + " ms");
+            assertTrue(e.getMessage().contains("still sending after") && e.getMessage().contains("bytes drained"),
+                    e.getMessage());
+            assertFalse(c.isOpen(), "its input cannot be put in step: closed");
             chatter.get(5, TimeUnit.SECONDS);
         }
     }
@@ -441,6 +452,101 @@ class SerialTransportTest {
         try (PtyPeer other = new PtyPeer(a)) {
             other.send("");
         }
+    }
+
+    // ---------------------------------------------------------------- issue 10: bounded, interruptible steps
+
+    @Test
+    void aWriteWithTheInterruptSetSendsNothingAndKeepsThePort() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            Thread.currentThread().interrupt();
+            StepInterruptedException e;
+            try {
+                e = assertThrows(StepInterruptedException.class, () -> write(c, "OUTP ON", true));
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt flag stays set");
+            }
+            assertTrue(e.getMessage().contains(a.toString()), e.getMessage());
+            assertEquals("", peer.receive(1, QUIET), "nothing went out");
+            assertTrue(c.isOpen());
+            write(c, "OUTP OFF", true);
+            assertEquals("OUTP OFF\n", peer.receive(9, QUIET));
+        }
+    }
+
+    @Test
+    void aBlockedWriteInterruptedFromAnotherThreadEndsAtOnceAndClosesThePort() throws Exception {
+        // Nobody opens b: socat stops reading a once b's input queue is full, and our write blocks.
+        try (Connection c = open("")) {
+            CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+            Thread writer = new Thread(() -> {
+                try {
+                    c.write(ByteBuffer.wrap(new byte[1 << 20]), true, Duration.ofSeconds(60));
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(Thread.currentThread().isInterrupted() ? t : new AssertionError("interrupt lost", t));
+                }
+            }, "interrupted-writer");
+            writer.start();
+            assertFalse(completesWithin(outcome, Duration.ofMillis(500)), "the writer is blocked");
+            writer.interrupt();
+            Throwable failure = outcome.get(5, TimeUnit.SECONDS);
+            assertInstanceOf(StepInterruptedException.class, failure, String.valueOf(failure));
+            assertTrue(failure.getMessage().contains("port was closed"), failure.getMessage());
+            assertFalse(c.isOpen(), "part of the message went out: out of step");
+        }
+        assertEquals(0, transport.openPorts());
+    }
+
+    @Test
+    void aReadInterruptedHalfWayThroughAMessageClosesThePort() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            peer.send("PART");
+            assertEquals("PART", read(c, 100, IO, false));
+            Thread.currentThread().interrupt();
+            StepInterruptedException e;
+            try {
+                e = assertThrows(StepInterruptedException.class, () -> read(c, 100, IO, true));
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt flag stays set");
+            }
+            assertTrue(e.getMessage().contains("port was closed"), e.getMessage());
+            assertFalse(c.isOpen(), "the rest of the message would reach the next read");
+            assertThrows(ConnectionLostException.class, () -> write(c, "*IDN?", true));
+        }
+    }
+
+    @Test
+    void clearAfterAnUnfinishedMessageClosesThePort() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "FREQ ", false);
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(IO));
+            assertTrue(e.getMessage().contains("unfinished") && e.getMessage().contains("5 bytes"), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    @Test
+    void hugeTimeoutsMeanPracticallyForever() throws Exception {
+        Duration forever = Duration.ofDays(10_000_000);
+        try (Connection c = transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR"), forever);
+                PtyPeer peer = new PtyPeer(b)) {
+            c.write(ByteBuffer.wrap("A?".getBytes(StandardCharsets.US_ASCII)), true, forever);
+            assertEquals("A?\n", peer.receive(3, QUIET));
+            peer.send("a\n");
+            ByteBuffer into = ByteBuffer.allocate(10);
+            assertTrue(c.read(into, forever));
+            c.clear(forever);
+            assertTrue(c.isOpen());
+        }
+    }
+
+    @Test
+    void isOpenIsFalseOnceClosed() throws Exception {
+        Connection c = open("");
+        assertTrue(c.isOpen());
+        c.close();
+        assertFalse(c.isOpen());
     }
 
     /** Where the classes come from, as a class path for another JVM. */

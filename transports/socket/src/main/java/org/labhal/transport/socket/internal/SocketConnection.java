@@ -16,13 +16,16 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.Deadline;
 
 /**
  * One raw TCP link to an instrument: a non-blocking {@link SocketChannel} with a {@link Selector}
@@ -39,7 +42,8 @@ import org.labhal.api.transport.Connection;
  * <h2>Late answers</h2>
  * A raw socket has no device clear, so after a timeout {@link #clear} can only drain: it throws
  * away what is buffered and what arrives until the link has been quiet for {@code drain_ms}
- * (bounded by the I/O timeout). An answer later than that would reach the next query, so the
+ * (bounded by its timeout and by {@code drain_bytes}: a peer that does not fall quiet by then has
+ * its link closed). An answer later than that would reach the next query, so the
  * connection also keeps count: a read after a write waits for one answer, and a read that times
  * out before its answer (or before the end of it) leaves that answer owed. The next read after a
  * write first discards as many messages as are owed, whenever they arrive within its timeout,
@@ -49,6 +53,23 @@ import org.labhal.api.transport.Connection;
  * without one getting its own answer since. Until then a query that is never answered costs each
  * following query its answer (it times out; it never returns another query's answer); after that,
  * an even later answer would reach the next read.
+ *
+ * <h2>Out of step: the link is closed</h2>
+ * Some failures leave the instrument and this side disagreeing about where a message starts, and
+ * no drain can repair that: a message of which part went out (a write cut short by its timeout or
+ * an interrupt, or a {@code clear} after a chunk without END), an answer of which part was read
+ * when an interrupt came, a definite-length block that stopped short of its announced length (or
+ * announced an absurd one) when the link fell quiet, a peer that never falls quiet. The link is
+ * then closed, the call throws {@link ConnectionLostException} (or {@link StepInterruptedException}
+ * for an interrupt) saying so, later calls throw {@code ConnectionLostException} with the same
+ * reason, and {@link #isOpen()} turns false, unless {@code reconnect=true}, when the next write opens
+ * a fresh link.
+ *
+ * <h2>Timeouts and interrupts</h2>
+ * Each call makes one deadline from its timeout ({@link Deadline#nanos}, saturating) and every
+ * wait inside it waits for what is left of it. A wait checks the interrupt flag: a set flag ends
+ * the call with {@link StepInterruptedException} and the flag stays set (a selector returns at
+ * once on an interrupted thread, so ignoring the flag would spin).
  *
  * <h2>Threads</h2>
  * Sessions call {@link #read}, {@link #write} and {@link #clear} under their lock, one step at a
@@ -62,6 +83,12 @@ final class SocketConnection implements Connection {
      * busy exchange the next read notices a close just as well, and the probe costs a system call.
      */
     private static final long PROBE_AFTER_IDLE_NANOS = 20_000_000;
+    /**
+     * The most of a heap buffer one write hands to the channel: the JDK copies a heap buffer into a
+     * temporary direct buffer as large as what it is given and keeps it cached per thread, so an
+     * unsliced 64 MiB block would cost 64 MiB of native memory per writing thread.
+     */
+    private static final int WRITE_SLICE = 256 * 1024;
     // Where the recogniser of a definite-length block header is, at the start of a message
     private static final int HEADER_START = 0; // expecting '#' or any other first byte
     private static final int HEADER_HASH = 1; // seen '#', expecting the digit count
@@ -77,6 +104,7 @@ final class SocketConnection implements Connection {
     private final Object state = new Object();
     private Link link; // guarded by state; null before the first connect and while the link is lost
     private String closedBecause; // guarded by state; set once, when closed for good
+    private String lostBecause; // guarded by state; why the last link was lost, for later calls
 
     // Receive side, used by one step at a time (see class comment)
     private final byte[] buffer = new byte[BUFFER_SIZE];
@@ -97,6 +125,8 @@ final class SocketConnection implements Connection {
     private boolean waiting; // the read in progress (possibly over several calls) waits for an answer
     private int late; // answers owed to reads that gave up on them
     private long lateSince; // System.nanoTime() when the reads started missing answers; 0 while in step
+    // Send side: bytes of a message that went out without its end (writes with end=false)
+    private long unfinished;
 
     SocketConnection(ResourceAddress address, SocketSettings settings, Duration connectTimeout,
             Consumer<SocketConnection> onClosed) {
@@ -119,16 +149,26 @@ final class SocketConnection implements Connection {
             this.key = key;
         }
 
-        /** Waits up to {@code nanos} for {@code op}; may return early. */
-        void await(int op, long nanos) throws IOException {
+        /**
+         * Waits up to {@code nanos} for {@code op}; may return early.
+         *
+         * @throws Interrupted when the thread is interrupted, before or during the wait; the flag stays set
+         */
+        void await(int op, long nanos) throws IOException, Interrupted {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new Interrupted(); // select would return at once: waiting would spin
+            }
             try {
                 if (key.interestOps() != op) {
                     key.interestOps(op);
                 }
-                selector.select(Math.max(1, (nanos + 999_999) / 1_000_000)); // 0 would mean forever
+                selector.select(Math.max(1, Math.min(Long.MAX_VALUE / 2, nanos) / 1_000_000 + 1)); // 0: forever
                 selector.selectedKeys().clear();
             } catch (ClosedSelectorException | CancelledKeyException closedMeanwhile) {
                 throw new ClosedChannelException();
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new Interrupted();
             }
         }
 
@@ -147,6 +187,31 @@ final class SocketConnection implements Connection {
         }
     }
 
+    /**
+     * An interrupt ended a wait; the caller turns it into a {@link StepInterruptedException} that
+     * says what was interrupted, closing the link first when it is out of step.
+     */
+    private static final class Interrupted extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Interrupted() {
+            super("interrupt status was set", null, false, false);
+        }
+    }
+
+    /**
+     * @param what completes "Interrupted ... resource"
+     * @param outOfStep why the link is out of step, which closes it; {@code null} keeps it
+     */
+    private StepInterruptedException interrupted(String what, Interrupted cause, String outOfStep) {
+        String message = "Interrupted " + what + " " + resource;
+        if (outOfStep != null) {
+            closeLink(outOfStep);
+            message += ": " + outcome(outOfStep);
+        }
+        return new StepInterruptedException(message, new InterruptedException(cause.getMessage()));
+    }
+
     // ---------------------------------------------------------------- connecting
 
     /**
@@ -158,7 +223,11 @@ final class SocketConnection implements Connection {
      * @throws IoTimeoutException when the peer did not accept within {@code timeout}
      */
     void connect(Duration timeout) throws LabHalException {
-        long deadline = deadline(timeout);
+        connect(timeout, deadline(timeout));
+    }
+
+    /** Connects by {@code deadline}, which is {@code timeout} from now or earlier. */
+    private void connect(Duration timeout, long deadline) throws LabHalException {
         String host = address.host().orElseThrow();
         String literal = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
         InetSocketAddress target;
@@ -192,16 +261,19 @@ final class SocketConnection implements Connection {
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
                         throw new IoTimeoutException("Cannot open " + resource + ": " + target
-                                + " did not accept the connection within " + timeout.toMillis() + " ms", timeout);
+                                + " did not accept the connection within " + ms(timeout) + " ms", timeout);
                     }
                     fresh.await(SelectionKey.OP_CONNECT, remaining);
                 }
             }
             fresh.key.interestOps(SelectionKey.OP_READ);
-            resetReceiveState();
+            resetLinkState();
         } catch (LabHalException e) {
             drop(fresh);
             throw e;
+        } catch (Interrupted e) {
+            drop(fresh);
+            throw interrupted("connecting to " + target + " for", e, null);
         } catch (ConnectException e) {
             drop(fresh);
             throw closedOr(new ConnectionLostException("Cannot open " + resource + ": " + target
@@ -232,25 +304,30 @@ final class SocketConnection implements Connection {
     /**
      * The link for the next operation: reconnects a lost one when allowed and {@code reopen}.
      */
-    private Link link(boolean reopen) throws LabHalException {
+    private Link link(boolean reopen, long deadline) throws LabHalException {
         Link current;
+        String lost;
         synchronized (state) {
             if (closedBecause != null) {
                 throw closedFailure(null);
             }
             current = link;
+            lost = lostBecause == null ? "" : " (" + lostBecause + ")";
         }
         if (current != null) {
             return current;
         }
         if (!settings.reconnect()) {
-            throw new ConnectionLostException(resource + ": the link was lost earlier and reconnect is off", null);
-        }
-        if (!reopen) {
-            throw new ConnectionLostException(resource + ": the link was lost earlier; the next write reconnects",
+            throw new ConnectionLostException(resource + ": the link was lost earlier" + lost + " and reconnect is off",
                     null);
         }
-        connect(connectTimeout);
+        if (!reopen) {
+            throw new ConnectionLostException(resource + ": the link was lost earlier" + lost
+                    + "; the next write reconnects", null);
+        }
+        // The call's timeout bounds the reconnect too, and so does the open timeout
+        long connectDeadline = deadline(connectTimeout);
+        connect(connectTimeout, earlier(deadline, connectDeadline));
         synchronized (state) {
             if (closedBecause != null || link == null) {
                 throw closedFailure(null);
@@ -263,35 +340,83 @@ final class SocketConnection implements Connection {
 
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
-        Link l = link(true);
         long deadline = deadline(timeout);
+        Link l = link(true, deadline);
         ByteBuffer[] parts = end && settings.writeTermination() != Termination.NONE
                 ? new ByteBuffer[] {data, ByteBuffer.wrap(settings.writeTermination().bytes())}
                 : new ByteBuffer[] {data};
         ByteBuffer last = parts[parts.length - 1];
+        int start = data.position();
+        long total = data.remaining() + (last == data ? 0 : last.remaining());
         try {
             if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
                 probe(l);
             }
             while (last.hasRemaining() || data.hasRemaining()) {
-                if (l.channel.write(parts) == 0) {
+                if (writeSome(l, data, parts) == 0) {
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
-                        throw new IoTimeoutException(resource + " did not accept " + (data.remaining() + last.remaining())
-                                + " more bytes within " + timeout.toMillis() + " ms; the message was cut short",
-                                timeout);
+                        long sent = sent(data, start, last);
+                        String why = "the instrument did not accept the rest within " + ms(timeout) + " ms";
+                        if (unfinished + sent > 0) {
+                            throw lose(cutShort(sent, total, why), null);
+                        }
+                        throw new IoTimeoutException(resource + " did not accept a message of " + total
+                                + " bytes within " + ms(timeout) + " ms; nothing of it went out", timeout);
                     }
                     l.await(SelectionKey.OP_WRITE, remaining);
                 }
             }
         } catch (IOException e) {
             throw failure(e);
+        } catch (Interrupted e) {
+            long sent = sent(data, start, last);
+            throw interrupted("writing to", e,
+                    unfinished + sent > 0 ? cutShort(sent, total, "the writing thread was interrupted") : null);
         } finally {
             restoreReadInterest(l);
         }
         if (end) {
+            unfinished = 0;
             asked = true;
+        } else {
+            unfinished += total;
         }
+    }
+
+    /**
+     * Writes what the socket takes now, a slice at a time for large heap buffers; between slices of
+     * a large write an interrupt ends it (it does not wait, but it may go on for long).
+     */
+    private static long writeSome(Link l, ByteBuffer data, ByteBuffer[] parts) throws IOException, Interrupted {
+        if (data.remaining() <= WRITE_SLICE || data.isDirect()) {
+            return l.channel.write(parts);
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new Interrupted();
+        }
+        int limit = data.limit();
+        data.limit(data.position() + WRITE_SLICE);
+        try {
+            return l.channel.write(data);
+        } finally {
+            data.limit(limit);
+        }
+    }
+
+    /** @return how many bytes of this write went out */
+    private static long sent(ByteBuffer data, int start, ByteBuffer last) {
+        long sent = data.position() - start;
+        return last == data ? sent : sent + last.position();
+    }
+
+    /**
+     * Why a link on which a message went out in part is closed: the instrument would join the next
+     * command to the fragment, and a fresh link starts with an empty parser.
+     */
+    private String cutShort(long sent, long total, String why) {
+        return "a write was cut short after " + (unfinished + sent) + " of " + (unfinished + total) + " bytes ("
+                + why + "); the link was closed so the instrument does not join the next command to the fragment";
     }
 
     /**
@@ -331,15 +456,15 @@ final class SocketConnection implements Connection {
         if (!into.hasRemaining()) {
             throw new IllegalArgumentException("read needs room for at least one byte");
         }
-        Link l = link(false);
         long deadline = deadline(timeout);
+        Link l = link(false, deadline);
         if (asked) {
             asked = false;
             waiting = true;
         }
         try {
-            if (late > 0 && System.nanoTime() - lateSince >= settings.late().toNanos()) {
-                late = 0; // taken to be lost: the instrument may never send them
+            if (late > 0 && System.nanoTime() - lateSince >= Deadline.nanos(settings.late())) {
+                forgetLate();
             }
             while (waiting && late > 0) {
                 discardMessage(l, deadline, timeout);
@@ -352,7 +477,7 @@ final class SocketConnection implements Connection {
             into.put(buffer, head, count);
             consumed(count);
             if (!end && settings.readTermination() == Termination.NONE && head == tail
-                    && !moreWithin(l, Math.min(deadline, System.nanoTime() + settings.drain().toNanos()))) {
+                    && !moreWithin(l, earlier(deadline, System.nanoTime() + settings.drain().toNanos()))) {
                 end = true; // with no terminator, a pause ends the message
             }
             if (end) {
@@ -366,17 +491,40 @@ final class SocketConnection implements Connection {
             }
             return end;
         } catch (IoTimeoutException e) {
-            if (waiting || !atMessageStart) {
-                late++; // its answer, or the rest of it, may still come
-                if (lateSince == 0) {
-                    lateSince = System.nanoTime();
-                }
-            }
-            waiting = false;
+            owe();
             throw e;
+        } catch (Interrupted e) {
+            if (!atMessageStart) {
+                throw interrupted("reading from", e, "the reading thread was interrupted after part of a message "
+                        + "had been read; the link was closed because the rest would reach a later read");
+            }
+            owe();
+            throw interrupted("reading from", e, null);
         } catch (IOException e) {
             throw failure(e);
         }
+    }
+
+    /** A read gave up: its answer, or the rest of it, may still come and is discarded then. */
+    private void owe() {
+        if (waiting || !atMessageStart) {
+            late++;
+            if (lateSince == 0) {
+                lateSince = System.nanoTime();
+            }
+        }
+        waiting = false;
+    }
+
+    /**
+     * Late answers are taken to be lost (the instrument may never send them), and with them the
+     * framing of a message given up on: a block that announced more than it brought must not swallow
+     * the answers after it.
+     */
+    private void forgetLate() {
+        late = 0;
+        lateSince = 0;
+        framingDone();
     }
 
     /**
@@ -507,14 +655,15 @@ final class SocketConnection implements Connection {
     }
 
     /** Consumes one whole message that a timed-out read gave up on. */
-    private void discardMessage(Link l, long deadline, Duration timeout) throws IOException, LabHalException {
+    private void discardMessage(Link l, long deadline, Duration timeout)
+            throws IOException, LabHalException, Interrupted {
         while (true) {
             if (head == tail) {
                 try {
                     fill(l, deadline, timeout);
                 } catch (IoTimeoutException e) {
                     IoTimeoutException late = new IoTimeoutException(resource + " sent neither the late answer to an "
-                            + "earlier query nor this one's within " + timeout.toMillis() + " ms", timeout);
+                            + "earlier query nor this one's within " + ms(timeout) + " ms", timeout);
                     late.initCause(e);
                     throw late;
                 }
@@ -523,7 +672,7 @@ final class SocketConnection implements Connection {
             boolean end = messageEnded;
             consumed(count);
             if (!end && settings.readTermination() == Termination.NONE && head == tail
-                    && !moreWithin(l, Math.min(deadline, System.nanoTime() + settings.drain().toNanos()))) {
+                    && !moreWithin(l, earlier(deadline, System.nanoTime() + settings.drain().toNanos()))) {
                 end = true;
             }
             if (end) {
@@ -539,10 +688,10 @@ final class SocketConnection implements Connection {
      * @throws IoTimeoutException when none came before {@code deadline}
      * @throws ConnectionLostException when the peer closed the link
      */
-    private void fill(Link l, long deadline, Duration timeout) throws IOException, LabHalException {
+    private void fill(Link l, long deadline, Duration timeout) throws IOException, LabHalException, Interrupted {
         if (!moreWithin(l, deadline)) {
             throw new IoTimeoutException(resource + (atMessageStart ? " sent no answer" : " sent part of an answer "
-                    + "but not its end") + " within " + timeout.toMillis() + " ms", timeout);
+                    + "but not its end") + " within " + ms(timeout) + " ms", timeout);
         }
     }
 
@@ -551,8 +700,9 @@ final class SocketConnection implements Connection {
      *
      * @return whether at least one byte was added to the buffer
      * @throws ConnectionLostException when the peer closed the link
+     * @throws Interrupted when the thread was interrupted while it had to wait
      */
-    private boolean moreWithin(Link l, long until) throws IOException, ConnectionLostException {
+    private boolean moreWithin(Link l, long until) throws IOException, ConnectionLostException, Interrupted {
         if (head == tail) {
             head = tail = 0;
         } else if (tail == buffer.length) {
@@ -583,12 +733,17 @@ final class SocketConnection implements Connection {
 
     /**
      * Sockets have no device clear: drains instead. Discards what is buffered, then reads and
-     * discards until nothing has arrived for {@code drain_ms} or {@code timeout} has passed.
-     * Answers still owed after that are discarded by later reads when they come (class comment).
-     * A lost link with {@code reconnect=true} needs no drain: the next write opens a fresh one.
+     * discards until nothing has arrived for {@code drain_ms} (at most a quarter of {@code timeout}),
+     * bounded by {@code timeout} and {@code drain_bytes}. Answers still owed after that are discarded
+     * by later reads when they come (class comment). Closes the link when the drain cannot put it in
+     * step: a peer that sent without a quiet gap for half the timeout and is still sending when it
+     * ends, or past {@code drain_bytes}, a definite-length block that stopped short of its length, a message
+     * of which part was sent. A lost link with {@code reconnect=true} needs no drain: the next write
+     * opens a fresh one.
      */
     @Override
     public void clear(Duration timeout) throws LabHalException {
+        long bound = deadline(timeout);
         Link l;
         synchronized (state) {
             if (closedBecause != null) {
@@ -600,10 +755,16 @@ final class SocketConnection implements Connection {
             if (settings.reconnect()) {
                 return;
             }
-            throw new ConnectionLostException(resource + ": the link was lost earlier and reconnect is off", null);
+            l = link(false, bound); // throws, naming why the link was lost
         }
-        long bound = deadline(timeout);
-        long drain = settings.drain().toNanos();
+        if (unfinished > 0) {
+            throw lose("a message was left unfinished after " + unfinished + " bytes went out; a drain cannot "
+                    + "take them back, so the link was closed so the instrument does not join the next command to "
+                    + "the fragment", null);
+        }
+        // The quiet that ends the drain: drain_ms, but at most a quarter of the timeout, so that a drain
+        // can end in quiet within its timeout and only a peer that keeps sending reaches the bound
+        long quiet = Math.min(settings.drain().toNanos(), Deadline.nanos(timeout) / 4);
         asked = false;
         if (waiting) { // the caller gave up on an answer without a timeout (e.g. a malformed one)
             waiting = false;
@@ -612,23 +773,64 @@ final class SocketConnection implements Connection {
                 lateSince = System.nanoTime();
             }
         }
+        long drained = 0;
         try {
-            discardBuffered();
-            long quietUntil = System.nanoTime() + drain;
-            while (moreWithin(l, Math.min(bound, quietUntil))) {
-                discardBuffered();
-                quietUntil = System.nanoTime() + drain;
+            drained += discardBuffered();
+            long burstStart = System.nanoTime(); // when the bytes without a quiet gap began, if any came
+            boolean bursting = drained > 0;
+            long quietUntil = burstStart + quiet;
+            while (true) {
+                boolean more = moreWithin(l, earlier(bound, quietUntil));
+                long now = System.nanoTime();
+                if (more) {
+                    if (!bursting) {
+                        bursting = true;
+                        burstStart = now;
+                    }
+                    drained += discardBuffered();
+                    quietUntil = now + quiet;
+                }
+                if (now - quietUntil >= 0) {
+                    break; // quiet: in step
+                }
+                // Out of time or bytes. A peer that has been sending for half the timeout without a
+                // quiet gap is still sending; a short burst at the end is a late answer, which the
+                // answer count discards when it comes
+                boolean outOfTime = now - bound >= 0;
+                if (drained > settings.drainBytes()
+                        || outOfTime && bursting && now - burstStart >= Deadline.nanos(timeout) / 2) {
+                    throw lose("still sending after " + drained + " bytes drained (a drain ends after "
+                            + TimeUnit.NANOSECONDS.toMillis(quiet) + " ms of quiet, within " + ms(timeout) + " ms and "
+                            + settings.drainBytes() + " bytes); the link was closed because its input cannot be "
+                            + "put in step", null);
+                }
+                if (outOfTime) {
+                    break;
+                }
             }
+        } catch (Interrupted e) {
+            throw interrupted("clearing", e, atMessageStart ? null : "the clearing thread was interrupted in the "
+                    + "middle of a message; the link was closed because the rest would reach a later read");
         } catch (IOException e) {
             throw failure(e);
+        }
+        if (blockRemaining > 0) {
+            throw lose("a definite-length block announced " + blockLength + " bytes and " + (blockLength
+                    - blockRemaining) + " came before the link fell quiet; the link was closed because the rest "
+                    + "would be taken for later answers", null);
         }
         if (late == 0) {
             lateSince = 0; // every late answer arrived and was drained
         }
     }
 
-    /** Consumes everything buffered, counting the messages that end in it. */
-    private void discardBuffered() {
+    /**
+     * Consumes everything buffered, counting the messages that end in it.
+     *
+     * @return how many bytes it consumed
+     */
+    private int discardBuffered() {
+        int buffered = tail - head;
         while (head < tail) {
             int count = frame(head, tail - head);
             boolean end = messageEnded;
@@ -637,6 +839,7 @@ final class SocketConnection implements Connection {
                 discarded();
             }
         }
+        return buffered;
     }
 
     // ---------------------------------------------------------------- failures and closing
@@ -661,22 +864,32 @@ final class SocketConnection implements Connection {
         return lose("the link failed: " + e, e);
     }
 
-    /** The link broke: closes it so that reconnect, if on, starts afresh. */
+    /** The link broke or is out of step: closes it so that reconnect, if on, starts afresh. */
     private ConnectionLostException lose(String why, Throwable cause) {
+        closeLink(why);
+        return new ConnectionLostException(resource + ": " + outcome(why), cause);
+    }
+
+    /** What happened and what comes next, for messages. */
+    private String outcome(String why) {
+        return why + (settings.reconnect() ? "; the next write reconnects" : "");
+    }
+
+    private void closeLink(String why) {
         Link broken;
         synchronized (state) {
             broken = link;
             link = null;
+            lostBecause = why;
         }
         if (broken != null) {
             broken.close();
         }
-        resetReceiveState();
-        return new ConnectionLostException(resource + ": " + why
-                + (settings.reconnect() ? "; the next write reconnects" : ""), cause);
+        resetLinkState();
     }
 
-    private void resetReceiveState() {
+    /** A new link, or none: nothing received, nothing owed, nothing half sent. */
+    private void resetLinkState() {
         head = tail = 0;
         previous = -1;
         lastReceived = System.nanoTime() - PROBE_AFTER_IDLE_NANOS - 1;
@@ -687,6 +900,7 @@ final class SocketConnection implements Connection {
         waiting = false;
         late = 0;
         lateSince = 0;
+        unfinished = 0;
     }
 
     /** Closes are reported as what they are, even when they surface as another failure. */
@@ -760,6 +974,18 @@ final class SocketConnection implements Connection {
         onClosed.accept(this);
     }
 
+    /**
+     * @return false once closed, or once the link was lost or closed out of step and
+     *         {@code reconnect} is off; with {@code reconnect=true} a lost link is opened again by
+     *         the next write, so the connection stays usable
+     */
+    @Override
+    public boolean isOpen() {
+        synchronized (state) {
+            return closedBecause == null && (link != null || settings.reconnect());
+        }
+    }
+
     /** Whether this connection still holds a socket, for tests and the factory. */
     boolean hasSocket() {
         synchronized (state) {
@@ -767,14 +993,23 @@ final class SocketConnection implements Connection {
         }
     }
 
+    /**
+     * A deadline as a {@code nanoTime} value (compared by subtraction, so it may wrap), saturated so
+     * that huge timeouts mean "practically forever"; a long rather than a {@link Deadline} keeps the
+     * hot path of a query free of allocation.
+     */
     private static long deadline(Duration timeout) {
-        long nanos;
-        try {
-            nanos = timeout.toNanos();
-        } catch (ArithmeticException e) {
-            nanos = Long.MAX_VALUE / 4;
-        }
-        return System.nanoTime() + Math.max(0, Math.min(nanos, Long.MAX_VALUE / 4));
+        return System.nanoTime() + Deadline.nanos(timeout);
+    }
+
+    /** @return the earlier of two {@code nanoTime} deadlines, which may wrap */
+    private static long earlier(long a, long b) {
+        return a - b < 0 ? a : b;
+    }
+
+    /** A caller's timeout in milliseconds for messages, saturated. */
+    private static long ms(Duration timeout) {
+        return Deadline.millis(timeout);
     }
 
     @Override

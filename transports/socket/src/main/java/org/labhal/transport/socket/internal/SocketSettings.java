@@ -18,19 +18,26 @@ import org.labhal.api.ResourceAddress;
  *        and, with {@code read_termination=none}, for a message to end
  * @param late how long after a read timed out its answer is still expected and discarded when it
  *        arrives; zero forgets late answers at once
+ * @param drainBytes the most a {@link SocketConnection#clear drain} discards before it gives up on a
+ *        peer that does not stop sending and closes the link
  * @param reconnect whether a connection that lost its link reconnects on the next write
  * @param noDelay TCP_NODELAY: send small messages at once instead of waiting to fill a segment
  * @param keepAlive SO_KEEPALIVE: let the operating system probe an idle link
  */
 record SocketSettings(Termination writeTermination, Termination readTermination, Duration drain, Duration late,
-        boolean reconnect, boolean noDelay, boolean keepAlive) {
+        long drainBytes, boolean reconnect, boolean noDelay, boolean keepAlive) {
 
     /** The options a socket resource understands, for messages. */
     static final String KNOWN = "write_termination, read_termination (lf|crlf|cr|none), drain_ms, late_ms, "
-            + "reconnect, nodelay, keepalive (true|false)";
+            + "drain_bytes, reconnect, nodelay, keepalive (true|false)";
+
+    /** Default of {@code drain_bytes}: more than any answer worth waiting for, little time on a LAN. */
+    static final long DRAIN_BYTES = 64L << 20;
+    private static final long MIN_DRAIN_BYTES = 64L << 10;
+    private static final long MAX_DRAIN_BYTES = 1L << 40;
 
     static final SocketSettings DEFAULTS = new SocketSettings(Termination.LF, Termination.LF, Duration.ofMillis(100),
-            Duration.ofSeconds(5), false, true, true);
+            Duration.ofSeconds(5), DRAIN_BYTES, false, true, true);
 
     /**
      * @throws LabHalException naming the resource, the option and what it accepts
@@ -42,19 +49,21 @@ record SocketSettings(Termination writeTermination, Termination readTermination,
             String value = option.getValue();
             switch (key) {
                 case "write_termination" -> s = new SocketSettings(termination(address, key, value), s.readTermination,
-                        s.drain, s.late, s.reconnect, s.noDelay, s.keepAlive);
+                        s.drain, s.late, s.drainBytes, s.reconnect, s.noDelay, s.keepAlive);
                 case "read_termination" -> s = new SocketSettings(s.writeTermination, termination(address, key, value),
-                        s.drain, s.late, s.reconnect, s.noDelay, s.keepAlive);
+                        s.drain, s.late, s.drainBytes, s.reconnect, s.noDelay, s.keepAlive);
                 case "drain_ms" -> s = new SocketSettings(s.writeTermination, s.readTermination,
-                        millis(address, key, value, 1), s.late, s.reconnect, s.noDelay, s.keepAlive);
+                        millis(address, key, value, 1), s.late, s.drainBytes, s.reconnect, s.noDelay, s.keepAlive);
                 case "late_ms" -> s = new SocketSettings(s.writeTermination, s.readTermination, s.drain,
-                        millis(address, key, value, 0), s.reconnect, s.noDelay, s.keepAlive);
+                        millis(address, key, value, 0), s.drainBytes, s.reconnect, s.noDelay, s.keepAlive);
+                case "drain_bytes" -> s = new SocketSettings(s.writeTermination, s.readTermination, s.drain, s.late,
+                        bytes(address, key, value), s.reconnect, s.noDelay, s.keepAlive);
                 case "reconnect" -> s = new SocketSettings(s.writeTermination, s.readTermination, s.drain, s.late,
-                        bool(address, key, value), s.noDelay, s.keepAlive);
+                        s.drainBytes, bool(address, key, value), s.noDelay, s.keepAlive);
                 case "nodelay" -> s = new SocketSettings(s.writeTermination, s.readTermination, s.drain, s.late,
-                        s.reconnect, bool(address, key, value), s.keepAlive);
+                        s.drainBytes, s.reconnect, bool(address, key, value), s.keepAlive);
                 case "keepalive" -> s = new SocketSettings(s.writeTermination, s.readTermination, s.drain, s.late,
-                        s.reconnect, s.noDelay, bool(address, key, value));
+                        s.drainBytes, s.reconnect, s.noDelay, bool(address, key, value));
                 default -> throw new LabHalException("Unknown option '" + key + "' in " + address.canonical()
                         + ": the socket transport knows " + KNOWN);
             }
@@ -83,6 +92,19 @@ record SocketSettings(Termination writeTermination, Termination readTermination,
         }
         throw new LabHalException("Option " + key + "=" + value + " in " + address.canonical()
                 + " is not a whole number of milliseconds from " + min + " to 3600000");
+    }
+
+    private static long bytes(ResourceAddress address, String key, String value) throws LabHalException {
+        try {
+            long n = Long.parseLong(value);
+            if (n >= MIN_DRAIN_BYTES && n <= MAX_DRAIN_BYTES) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new LabHalException("Option " + key + "=" + value + " in " + address.canonical()
+                + " is not a whole number of bytes from " + MIN_DRAIN_BYTES + " to " + MAX_DRAIN_BYTES);
     }
 
     private static boolean bool(ResourceAddress address, String key, String value) throws LabHalException {

@@ -65,6 +65,47 @@ final class RawPeer implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends {@code pattern} over and over from a thread of its own, as fast as the client takes it,
+     * until the link breaks (the client closed it, or {@link #close()}).
+     */
+    void flood(String pattern) {
+        byte[] bytes = pattern.repeat(Math.max(1, 8192 / pattern.length())).getBytes(StandardCharsets.ISO_8859_1);
+        background("flood", () -> {
+            while (true) {
+                client.getOutputStream().write(bytes);
+            }
+        });
+    }
+
+    /** Sends one byte of {@code pattern} after another, {@code periodMillis} apart, until the link breaks. */
+    void trickle(String pattern, long periodMillis) {
+        byte[] bytes = pattern.getBytes(StandardCharsets.ISO_8859_1);
+        background("trickle", () -> {
+            for (int i = 0; ; i = (i + 1) % bytes.length) {
+                client.getOutputStream().write(bytes[i]);
+                client.getOutputStream().flush();
+                Thread.sleep(periodMillis); // the pace is the fault being played, not a wait for a condition
+            }
+        });
+    }
+
+    private interface Talk {
+        void run() throws IOException, InterruptedException;
+    }
+
+    private void background(String what, Talk talk) {
+        Thread thread = new Thread(() -> {
+            try {
+                talk.run();
+            } catch (IOException | InterruptedException linkGone) {
+                // the client closed the link or the test ended: the fault is over
+            }
+        }, "raw-peer-" + what);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
     @Override
     public void close() throws IOException {
         if (client != null) {
