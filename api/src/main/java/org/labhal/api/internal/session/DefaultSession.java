@@ -521,7 +521,8 @@ final class DefaultSession implements Session {
             return new InstrumentLease(sessionLease, locking);
         } catch (LabHalException e) {
             sessionLease.close();
-            throw closedOr(e);
+            // An unanswered request closes the link itself (Channel.holdInstrument): report the timeout.
+            throw e instanceof IoTimeoutException ? e : closedOr(e);
         } catch (RuntimeException | Error e) {
             sessionLease.close();
             throw e;

@@ -341,7 +341,7 @@ class StepPromisesTest {
     }
 
     /** A link whose answers and writes misbehave as the defects' instruments did. */
-    private static final class HostileLink extends Link {
+    private static class HostileLink extends Link {
         final StringBuilder received = new StringBuilder();
         volatile int writeLimit = Integer.MAX_VALUE; // bytes taken before a write times out
         volatile long trickleMillis; // > 0: one byte per read after this pause, never an end
