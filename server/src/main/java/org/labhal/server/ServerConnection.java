@@ -87,8 +87,11 @@ public final class ServerConnection {
     static void closeQuietly(AutoCloseable closeable) {
         try {
             closeable.close();
-        } catch (Exception ignored) {
-            // closing is best effort: the channel is unusable either way
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Exception | Error ignored) {
+            // closing is best effort: the channel is unusable either way (a JDK class that failed to
+            // initialise for lack of descriptors throws an Error here, and must not kill the caller)
         }
     }
 

@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * }
  * }</pre>
  *
- * <p>Threads are named {@code <name>-accept} and {@code <name>-<n>}, daemon threads so that a
+ * <p>Threads are named {@code <name>-<port>-accept} and {@code <name>-<port>-<n>}, daemon threads so that a
  * forgotten server does not keep a JVM alive. Thread-safe.
  */
 public final class TcpServer implements AutoCloseable {
@@ -104,18 +104,25 @@ public final class TcpServer implements AutoCloseable {
             this.listener = channel;
         }
         listener.configureBlocking(true);
+        // The JDK sets up its channel-closing machinery (sun.nio.ch.FileDispatcherImpl, which opens a
+        // descriptor of its own) on the first close of a socket channel. Should that first close come
+        // when descriptors have run out, the class fails to initialise and no channel in the JVM can
+        // be closed again: the server would leak every connection from then on. Close one now.
+        SocketChannel.open().close();
         this.address = (InetSocketAddress) listener.getLocalAddress();
+        // The port in the names tells apart the threads of several servers of one kind (port 0 picks one).
+        String prefix = name + "-" + address.getPort() + "-";
         AtomicInteger numbers = new AtomicInteger();
-        ThreadFactory factory = task -> newThread(task, name + "-" + numbers.incrementAndGet());
+        ThreadFactory factory = task -> newThread(task, prefix + numbers.incrementAndGet());
         // No queue: each task gets a thread of its own at once, and the cap bounds how many there are.
         this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 factory);
-        this.acceptor = newThread(this::acceptLoop, name + "-accept");
+        this.acceptor = newThread(this::acceptLoop, prefix + "accept");
     }
 
     /**
-     * @param name names the server in logs and prefixes its threads' names, e.g.
-     *        {@code labhal-sim-smw200a-5025}
+     * @param name names the server in logs and, followed by the port, prefixes its threads' names, e.g.
+     *        {@code labhal-sim-smw200a} for threads {@code labhal-sim-smw200a-5025-1}
      * @param handler serves each connection
      * @return a builder with the defaults: loopback, any free port, backlog 50,
      *         {@value #DEFAULT_MAX_CONNECTIONS} connections, refusing beyond, back-off 50 ms to 1.6 s
@@ -165,7 +172,7 @@ public final class TcpServer implements AutoCloseable {
                 channel = listener.accept();
             } catch (ClosedChannelException e) {
                 if (!stopping()) {
-                    log.warn(name + ": the listening socket on " + address + " was closed; no longer accepting");
+                    warn(name + ": the listening socket on " + address + " was closed; no longer accepting");
                 }
                 return; // also AsynchronousCloseException / ClosedByInterruptException from close()
             } catch (IOException | RuntimeException e) {
@@ -177,7 +184,7 @@ public final class TcpServer implements AutoCloseable {
                 acceptFailures.incrementAndGet();
                 if (failuresInStreak++ == 0) {
                     streakStart = System.nanoTime();
-                    log.warn(name + ": accepting a connection on " + address + " failed (" + e
+                    warn(name + ": accepting a connection on " + address + " failed (" + e
                             + "); retrying after pauses of " + TimeUnit.NANOSECONDS.toMillis(delay) + " ms doubling to "
                             + TimeUnit.NANOSECONDS.toMillis(maxDelayNanos)
                             + " ms; logged once until accepting works again");
@@ -196,7 +203,7 @@ public final class TcpServer implements AutoCloseable {
                 continue;
             }
             if (failuresInStreak > 0) {
-                log.info(name + ": accepting again on " + address + " after " + failuresInStreak + " failed accepts in "
+                info(name + ": accepting again on " + address + " after " + failuresInStreak + " failed accepts in "
                         + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - streakStart) + " ms");
                 failuresInStreak = 0;
                 delay = firstDelayNanos;
@@ -207,6 +214,29 @@ public final class TcpServer implements AutoCloseable {
                 continue;
             }
             serve(channel);
+        }
+    }
+
+    /*
+     * Logging must not end the accept loop: with no file descriptor left a logging backend can fail to
+     * open what it needs (java.util.logging's formatter throws an Error when it cannot read the time
+     * zone data). Then the message goes to stderr, which is already open.
+     */
+    private void warn(String message) {
+        report(log::warn, "WARNING", message);
+    }
+
+    private void info(String message) {
+        report(log::info, "INFO", message);
+    }
+
+    private static void report(java.util.function.Consumer<String> sink, String level, String message) {
+        try {
+            sink.accept(message);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            System.err.println(level + ": " + message + " (the log failed: " + e + ")");
         }
     }
 
@@ -255,7 +285,7 @@ public final class TcpServer implements AutoCloseable {
             // the client went away, broke the protocol or the server closes it: the ordinary end
         } catch (Exception e) {
             if (!stopping()) {
-                log.warn(name + ": serving " + connection + " failed: " + e);
+                warn(name + ": serving " + connection + " failed: " + e);
             }
         } finally {
             end(connection);
@@ -263,7 +293,7 @@ public final class TcpServer implements AutoCloseable {
     }
 
     private void end(ServerConnection connection) {
-        connection.close();
+        connection.close(); // never throws: the slot below is always freed
         if (connections.remove(connection)) {
             slots.release();
             synchronized (counts) {
@@ -387,7 +417,7 @@ public final class TcpServer implements AutoCloseable {
             }
         }
         if (!stuck.isEmpty()) {
-            log.warn(name + ": threads still running " + JOIN_TIMEOUT.toSeconds() + " s after the stop: " + stuck);
+            warn(name + ": threads still running " + JOIN_TIMEOUT.toSeconds() + " s after the stop: " + stuck);
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
