@@ -1,5 +1,6 @@
 package org.labhal.transport.sim.internal;
 
+import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimServer;
 import org.labhal.transport.sim.SimulatorLauncher;
 import org.osgi.framework.BundleContext;
@@ -30,7 +31,17 @@ public final class SocketSimulators {
     @Activate
     public SocketSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
-            SimServer server = SimServer.builder(spec.model()).port(spec.port()).start();
+            SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(new ServerLog() {
+                @Override
+                public void warn(String message) {
+                    logger.warn(message); // e.g. accepting failed: no descriptor left
+                }
+
+                @Override
+                public void info(String message) {
+                    logger.info(message);
+                }
+            }).start();
             return new SimulatorLauncher.Started(server, server.resource());
         }, logger::info, logger::error);
     }
