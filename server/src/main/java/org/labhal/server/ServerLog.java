@@ -1,5 +1,8 @@
 package org.labhal.server;
 
+import java.util.Objects;
+import java.util.function.Consumer;
+
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -14,6 +17,27 @@ public interface ServerLog {
 
     /** @param message a rare lifecycle event, e.g. accepting works again after a streak of failures */
     void info(String message);
+
+    /**
+     * @param warn takes warnings, e.g. an OSGi {@code Logger}'s {@code warn}
+     * @param info takes lifecycle events, e.g. its {@code info}
+     * @return a log that hands each message to one of them
+     */
+    static ServerLog of(Consumer<String> warn, Consumer<String> info) {
+        Objects.requireNonNull(warn, "warn");
+        Objects.requireNonNull(info, "info");
+        return new ServerLog() {
+            @Override
+            public void warn(String message) {
+                warn.accept(message);
+            }
+
+            @Override
+            public void info(String message) {
+                info.accept(message);
+            }
+        };
+    }
 
     /** @return a log writing to the platform logger {@code org.labhal.server} */
     static ServerLog system() {

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -244,6 +245,15 @@ public final class TcpServer implements AutoCloseable {
         refused.incrementAndGet();
         try {
             handler.refuse(channel);
+            // An orderly goodbye: FIN after the handler's words. Closing a socket with unread input
+            // makes the kernel send RST, which may make the client lose those words, so what the
+            // client sent already is read and dropped first (without waiting: this is the acceptor).
+            channel.shutdownOutput();
+            channel.configureBlocking(false);
+            ByteBuffer drain = ByteBuffer.allocate(4096);
+            for (int i = 0; i < 16 && channel.read(drain.clear()) > 0; i++) {
+                // dropped
+            }
         } catch (IOException | RuntimeException e) {
             // the client is turned away either way
         } finally {
