@@ -312,17 +312,8 @@ public final class SimServer implements AutoCloseable {
         }
         // A console tool reports on the console: stderr is open already, so a warning still gets out when
         // the process has no file descriptor left, which is when accepting fails.
-        SimServer server = builder.log(new ServerLog() {
-            @Override
-            public void warn(String message) {
-                System.err.println("WARNING: " + message);
-            }
-
-            @Override
-            public void info(String message) {
-                System.err.println("INFO: " + message);
-            }
-        }).start();
+        SimServer server = builder.log(ServerLog.of(message -> System.err.println("WARNING: " + message),
+                message -> System.err.println("INFO: " + message))).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

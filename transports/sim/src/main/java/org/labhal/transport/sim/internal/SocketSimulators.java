@@ -31,17 +31,8 @@ public final class SocketSimulators {
     @Activate
     public SocketSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
-            SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(new ServerLog() {
-                @Override
-                public void warn(String message) {
-                    logger.warn(message); // e.g. accepting failed: no descriptor left
-                }
-
-                @Override
-                public void info(String message) {
-                    logger.info(message);
-                }
-            }).start();
+            SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(ServerLog.of(logger::warn, logger::info))
+                    .start();
             return new SimulatorLauncher.Started(server, server.resource());
         }, logger::info, logger::error);
     }
