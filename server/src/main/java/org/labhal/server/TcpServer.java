@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * <pre>{@code
- * try (TcpServer server = TcpServer.builder("echo", connection -> { ... }).maxConnections(16).start()) {
+ * try (TcpServer server = TcpServer.builder("echo").maxConnections(16).start(connection -> { ... })) {
  *     int port = server.port();
  * }
  * }</pre>
@@ -81,9 +81,9 @@ public final class TcpServer implements AutoCloseable {
     private int peak; // guarded by counts
     private volatile boolean backingOff;
 
-    private TcpServer(Builder b) throws IOException {
+    private TcpServer(Builder b, ConnectionHandler handler) throws IOException {
         this.name = b.name;
-        this.handler = b.handler;
+        this.handler = Objects.requireNonNull(handler, "handler");
         this.log = b.log;
         this.maxConnections = b.maxConnections;
         this.atCapacity = b.atCapacity;
@@ -124,12 +124,11 @@ public final class TcpServer implements AutoCloseable {
     /**
      * @param name names the server in logs and, followed by the port, prefixes its threads' names, e.g.
      *        {@code labhal-sim-smw200a} for threads {@code labhal-sim-smw200a-5025-1}
-     * @param handler serves each connection
      * @return a builder with the defaults: loopback, any free port, backlog 50,
      *         {@value #DEFAULT_MAX_CONNECTIONS} connections, refusing beyond, back-off 50 ms to 1.6 s
      */
-    public static Builder builder(String name, ConnectionHandler handler) {
-        return new Builder(name, handler);
+    public static Builder builder(String name) {
+        return new Builder(name);
     }
 
     private Thread newThread(Runnable task, String threadName) {
@@ -455,7 +454,6 @@ public final class TcpServer implements AutoCloseable {
     /** How a {@link TcpServer} listens and what it allows. Not thread-safe. */
     public static final class Builder {
         private final String name;
-        private final ConnectionHandler handler;
         private InetAddress bind = InetAddress.getLoopbackAddress();
         private int port;
         private int backlog = 50;
@@ -466,12 +464,11 @@ public final class TcpServer implements AutoCloseable {
         private Duration maxDelay = Duration.ofMillis(1600);
         private ServerLog log = ServerLog.system();
 
-        private Builder(String name, ConnectionHandler handler) {
+        private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
             if (name.isBlank()) {
                 throw new IllegalArgumentException("a server name must not be blank");
             }
-            this.handler = Objects.requireNonNull(handler, "handler");
         }
 
         /**
@@ -553,11 +550,12 @@ public final class TcpServer implements AutoCloseable {
         /**
          * Binds (unless given a {@link #listener}) and starts accepting.
          *
+         * @param handler serves each connection
          * @return the running server
          * @throws IOException when the port cannot be bound; the message names address and port
          */
-        public TcpServer start() throws IOException {
-            return new TcpServer(this).begin();
+        public TcpServer start(ConnectionHandler handler) throws IOException {
+            return new TcpServer(this, handler).begin();
         }
     }
 }

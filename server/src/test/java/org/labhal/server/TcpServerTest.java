@@ -46,19 +46,10 @@ class TcpServerTest {
     };
 
     /** A log that keeps what it is told. */
-    private static final class Recorded implements ServerLog {
+    private static final class Recorded {
         final List<String> warnings = new CopyOnWriteArrayList<>();
         final List<String> infos = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void warn(String message) {
-            warnings.add(message);
-        }
-
-        @Override
-        public void info(String message) {
-            infos.add(message);
-        }
+        final ServerLog log = ServerLog.of(warnings::add, infos::add);
     }
 
     private static final class Client implements AutoCloseable {
@@ -93,7 +84,7 @@ class TcpServerTest {
 
     @Test
     void listensOnLoopbackOnAFreePortByDefault() throws Exception {
-        try (TcpServer server = TcpServer.builder("t-default", ECHO).start(); Client c = new Client(server)) {
+        try (TcpServer server = TcpServer.builder("t-default").start(ECHO); Client c = new Client(server)) {
             assertTrue(server.address().getAddress().isLoopbackAddress(), server.address().toString());
             assertTrue(server.port() > 0);
             assertEquals("hello", c.ask("hello"));
@@ -114,7 +105,7 @@ class TcpServerTest {
                 channel.write(StandardCharsets.UTF_8.encode("busy: 3 clients at most\n"));
             }
         };
-        try (TcpServer server = TcpServer.builder("t-cap", echoWithRefusal).maxConnections(3).start()) {
+        try (TcpServer server = TcpServer.builder("t-cap").maxConnections(3).start(echoWithRefusal)) {
             List<Client> clients = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
@@ -147,8 +138,8 @@ class TcpServerTest {
 
     @Test
     void waitingAtCapacityLeavesTheNextClientInTheBacklogUntilASlotFrees() throws Exception {
-        try (TcpServer server = TcpServer.builder("t-wait", ECHO).maxConnections(1).atCapacity(AtCapacity.WAIT)
-                .start(); Client first = new Client(server); Client second = new Client(server)) {
+        try (TcpServer server = TcpServer.builder("t-wait").maxConnections(1).atCapacity(AtCapacity.WAIT)
+                .start(ECHO); Client first = new Client(server); Client second = new Client(server)) {
             assertEquals("one", first.ask("one"));
             second.socket.setSoTimeout(300);
             second.socket.getOutputStream().write("two\n".getBytes(StandardCharsets.UTF_8));
@@ -164,8 +155,8 @@ class TcpServerTest {
     void theAcceptLoopBacksOffOnFailuresLogsOnceAndGoesOn() throws Exception {
         Recorded log = new Recorded();
         FailingListener listener = new FailingListener(5);
-        try (TcpServer server = TcpServer.builder("t-emfile", ECHO).listener(listener)
-                .acceptBackoff(Duration.ofMillis(10), Duration.ofMillis(40)).log(log).start();
+        try (TcpServer server = TcpServer.builder("t-emfile").listener(listener)
+                .acceptBackoff(Duration.ofMillis(10), Duration.ofMillis(40)).log(log.log).start(ECHO);
                 Client c = new Client(server)) {
             assertEquals("served", c.ask("served"), "the client waiting in the backlog is served after the failures");
             assertEquals(5, server.counters().acceptFailures());
@@ -188,8 +179,8 @@ class TcpServerTest {
     @Test
     void aStopDuringTheBackOffEndsAtOnce() throws Exception {
         FailingListener listener = new FailingListener(Integer.MAX_VALUE);
-        TcpServer server = TcpServer.builder("t-stop-backoff", ECHO).listener(listener)
-                .acceptBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1)).log(new Recorded()).start();
+        TcpServer server = TcpServer.builder("t-stop-backoff").listener(listener)
+                .acceptBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1)).log(new Recorded().log).start(ECHO);
         while (!server.counters().backingOff()) {
             Thread.onSpinWait(); // the acceptor is in its first pause of a minute
         }
@@ -214,7 +205,7 @@ class TcpServerTest {
             });
             ECHO.serve(connection);
         };
-        TcpServer server = TcpServer.builder("t-close", withCompanion).start();
+        TcpServer server = TcpServer.builder("t-close").start(withCompanion);
         List<Client> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 4; i++) {
@@ -241,12 +232,12 @@ class TcpServerTest {
     @Test
     void badSettingsAreRefusedWithTheirValues() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TcpServer.builder("t", ECHO).maxConnections(0));
+                () -> TcpServer.builder("t").maxConnections(0));
         assertTrue(e.getMessage().contains("maxConnections must be at least 1, was 0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> TcpServer.builder("t", ECHO).acceptBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)));
+                () -> TcpServer.builder("t").acceptBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)));
         assertTrue(e.getMessage().contains("PT2S to PT1S"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TcpServer.builder("t", ECHO).port(70000));
+        e = assertThrows(IllegalArgumentException.class, () -> TcpServer.builder("t").port(70000));
         assertTrue(e.getMessage().contains("70000"), e.getMessage());
     }
 

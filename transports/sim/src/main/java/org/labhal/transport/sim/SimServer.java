@@ -66,15 +66,15 @@ public final class SimServer implements AutoCloseable {
         this.ending = builder.ending;
         Consumer<String> onMessage = builder.onMessage;
         this.instrument = InstrumentSimulator.of(builder.model, builder.settings, onMessage::accept);
-        TcpServer.Builder tcp = TcpServer.builder("labhal-sim-" + instrument.model().toLowerCase(Locale.ROOT), this::serve)
-                .bindAddress(builder.bind).port(builder.port).backlog(builder.backlog).log(builder.log);
+        TcpServer.Builder tcp = builder.tcp;
         if (single) {
             tcp.maxConnections(1).atCapacity(AtCapacity.WAIT); // the next client waits in the backlog
         } else {
-            tcp.maxConnections(builder.maxConnections); // the one beyond is closed at once: nothing to say in SCPI
+            // the one beyond is closed at once: there is nothing to say to it in SCPI
+            tcp.maxConnections(builder.maxConnections).atCapacity(AtCapacity.REFUSE);
         }
         try {
-            this.server = tcp.start();
+            this.server = tcp.start(this::serve);
         } catch (IOException e) {
             instrument.close();
             throw e;
@@ -190,18 +190,17 @@ public final class SimServer implements AutoCloseable {
     public static final class Builder {
         private final String model;
         private SimSettings settings = SimSettings.defaults();
-        private InetAddress bind = InetAddress.getLoopbackAddress();
-        private int port;
-        private int backlog = 50;
-        private boolean single;
+        private final TcpServer.Builder tcp; // where and how many: the server base checks those settings
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
-        private ServerLog log = ServerLog.system();
+        private boolean single;
         private LineEnding ending = LineEnding.LF;
         private Consumer<String> onMessage = message -> { };
 
         private Builder(String model) {
             this.model = Objects.requireNonNull(model, "model");
-            InstrumentSimulator.of(model, SimSettings.defaults(), InstrumentSimulator.NO_OBSERVER).close(); // checks the model
+            InstrumentSimulator check = InstrumentSimulator.of(model, SimSettings.defaults(), InstrumentSimulator.NO_OBSERVER);
+            check.close(); // it only checks the model, and names it as the instrument will
+            this.tcp = TcpServer.builder("labhal-sim-" + check.model().toLowerCase(Locale.ROOT));
         }
 
         /** @param value timing and identity of the instrument; default {@link SimSettings#defaults()} */
@@ -212,25 +211,19 @@ public final class SimServer implements AutoCloseable {
 
         /** @param address the local address to listen on; default the loopback address 127.0.0.1 */
         public Builder bindAddress(InetAddress address) {
-            this.bind = Objects.requireNonNull(address, "address");
+            tcp.bindAddress(address);
             return this;
         }
 
         /** @param value the TCP port, 0 (the default) for any free one */
         public Builder port(int value) {
-            if (value < 0 || value > 65535) {
-                throw new IllegalArgumentException("port must be 0 to 65535, was " + value);
-            }
-            this.port = value;
+            tcp.port(value);
             return this;
         }
 
         /** @param value the listen backlog, at least 1; default 50 */
         public Builder backlog(int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException("backlog must be at least 1, was " + value);
-            }
-            this.backlog = value;
+            tcp.backlog(value);
             return this;
         }
 
@@ -249,16 +242,14 @@ public final class SimServer implements AutoCloseable {
          *        Ignored in {@link #singleConnection(boolean) single-connection mode}.
          */
         public Builder maxConnections(int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException("maxConnections must be at least 1, was " + value);
-            }
+            tcp.maxConnections(value); // checks it
             this.maxConnections = value;
             return this;
         }
 
         /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
         public Builder log(ServerLog value) {
-            this.log = Objects.requireNonNull(value, "log");
+            tcp.log(value);
             return this;
         }
 

@@ -53,6 +53,7 @@ class SimServerExhaustionTest {
                 for (int i = 0; i < cap; i++) {
                     LineClient client = new LineClient(server);
                     clients.add(client);
+                    client.timeout(30_000); // 128 threads start on 2 shared cores: be generous
                     assertEquals("c" + i, client.query("SIM:ECHO? c" + i));
                 }
                 try (LineClient refused = new LineClient(server)) {

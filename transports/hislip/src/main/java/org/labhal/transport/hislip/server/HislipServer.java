@@ -116,8 +116,7 @@ public final class HislipServer implements AutoCloseable {
             }
         };
         try {
-            this.server = TcpServer.builder("labhal-hislip-sim", handler).bindAddress(builder.bind).port(builder.port)
-                    .maxConnections(maxConnections).log(builder.log).start();
+            this.server = builder.tcp.start(handler);
         } catch (IOException e) {
             instrument.close();
             throw e;
@@ -348,13 +347,13 @@ public final class HislipServer implements AutoCloseable {
     public static final class Builder {
         private final String model;
         private SimSettings settings = SimSettings.defaults();
-        private InetAddress bind = InetAddress.getLoopbackAddress();
-        private int port;
+        // where, how many, what to log: the server base checks those settings
+        private final TcpServer.Builder tcp = TcpServer.builder("labhal-hislip-sim")
+                .maxConnections(DEFAULT_MAX_CONNECTIONS);
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean overlapped;
         private long maxMessageSize = 1 << 20;
         private String vendorId = "LS";
-        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
-        private ServerLog log = ServerLog.system();
 
         private Builder(String model) {
             this.model = Objects.requireNonNull(model, "model");
@@ -369,16 +368,13 @@ public final class HislipServer implements AutoCloseable {
 
         /** @param address the local address to listen on; default the loopback address */
         public Builder bindAddress(InetAddress address) {
-            this.bind = Objects.requireNonNull(address, "address");
+            tcp.bindAddress(address);
             return this;
         }
 
         /** @param value the TCP port, 0 (the default) for any free one, {@link #DEFAULT_PORT} for the standard one */
         public Builder port(int value) {
-            if (value < 0 || value > 65535) {
-                throw new IllegalArgumentException("port must be 0 to 65535, was " + value);
-            }
-            this.port = value;
+            tcp.port(value);
             return this;
         }
 
@@ -419,13 +415,14 @@ public final class HislipServer implements AutoCloseable {
             if (value < 2) {
                 throw new IllegalArgumentException("maxConnections must be at least 2 (one session), was " + value);
             }
+            tcp.maxConnections(value);
             this.maxConnections = value;
             return this;
         }
 
         /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
         public Builder log(ServerLog value) {
-            this.log = Objects.requireNonNull(value, "log");
+            tcp.log(value);
             return this;
         }
 

@@ -160,8 +160,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     /** Starts one of the three servers; a failure names the port and what it was for. */
     private static TcpServer listen(Builder b, String what, int port, ConnectionHandler handler) throws IOException {
         try {
-            return TcpServer.builder("labhal-vxi11-sim-" + what, handler).bindAddress(b.bindAddress).port(port)
-                    .maxConnections(b.maxConnections).log(b.log).start();
+            return TcpServer.builder("labhal-vxi11-sim-" + what).bindAddress(b.bindAddress).port(port)
+                    .maxConnections(b.maxConnections).log(b.log).start(handler);
         } catch (IOException e) {
             throw new BindException("cannot listen for the " + what + " channel: " + e.getMessage());
         }
