@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
@@ -193,10 +195,10 @@ class TcpServerTest {
 
     @Test
     void closeEndsEveryConnectionAndJoinsEveryThread() throws Exception {
-        AtomicInteger companions = new AtomicInteger();
+        CountDownLatch companions = new CountDownLatch(4);
         ConnectionHandler withCompanion = connection -> {
             connection.startCompanion(() -> {
-                companions.incrementAndGet();
+                companions.countDown();
                 try {
                     Thread.sleep(Long.MAX_VALUE); // a companion that only an interrupt ends
                 } catch (InterruptedException e) {
@@ -212,6 +214,7 @@ class TcpServerTest {
                 clients.add(new Client(server));
                 assertEquals("x", clients.get(i).ask("x"));
             }
+            assertTrue(companions.await(10, TimeUnit.SECONDS), "every companion runs");
             assertEquals(1 + 8, threads("t-close-"), "the acceptor, a thread per connection and its companion");
             assertEquals(9, server.counters().threads());
             server.close();
