@@ -45,10 +45,10 @@ final class InstrumentSimulator implements SimulatedInstrument {
         this.observer = observer;
         this.identification = settings.idn().orElseGet(() -> model.identification(settings.serialNumber()));
         if (model.sharesExchange()) {
-            MessageExchange shared = new MessageExchange(settings.errorQueueCapacity());
+            MessageExchange shared = new MessageExchange(settings.errorQueueCapacity(), settings.inputBufferSize());
             this.exchanges = () -> shared;
         } else {
-            this.exchanges = () -> new MessageExchange(settings.errorQueueCapacity());
+            this.exchanges = () -> new MessageExchange(settings.errorQueueCapacity(), settings.inputBufferSize());
         }
         CommandTable.Builder table = CommandTable.builder();
         registerCommon(table);

@@ -66,6 +66,9 @@ final class MessageExchange {
     private final ReentrantLock processor = new ReentrantLock(true);
 
     private final ByteArrayOutputStream input = new ByteArrayOutputStream();
+    private final int inputLimit;
+    /** The message in the input buffer outgrew it: its bytes are discarded up to its terminator. */
+    private boolean overrun;
     private final ArrayDeque<Response> output = new ArrayDeque<>();
     private final ErrorQueue errors;
     private int esr;
@@ -76,8 +79,9 @@ final class MessageExchange {
     /** Incremented by device clear; messages and waits of an older generation are discarded. */
     private long generation;
 
-    MessageExchange(int errorQueueCapacity) {
+    MessageExchange(int errorQueueCapacity, int inputLimit) {
         this.errors = new ErrorQueue(errorQueueCapacity);
+        this.inputLimit = inputLimit;
     }
 
     ReentrantLock processor() {
@@ -86,7 +90,10 @@ final class MessageExchange {
 
     /**
      * Appends bytes to the input buffer. A newline completes a program message, and so does
-     * {@code end} (IEEE 488.2 accepts NL, END, or both as the terminator).
+     * {@code end} (IEEE 488.2 accepts NL, END, or both as the terminator). A message longer than
+     * the input buffer is an overrun: its bytes are dropped as they come, and at its terminator
+     * -363 "Input buffer overrun" is queued instead of executing it, so the buffer never grows past
+     * its limit whatever a client sends.
      *
      * @return the program messages this write completed, in order; blank ones are dropped
      */
@@ -97,6 +104,11 @@ final class MessageExchange {
             for (int i = offset; i < offset + length; i++) {
                 if (data[i] == '\n') {
                     takeMessage(complete);
+                } else if (overrun) {
+                    continue; // discarded up to the terminator
+                } else if (input.size() >= inputLimit) {
+                    overrun = true;
+                    input.reset();
                 } else {
                     input.write(data[i]);
                 }
@@ -111,6 +123,11 @@ final class MessageExchange {
     }
 
     private void takeMessage(List<Message> into) {
+        if (overrun) {
+            overrun = false;
+            queueErrorLocked(ScpiError.INPUT_BUFFER_OVERRUN);
+            return;
+        }
         String text = input.toString(StandardCharsets.ISO_8859_1);
         input.reset();
         if (!text.isBlank()) {
@@ -228,6 +245,7 @@ final class MessageExchange {
         lock.lock();
         try {
             input.reset();
+            overrun = false;
             output.clear();
             generation++;
             opcArmed = false;

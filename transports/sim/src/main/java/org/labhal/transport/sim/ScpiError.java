@@ -19,6 +19,7 @@ enum ScpiError {
     ILLEGAL_PARAMETER_VALUE(-224, "Illegal parameter value"),
     DATA_STALE(-230, "Data corrupt or stale"),
     QUEUE_OVERFLOW(-350, "Queue overflow"),
+    INPUT_BUFFER_OVERRUN(-363, "Input buffer overrun"),
     QUERY_INTERRUPTED(-410, "Query INTERRUPTED"),
     QUERY_UNTERMINATED(-420, "Query UNTERMINATED");
 

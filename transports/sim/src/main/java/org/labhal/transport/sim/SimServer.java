@@ -4,25 +4,20 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import org.labhal.server.AtCapacity;
+import org.labhal.server.ServerConnection;
+import org.labhal.server.ServerCounters;
+import org.labhal.server.ServerLog;
+import org.labhal.server.TcpServer;
 
 /**
  * Serves a {@link SimulatedInstrument} on a real TCP port, as a raw SCPI socket
@@ -49,46 +44,41 @@ import java.util.regex.Pattern;
  *      --model SMW200A --port 5025 [--bind 127.0.0.1] [--single] [--delay 2ms] [--op 100ms] [--termination lf]
  * </pre>
  *
- * <p>Threads: one accepting thread and one per client, named {@code labhal-sim-<model>-<port>-<n>},
- * in an executor the server owns. Thread-safe; {@link #close()} stops everything.
+ * <p>Served by the {@link TcpServer} base: loopback unless told otherwise, at most
+ * {@link Builder#maxConnections(int) 128 clients} at once (the next one is closed at once), an accept
+ * loop that backs off and goes on when file descriptors run out, and an input buffer per instrument
+ * connection that an endless line cannot grow ({@link SimSettings#withInputBufferSize(int) -363}).
+ * Threads: {@code labhal-sim-<model>-<port>-accept} and one per client,
+ * {@code labhal-sim-<model>-<port>-<n>}. Thread-safe; {@link #close()} stops everything and joins them.
  */
 public final class SimServer implements AutoCloseable {
+    /** How many clients a server serves at once unless its builder says otherwise. */
+    public static final int DEFAULT_MAX_CONNECTIONS = TcpServer.DEFAULT_MAX_CONNECTIONS;
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(us|ms|s)?", Pattern.CASE_INSENSITIVE);
 
     private final SimulatedInstrument instrument;
-    private final ServerSocket listener;
+    private final TcpServer server;
     private final boolean single;
     private final LineEnding ending;
-    private final ExecutorService threads;
-    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
-    private final Object counts = new Object();
-    private int open; // guarded by counts
-    private long accepted; // guarded by counts
-    private volatile boolean closed;
 
     private SimServer(Builder builder) throws IOException {
         this.single = builder.single;
         this.ending = builder.ending;
         Consumer<String> onMessage = builder.onMessage;
         this.instrument = InstrumentSimulator.of(builder.model, builder.settings, onMessage::accept);
+        TcpServer.Builder tcp = builder.tcp;
+        if (single) {
+            tcp.maxConnections(1).atCapacity(AtCapacity.WAIT); // the next client waits in the backlog
+        } else {
+            // the one beyond is closed at once: there is nothing to say to it in SCPI
+            tcp.maxConnections(builder.maxConnections).atCapacity(AtCapacity.REFUSE);
+        }
         try {
-            this.listener = new ServerSocket();
-            this.listener.setReuseAddress(true);
-            this.listener.bind(new InetSocketAddress(builder.bind, builder.port), builder.backlog);
+            this.server = tcp.start(this::serve);
         } catch (IOException e) {
             instrument.close();
-            throw new IOException("cannot listen on " + builder.bind.getHostAddress() + ":" + builder.port + ": "
-                    + e.getMessage(), e);
+            throw e;
         }
-        String prefix = "labhal-sim-" + instrument.model().toLowerCase(Locale.ROOT) + "-" + listener.getLocalPort() + "-";
-        AtomicInteger threadNumbers = new AtomicInteger();
-        ThreadFactory factory = task -> {
-            // The first thread is the acceptor; the others serve clients.
-            Thread thread = new Thread(task, prefix + threadNumbers.incrementAndGet());
-            thread.setDaemon(true); // a forgotten server must not keep a JVM alive
-            return thread;
-        };
-        this.threads = Executors.newCachedThreadPool(factory);
     }
 
     /**
@@ -100,71 +90,23 @@ public final class SimServer implements AutoCloseable {
         return new Builder(model);
     }
 
-    private SimServer begin() {
-        threads.execute(this::acceptLoop);
-        return this;
-    }
-
-    private void acceptLoop() {
-        while (!closed) {
-            Socket socket;
-            try {
-                socket = listener.accept();
-            } catch (IOException e) {
-                return; // closed
-            }
-            synchronized (counts) {
-                accepted++;
-                open++;
-                counts.notifyAll();
-            }
-            clients.add(socket);
-            if (closed) {
-                closeQuietly(socket);
-            }
-            if (single) {
-                serve(socket); // the next client waits in the backlog meanwhile
-            } else {
-                try {
-                    threads.execute(() -> serve(socket));
-                } catch (RejectedExecutionException shutDown) {
-                    forget(socket);
-                }
-            }
-        }
-    }
-
-    private void serve(Socket socket) {
+    private void serve(ServerConnection client) throws IOException, InterruptedException {
+        Socket socket = client.channel().socket();
+        socket.setTcpNoDelay(true); // answers are small and the client waits for them
         try (SimConnection connection = instrument.connect()) {
-            socket.setTcpNoDelay(true); // answers are small and the client waits for them
+            // The instrument's input buffer bounds what an endless line costs (-363), not the bridge.
             new SimStreamBridge(connection, socket.getInputStream(), socket.getOutputStream(), ending).serve();
-        } catch (IOException e) {
-            // The client went away, reset the connection, or the server is closing: nothing to report.
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // close() shuts the executor down: stop serving
-        } finally {
-            forget(socket);
-        }
-    }
-
-    private void forget(Socket socket) {
-        closeQuietly(socket);
-        if (clients.remove(socket)) {
-            synchronized (counts) {
-                open--;
-                counts.notifyAll();
-            }
         }
     }
 
     /** The port the server listens on; the chosen one when the builder asked for port 0. */
     public int port() {
-        return listener.getLocalPort();
+        return server.port();
     }
 
     /** The address the server listens on. */
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
+        return server.address();
     }
 
     /**
@@ -192,16 +134,17 @@ public final class SimServer implements AutoCloseable {
      * executed for it, if any.
      */
     public int openConnections() {
-        synchronized (counts) {
-            return open;
-        }
+        return server.counters().openConnections();
     }
 
-    /** How many client sockets have been accepted since the server started. */
+    /** How many client sockets have been accepted since the server started, refused ones included. */
     public long acceptedConnections() {
-        synchronized (counts) {
-            return accepted;
-        }
+        return server.counters().accepted();
+    }
+
+    /** @return what the server has done so far: connections, refusals, accept failures, threads */
+    public ServerCounters counters() {
+        return server.counters();
     }
 
     /**
@@ -213,17 +156,7 @@ public final class SimServer implements AutoCloseable {
      * @throws InterruptedException when interrupted while waiting
      */
     public boolean awaitOpenConnections(int count, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (counts) {
-            while (open != count) {
-                long remaining = deadline - System.nanoTime();
-                if (remaining <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(counts, remaining);
-            }
-            return true;
-        }
+        return server.awaitOpenConnections(count, timeout);
     }
 
     /**
@@ -234,42 +167,17 @@ public final class SimServer implements AutoCloseable {
      *        (FIN)
      */
     public void dropConnections(boolean reset) {
-        for (Socket socket : List.copyOf(clients)) {
-            if (reset) {
-                try {
-                    socket.setSoLinger(true, 0); // close() then sends RST and discards unsent data
-                } catch (SocketException alreadyClosed) {
-                    // nothing to reset
-                }
-            }
-            closeQuietly(socket);
-        }
+        server.dropConnections(reset);
     }
 
     /**
-     * Stops listening, closes every client connection and the instrument, and stops the
-     * server's threads. Idempotent.
+     * Closes the instrument (which wakes bridges waiting inside it), stops listening, closes every
+     * client connection and joins the server's threads. Idempotent.
      */
     @Override
     public void close() {
-        closed = true;
-        closeQuietly(listener); // wakes the acceptor; connections still in the backlog are reset
-        dropConnections(false);
-        instrument.close(); // wakes bridges waiting inside the simulator
-        threads.shutdownNow();
-        try {
-            threads.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void closeQuietly(AutoCloseable closeable) {
-        try {
-            closeable.close();
-        } catch (Exception ignored) {
-            // closing is best effort: the socket is unusable either way
-        }
+        instrument.close();
+        server.close();
     }
 
     @Override
@@ -282,16 +190,17 @@ public final class SimServer implements AutoCloseable {
     public static final class Builder {
         private final String model;
         private SimSettings settings = SimSettings.defaults();
-        private InetAddress bind = InetAddress.getLoopbackAddress();
-        private int port;
-        private int backlog = 50;
+        private final TcpServer.Builder tcp; // where and how many: the server base checks those settings
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean single;
         private LineEnding ending = LineEnding.LF;
         private Consumer<String> onMessage = message -> { };
 
         private Builder(String model) {
             this.model = Objects.requireNonNull(model, "model");
-            InstrumentSimulator.of(model, SimSettings.defaults(), InstrumentSimulator.NO_OBSERVER).close(); // checks the model
+            InstrumentSimulator check = InstrumentSimulator.of(model, SimSettings.defaults(), InstrumentSimulator.NO_OBSERVER);
+            check.close(); // it only checks the model, and names it as the instrument will
+            this.tcp = TcpServer.builder("labhal-sim-" + check.model().toLowerCase(Locale.ROOT));
         }
 
         /** @param value timing and identity of the instrument; default {@link SimSettings#defaults()} */
@@ -302,25 +211,19 @@ public final class SimServer implements AutoCloseable {
 
         /** @param address the local address to listen on; default the loopback address 127.0.0.1 */
         public Builder bindAddress(InetAddress address) {
-            this.bind = Objects.requireNonNull(address, "address");
+            tcp.bindAddress(address);
             return this;
         }
 
         /** @param value the TCP port, 0 (the default) for any free one */
         public Builder port(int value) {
-            if (value < 0 || value > 65535) {
-                throw new IllegalArgumentException("port must be 0 to 65535, was " + value);
-            }
-            this.port = value;
+            tcp.port(value);
             return this;
         }
 
         /** @param value the listen backlog, at least 1; default 50 */
         public Builder backlog(int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException("backlog must be at least 1, was " + value);
-            }
-            this.backlog = value;
+            tcp.backlog(value);
             return this;
         }
 
@@ -330,6 +233,23 @@ public final class SimServer implements AutoCloseable {
          */
         public Builder singleConnection(boolean value) {
             this.single = value;
+            return this;
+        }
+
+        /**
+         * @param value how many clients are served at once, at least 1; one more is accepted and closed
+         *        at once (it reads the end of the stream). Default {@value #DEFAULT_MAX_CONNECTIONS}.
+         *        Ignored in {@link #singleConnection(boolean) single-connection mode}.
+         */
+        public Builder maxConnections(int value) {
+            tcp.maxConnections(value); // checks it
+            this.maxConnections = value;
+            return this;
+        }
+
+        /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
+        public Builder log(ServerLog value) {
+            tcp.log(value);
             return this;
         }
 
@@ -354,7 +274,7 @@ public final class SimServer implements AutoCloseable {
          * @throws IOException when the port cannot be bound
          */
         public SimServer start() throws IOException {
-            return new SimServer(this).begin();
+            return new SimServer(this);
         }
     }
 
@@ -365,7 +285,8 @@ public final class SimServer implements AutoCloseable {
      * @param args {@code --model <name>} (default SMW200A), {@code --port <n>} (default 5025, 0 for
      *        any free port), {@code --bind <address>} (default 127.0.0.1), {@code --single},
      *        {@code --delay <duration>}, {@code --op <duration>} (durations as {@code 2ms},
-     *        {@code 500us}, {@code 1s}), {@code --termination lf|crlf|cr}, {@code --idn <text>}
+     *        {@code 500us}, {@code 1s}), {@code --termination lf|crlf|cr}, {@code --idn <text>},
+     *        {@code --max-connections <n>}
      */
     public static void main(String[] args) throws Exception {
         Builder builder;
@@ -380,7 +301,10 @@ public final class SimServer implements AutoCloseable {
             usage(System.out, null);
             return;
         }
-        SimServer server = builder.start();
+        // A console tool reports on the console: stderr is open already, so a warning still gets out when
+        // the process has no file descriptor left, which is when accepting fails.
+        SimServer server = builder.log(ServerLog.of(message -> System.err.println("WARNING: " + message),
+                message -> System.err.println("INFO: " + message))).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -399,6 +323,7 @@ public final class SimServer implements AutoCloseable {
         int port = 5025;
         InetAddress bind = InetAddress.getLoopbackAddress();
         boolean single = false;
+        int maxConnections = DEFAULT_MAX_CONNECTIONS;
         LineEnding ending = LineEnding.LF;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -427,11 +352,12 @@ public final class SimServer implements AutoCloseable {
                 case "--op" -> settings = settings.withOperationTime(duration(option, value));
                 case "--termination" -> ending = LineEnding.parse(value);
                 case "--idn" -> settings = settings.withIdn(value);
+                case "--max-connections" -> maxConnections = integer(option, value);
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
         return builder(model).settings(settings).port(port).bindAddress(bind).singleConnection(single)
-                .lineEnding(ending);
+                .maxConnections(maxConnections).lineEnding(ending);
     }
 
     private static int integer(String option, String value) {
@@ -465,6 +391,7 @@ public final class SimServer implements AutoCloseable {
         out.println("usage: java -cp org.labhal.transport.sim-<version>.jar org.labhal.transport.sim.SimServer");
         out.println("         [--model " + String.join("|", SimulatedInstrument.models()) + "] [--port 5025|0]"
                 + " [--bind 127.0.0.1] [--single]");
-        out.println("         [--delay 2ms] [--op 100ms] [--termination lf|crlf|cr] [--idn <*IDN? answer>]");
+        out.println("         [--delay 2ms] [--op 100ms] [--termination lf|crlf|cr] [--idn <*IDN? answer>]"
+                + " [--max-connections " + DEFAULT_MAX_CONNECTIONS + "]");
     }
 }

@@ -11,7 +11,7 @@ import java.util.Optional;
  *
  * <p>Defaults: processing delay 0, operation time 100 ms, no {@code *IDN?} override (the model's
  * {@code LabHAL,<MODEL>-SIM,<serial>,1.0}), serial number {@value #DEFAULT_SERIAL_NUMBER},
- * error queue capacity {@value #DEFAULT_ERROR_QUEUE_CAPACITY}.
+ * error queue capacity {@value #DEFAULT_ERROR_QUEUE_CAPACITY}, input buffer {@value #DEFAULT_INPUT_BUFFER_SIZE} bytes.
  */
 public final class SimSettings {
 
@@ -21,25 +21,33 @@ public final class SimSettings {
     /** Error queue entries, the last of which becomes -350 on overflow. */
     public static final int DEFAULT_ERROR_QUEUE_CAPACITY = 10;
 
+    /**
+     * Bytes of one program message the input buffer holds (2 MiB): a longer message is an input
+     * buffer overrun, -363, and is discarded up to its terminator, as instruments do.
+     */
+    public static final int DEFAULT_INPUT_BUFFER_SIZE = 2 << 20;
+
     /** Upper bound of both durations, so that deadlines cannot overflow. */
     public static final Duration MAX_DURATION = Duration.ofHours(1);
 
     private static final SimSettings DEFAULTS = new SimSettings(Duration.ZERO, Duration.ofMillis(100), null,
-            DEFAULT_SERIAL_NUMBER, DEFAULT_ERROR_QUEUE_CAPACITY);
+            DEFAULT_SERIAL_NUMBER, DEFAULT_ERROR_QUEUE_CAPACITY, DEFAULT_INPUT_BUFFER_SIZE);
 
     private final Duration processingDelay;
     private final Duration operationTime;
     private final String idn; // null: the model's default
     private final String serialNumber;
     private final int errorQueueCapacity;
+    private final int inputBufferSize;
 
     private SimSettings(Duration processingDelay, Duration operationTime, String idn, String serialNumber,
-            int errorQueueCapacity) {
+            int errorQueueCapacity, int inputBufferSize) {
         this.processingDelay = processingDelay;
         this.operationTime = operationTime;
         this.idn = idn;
         this.serialNumber = serialNumber;
         this.errorQueueCapacity = errorQueueCapacity;
+        this.inputBufferSize = inputBufferSize;
     }
 
     /** The default settings. */
@@ -78,7 +86,7 @@ public final class SimSettings {
      */
     public SimSettings withProcessingDelay(Duration delay) {
         return new SimSettings(checkDuration("processing delay", delay), operationTime, idn, serialNumber,
-                errorQueueCapacity);
+                errorQueueCapacity, inputBufferSize);
     }
 
     /**
@@ -87,7 +95,7 @@ public final class SimSettings {
      */
     public SimSettings withOperationTime(Duration time) {
         return new SimSettings(processingDelay, checkDuration("operation time", time), idn, serialNumber,
-                errorQueueCapacity);
+                errorQueueCapacity, inputBufferSize);
     }
 
     /**
@@ -96,7 +104,7 @@ public final class SimSettings {
      */
     public SimSettings withIdn(String identification) {
         return new SimSettings(processingDelay, operationTime, checkText("*IDN? answer", identification, ";"),
-                serialNumber, errorQueueCapacity);
+                serialNumber, errorQueueCapacity, inputBufferSize);
     }
 
     /**
@@ -106,7 +114,7 @@ public final class SimSettings {
      */
     public SimSettings withSerialNumber(String serial) {
         return new SimSettings(processingDelay, operationTime, idn, checkText("serial number", serial, ",;"),
-                errorQueueCapacity);
+                errorQueueCapacity, inputBufferSize);
     }
 
     /**
@@ -117,7 +125,29 @@ public final class SimSettings {
         if (capacity < 1 || capacity > 1000) {
             throw new IllegalArgumentException("error queue capacity must be 1 to 1000, was " + capacity);
         }
-        return new SimSettings(processingDelay, operationTime, idn, serialNumber, capacity);
+        return new SimSettings(processingDelay, operationTime, idn, serialNumber, capacity, inputBufferSize);
+    }
+
+    /**
+     * How long one program message may be: the input buffer's size. The bytes of a longer message are
+     * discarded as they arrive, up to its terminator; then -363 "Input buffer overrun" is queued and
+     * the message is not executed. Memory per connection stays bounded however long a line a client
+     * sends.
+     *
+     * @param bytes 1 KiB to 256 MiB; default {@value #DEFAULT_INPUT_BUFFER_SIZE}
+     * @throws IllegalArgumentException when outside that range
+     */
+    public SimSettings withInputBufferSize(int bytes) {
+        if (bytes < 1024 || bytes > 256 << 20) {
+            throw new IllegalArgumentException("input buffer size must be 1024 to " + (256 << 20) + " bytes, was "
+                    + bytes);
+        }
+        return new SimSettings(processingDelay, operationTime, idn, serialNumber, errorQueueCapacity, bytes);
+    }
+
+    /** How long one program message may be, in bytes; see {@link #withInputBufferSize(int)}. */
+    public int inputBufferSize() {
+        return inputBufferSize;
     }
 
     private static Duration checkDuration(String what, Duration value) {
@@ -145,18 +175,19 @@ public final class SimSettings {
                 && operationTime.equals(s.operationTime)
                 && Objects.equals(idn, s.idn)
                 && serialNumber.equals(s.serialNumber)
-                && errorQueueCapacity == s.errorQueueCapacity;
+                && errorQueueCapacity == s.errorQueueCapacity
+                && inputBufferSize == s.inputBufferSize;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(processingDelay, operationTime, idn, serialNumber, errorQueueCapacity);
+        return Objects.hash(processingDelay, operationTime, idn, serialNumber, errorQueueCapacity, inputBufferSize);
     }
 
     @Override
     public String toString() {
         return "SimSettings[processingDelay=" + processingDelay + ", operationTime=" + operationTime
                 + ", idn=" + (idn == null ? "<model default>" : idn) + ", serialNumber=" + serialNumber
-                + ", errorQueueCapacity=" + errorQueueCapacity + "]";
+                + ", errorQueueCapacity=" + errorQueueCapacity + ", inputBufferSize=" + inputBufferSize + "]";
     }
 }

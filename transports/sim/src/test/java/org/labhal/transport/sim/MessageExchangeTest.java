@@ -240,4 +240,23 @@ class MessageExchangeTest {
             assertThrows(IllegalArgumentException.class, () -> new SimRead(0, true));
         }
     }
+    /** A message longer than the input buffer, in pieces or with END: -363 once, not executed, nothing kept. */
+    @ParameterizedTest
+    @ValueSource(strings = {"SMW200A", "SHARED"})
+    void aMessageLongerThanTheInputBufferIsAnOverrunAndIsDiscarded(String model) throws Exception {
+        SimSettings small = SimSettings.defaults().withInputBufferSize(1024);
+        try (SimulatedInstrument instrument = SimulatedInstrument.create(model, small);
+                SimConnection c = instrument.connect()) {
+            write(c, "SIM:ECHO? " + "a".repeat(1014), false); // exactly the buffer: kept
+            write(c, "\n", false);
+            assertEquals(1014, read(c, TIMEOUT).length(), "a message of the buffer's size runs");
+            for (int i = 0; i < 100; i++) {
+                write(c, "SIM:ECHO? " + "b".repeat(1000), false); // 100 KB of one message
+            }
+            write(c, "x", true); // END terminates it too
+            assertEquals(List.of(-363), errorCodes(c), "one overrun, the message not executed");
+            assertEquals("after", query(c, "SIM:ECHO? after"), "the next message runs as usual");
+            assertThrows(IllegalArgumentException.class, () -> SimSettings.defaults().withInputBufferSize(1023));
+        }
+    }
 }

@@ -55,9 +55,12 @@ class StandardClientsTest {
 
     @Test
     void theStandaloneCommandPrintsItsResourceAndServesUntilStopped() throws Exception {
-        Path classes = Paths.get(SimServer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // the simulator's classes and the server base's, as the README's command line has them
+        String classes = Paths.get(SimServer.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                + java.io.File.pathSeparator + Paths.get(org.labhal.server.TcpServer.class.getProtectionDomain()
+                        .getCodeSource().getLocation().toURI());
         Path java = Paths.get(System.getProperty("java.home"), "bin", "java");
-        Process server = new ProcessBuilder(java.toString(), "-cp", classes.toString(), SimServer.class.getName(),
+        Process server = new ProcessBuilder(java.toString(), "-cp", classes, SimServer.class.getName(),
                 "--model", "SHARED", "--port", "0", "--delay", "1ms").redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(),
                 StandardCharsets.UTF_8))) {

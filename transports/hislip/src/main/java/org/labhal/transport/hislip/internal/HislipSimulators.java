@@ -1,6 +1,7 @@
 package org.labhal.transport.hislip.internal;
 
 import org.labhal.api.transport.TransportFactory;
+import org.labhal.server.ServerLog;
 import org.labhal.transport.hislip.server.HislipServer;
 import org.labhal.transport.sim.SimulatorLauncher;
 import org.osgi.framework.BundleContext;
@@ -36,7 +37,8 @@ public final class HislipSimulators {
     public HislipSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger,
             @Reference(target = "(" + TransportFactory.KINDS_PROPERTY + "=SIM)") TransportFactory simulated) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "HiSLIP", spec -> {
-            HislipServer server = HislipServer.builder(spec.model()).port(spec.port()).start();
+            HislipServer server = HislipServer.builder(spec.model()).port(spec.port())
+                    .log(ServerLog.of(logger::warn, logger::info)).start();
             return new SimulatorLauncher.Started(server, server.resource());
         }, logger::info, logger::error);
     }

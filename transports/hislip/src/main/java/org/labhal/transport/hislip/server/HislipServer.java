@@ -2,23 +2,24 @@ package org.labhal.transport.hislip.server;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.time.Duration;
-import java.nio.channels.ServerSocketChannel;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.labhal.server.ConnectionHandler;
+import org.labhal.server.ServerConnection;
+import org.labhal.server.ServerCounters;
+import org.labhal.server.ServerLog;
+import org.labhal.server.TcpServer;
 import org.labhal.transport.hislip.HislipProtocolException;
 import org.labhal.transport.hislip.internal.FrameChannel;
 import org.labhal.transport.hislip.internal.Header;
@@ -59,19 +60,35 @@ import org.labhal.transport.sim.SimulatedInstrument;
  * }
  * }</pre>
  *
- * <p>Threads: one accepting thread and one per channel, named {@code labhal-hislip-sim-<port>-<n>}, in
- * an executor the server owns. Thread-safe; {@link #close()} stops everything.
+ * <p>Served by the {@link TcpServer} base: loopback unless told otherwise, at most
+ * {@link Builder#maxConnections(int) 128 TCP connections} (64 sessions) at once, the next one gets
+ * FatalError 4 and is closed; an accept loop that backs off and goes on when file descriptors run out.
+ * Memory per session is bounded: a message header announcing more than
+ * {@link Builder#maxMessageSize(long) the maximum} is a FatalError and closes the channel before any
+ * payload is read, payloads stream into the instrument in pieces, and a program message longer than
+ * the instrument's input buffer is discarded with -363.
+ *
+ * <p>Threads: {@code labhal-hislip-sim-<port>-accept} and one per channel, so two per session,
+ * {@code labhal-hislip-sim-<port>-<n>}: the synchronous channel's thread blocks inside the instrument
+ * while the asynchronous one must still answer lock, clear and status requests, so the two cannot
+ * share a thread without a rewrite as an event loop. Thread-safe; {@link #close()} stops everything
+ * and joins them.
  */
 public final class HislipServer implements AutoCloseable {
     /** The IANA port of HiSLIP. */
     public static final int DEFAULT_PORT = 4880;
 
+    /** How many TCP connections (two per session) a server serves at once unless its builder says otherwise. */
+    public static final int DEFAULT_MAX_CONNECTIONS = TcpServer.DEFAULT_MAX_CONNECTIONS;
+    /** IVI-6.1 FatalError code 4: the server refused the connection, the maximum number of clients is exceeded. */
+    private static final int TOO_MANY_CLIENTS = 4;
+
     private final SimulatedInstrument instrument;
-    private final ServerSocketChannel listener;
+    private final TcpServer server;
     private final boolean overlapped;
     private final long maxMessageSize;
     private final int vendorCode;
-    private final ExecutorService threads;
+    private final int maxConnections;
     private final InstrumentLocks locks = new InstrumentLocks();
     private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger nextSession = new AtomicInteger();
@@ -81,22 +98,29 @@ public final class HislipServer implements AutoCloseable {
         this.overlapped = builder.overlapped;
         this.maxMessageSize = builder.maxMessageSize;
         this.vendorCode = (builder.vendorId.charAt(0) & 0xff) << 8 | builder.vendorId.charAt(1) & 0xff;
+        this.maxConnections = builder.maxConnections;
         this.instrument = SimulatedInstrument.create(builder.model, builder.settings);
+        ConnectionHandler handler = new ConnectionHandler() {
+            @Override
+            public void serve(ServerConnection connection) {
+                handshake(connection.channel());
+            }
+
+            @Override
+            public void refuse(SocketChannel channel) throws IOException {
+                byte[] text = ("the server serves " + maxConnections + " connections (two per session) at most")
+                        .getBytes(StandardCharsets.US_ASCII);
+                ByteBuffer message = ByteBuffer.allocate(Header.SIZE + text.length);
+                new Header(MessageType.FATAL_ERROR, TOO_MANY_CLIENTS, 0, text.length).encode(message);
+                channel.write(message.put(text).flip()); // a few bytes into the empty send buffer of a new connection
+            }
+        };
         try {
-            this.listener = ServerSocketChannel.open();
-            listener.bind(new InetSocketAddress(builder.bind, builder.port));
+            this.server = builder.tcp.start(handler);
         } catch (IOException e) {
             instrument.close();
-            throw new IOException("cannot listen on " + builder.bind.getHostAddress() + ":" + builder.port + ": "
-                    + e.getMessage(), e);
+            throw e;
         }
-        String prefix = "labhal-hislip-sim-" + port() + "-";
-        AtomicInteger numbers = new AtomicInteger();
-        this.threads = Executors.newCachedThreadPool(task -> {
-            Thread thread = new Thread(task, prefix + numbers.incrementAndGet());
-            thread.setDaemon(true); // a forgotten server must not keep a JVM alive
-            return thread;
-        });
     }
 
     /**
@@ -106,31 +130,6 @@ public final class HislipServer implements AutoCloseable {
      */
     public static Builder builder(String model) {
         return new Builder(model);
-    }
-
-    private HislipServer begin() {
-        threads.execute(this::acceptLoop);
-        return this;
-    }
-
-    private void acceptLoop() {
-        while (!closed) {
-            SocketChannel client;
-            try {
-                client = listener.accept();
-            } catch (IOException e) {
-                return; // closed
-            }
-            try {
-                threads.execute(() -> handshake(client));
-            } catch (RejectedExecutionException shutDown) {
-                try {
-                    client.close();
-                } catch (IOException ignored) {
-                    // closing anyway
-                }
-            }
-        }
     }
 
     /** The first message on a new TCP connection says which channel it is. */
@@ -171,7 +170,7 @@ public final class HislipServer implements AutoCloseable {
     }
 
     private void initialize(FrameChannel channel, Header h) throws IOException {
-        String subAddress = new String(channel.readControlPayload(h, soon()), java.nio.charset.StandardCharsets.US_ASCII);
+        String subAddress = new String(channel.readControlPayload(h, soon()), StandardCharsets.US_ASCII);
         if (!subAddress.isEmpty() && !subAddress.toLowerCase(Locale.ROOT).startsWith("hislip")) {
             fatal(channel, 3, "unknown sub-address '" + subAddress + "': this server serves hislipN");
             return;
@@ -275,25 +274,17 @@ public final class HislipServer implements AutoCloseable {
 
     /** The port the server listens on; the chosen one when the builder asked for port 0. */
     public int port() {
-        try {
-            return ((InetSocketAddress) listener.getLocalAddress()).getPort();
-        } catch (IOException e) {
-            throw new IllegalStateException("the server is closed", e);
-        }
+        return server.port();
     }
 
     /** @return the VISA resource string that reaches this server, e.g. {@code TCPIP::127.0.0.1::hislip0,4880::INSTR} */
     public String resource() {
-        try {
-            String host = ((InetSocketAddress) listener.getLocalAddress()).getAddress().getHostAddress();
-            if (host.contains(":")) {
-                int zone = host.indexOf('%');
-                host = "[" + (zone < 0 ? host : host.substring(0, zone)) + "]";
-            }
-            return "TCPIP::" + host + "::hislip0," + port() + "::INSTR";
-        } catch (IOException e) {
-            throw new IllegalStateException("the server is closed", e);
+        String host = server.address().getAddress().getHostAddress();
+        if (host.contains(":")) {
+            int zone = host.indexOf('%');
+            host = "[" + (zone < 0 ? host : host.substring(0, zone)) + "]";
         }
+        return "TCPIP::" + host + "::hislip0," + port() + "::INSTR";
     }
 
     /** The instrument served. */
@@ -304,6 +295,24 @@ public final class HislipServer implements AutoCloseable {
     /** @return how many HiSLIP sessions are open (initialised and not yet closed by either side) */
     public int openSessions() {
         return sessions.size();
+    }
+
+    /** @return what the server has done so far: TCP connections (two per session), refusals, threads */
+    public ServerCounters counters() {
+        return server.counters();
+    }
+
+    /**
+     * Waits until exactly {@code count} TCP connections are served (two per session, one for a
+     * connection not initialised yet).
+     *
+     * @param count the number to wait for
+     * @param timeout how long to wait at most
+     * @return whether the count was reached in time
+     * @throws InterruptedException when interrupted while waiting
+     */
+    public boolean awaitOpenConnections(int count, Duration timeout) throws InterruptedException {
+        return server.awaitOpenConnections(count, timeout);
     }
 
     /**
@@ -317,23 +326,16 @@ public final class HislipServer implements AutoCloseable {
         }
     }
 
-    /** Stops listening, closes every session and the instrument, stops the threads. Idempotent. */
+    /**
+     * Closes every session and the instrument, stops listening, closes every connection not yet
+     * initialised and joins the server's threads. Idempotent.
+     */
     @Override
     public void close() {
         closed = true;
-        try {
-            listener.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
         dropSessions(false);
         instrument.close();
-        threads.shutdownNow();
-        try {
-            threads.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        server.close();
     }
 
     @Override
@@ -345,8 +347,10 @@ public final class HislipServer implements AutoCloseable {
     public static final class Builder {
         private final String model;
         private SimSettings settings = SimSettings.defaults();
-        private InetAddress bind = InetAddress.getLoopbackAddress();
-        private int port;
+        // where, how many, what to log: the server base checks those settings
+        private final TcpServer.Builder tcp = TcpServer.builder("labhal-hislip-sim")
+                .maxConnections(DEFAULT_MAX_CONNECTIONS);
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean overlapped;
         private long maxMessageSize = 1 << 20;
         private String vendorId = "LS";
@@ -364,16 +368,13 @@ public final class HislipServer implements AutoCloseable {
 
         /** @param address the local address to listen on; default the loopback address */
         public Builder bindAddress(InetAddress address) {
-            this.bind = Objects.requireNonNull(address, "address");
+            tcp.bindAddress(address);
             return this;
         }
 
         /** @param value the TCP port, 0 (the default) for any free one, {@link #DEFAULT_PORT} for the standard one */
         public Builder port(int value) {
-            if (value < 0 || value > 65535) {
-                throw new IllegalArgumentException("port must be 0 to 65535, was " + value);
-            }
-            this.port = value;
+            tcp.port(value);
             return this;
         }
 
@@ -406,12 +407,32 @@ public final class HislipServer implements AutoCloseable {
         }
 
         /**
+         * @param value how many TCP connections are served at once (each session takes two), at least 2;
+         *        one more gets FatalError 4 ("maximum number of clients exceeded") and is closed. Default
+         *        {@value #DEFAULT_MAX_CONNECTIONS}.
+         */
+        public Builder maxConnections(int value) {
+            if (value < 2) {
+                throw new IllegalArgumentException("maxConnections must be at least 2 (one session), was " + value);
+            }
+            tcp.maxConnections(value);
+            this.maxConnections = value;
+            return this;
+        }
+
+        /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
+        public Builder log(ServerLog value) {
+            tcp.log(value);
+            return this;
+        }
+
+        /**
          * Binds the port and starts accepting clients.
          *
          * @throws IOException when the port cannot be bound
          */
         public HislipServer start() throws IOException {
-            return new HislipServer(this).begin();
+            return new HislipServer(this);
         }
     }
 
@@ -426,18 +447,21 @@ public final class HislipServer implements AutoCloseable {
         String model = "SMW200A";
         int port = DEFAULT_PORT;
         boolean overlap = false;
+        int maxConnections = DEFAULT_MAX_CONNECTIONS;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = args[++i];
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--overlapped" -> overlap = true;
+                case "--max-connections" -> maxConnections = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: HislipServer [--model SMW200A|SHARED] [--port 4880|0] [--overlapped]");
+                    System.err.println("usage: HislipServer [--model SMW200A|SHARED] [--port 4880|0] [--overlapped]"
+                            + " [--max-connections " + DEFAULT_MAX_CONNECTIONS + "]");
                     System.exit(2);
                 }
             }
         }
-        builder = builder(model).port(port).overlapped(overlap);
+        builder = builder(model).port(port).overlapped(overlap).maxConnections(maxConnections);
         HislipServer server = builder.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

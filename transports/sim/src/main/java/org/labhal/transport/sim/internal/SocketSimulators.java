@@ -1,5 +1,6 @@
 package org.labhal.transport.sim.internal;
 
+import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimServer;
 import org.labhal.transport.sim.SimulatorLauncher;
 import org.osgi.framework.BundleContext;
@@ -30,7 +31,8 @@ public final class SocketSimulators {
     @Activate
     public SocketSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
-            SimServer server = SimServer.builder(spec.model()).port(spec.port()).start();
+            SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(ServerLog.of(logger::warn, logger::info))
+                    .start();
             return new SimulatorLauncher.Started(server, server.resource());
         }, logger::info, logger::error);
     }

@@ -1,6 +1,7 @@
 package org.labhal.transport.vxi11.internal;
 
 import org.labhal.api.transport.TransportFactory;
+import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimulatorLauncher;
 import org.labhal.transport.vxi11.sim.Vxi11SimServer;
 import org.osgi.framework.BundleContext;
@@ -38,7 +39,8 @@ public final class Vxi11Simulators {
     public Vxi11Simulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger,
             @Reference(target = "(" + TransportFactory.KINDS_PROPERTY + "=SIM)") TransportFactory simulated) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "VXI-11", spec -> {
-            Vxi11SimServer server = Vxi11SimServer.builder(spec.model()).portmapperPort(spec.port()).start();
+            Vxi11SimServer server = Vxi11SimServer.builder(spec.model()).portmapperPort(spec.port())
+                    .log(ServerLog.of(logger::warn, logger::info)).start();
             return new SimulatorLauncher.Started(server, server.resource());
         }, logger::info, logger::error);
     }

@@ -6,26 +6,28 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
 
+import org.labhal.server.ConnectionHandler;
+import org.labhal.server.ServerConnection;
+import org.labhal.server.ServerCounters;
+import org.labhal.server.ServerLog;
+import org.labhal.server.TcpServer;
 import org.labhal.transport.sim.SimConnection;
 import org.labhal.transport.sim.SimRead;
 import org.labhal.transport.sim.SimSettings;
@@ -79,10 +81,17 @@ import org.labhal.transport.vxi11.internal.XdrException;
  * Malformed calls get GARBAGE_ARGS, unknown procedures PROC_UNAVAIL, other programs or versions
  * PROG_UNAVAIL and PROG_MISMATCH; a record over the size limit or cut short closes that connection.
  *
- * <p>Threads: three accepting threads and two per client connection (one reads calls, so that the
- * end of the connection is seen at once; one answers them in order), named
- * {@code labhal-vxi11-sim-<core port>-<n>}, in an executor the server owns. Thread-safe;
- * {@link #close()} stops everything.
+ * <p>Runs on the server base ({@link TcpServer}), one for each channel: loopback unless told
+ * otherwise, at most {@link Builder#maxConnections(int) 128 connections} per channel (one more is
+ * closed at once), accept loops that back off and go on when file descriptors run out. A record
+ * longer than the limit (device_write data up to maxRecvSize plus headers on the core channel, 4 KiB
+ * on the others) closes its connection before its bytes are read.
+ *
+ * <p>Threads: an acceptor per channel, {@code labhal-vxi11-sim-<core|portmapper|abort>-<port>-accept};
+ * two per core connection (one reads calls, so that the end of the connection is seen at once while a
+ * call blocks; one answers them in order) and one per portmapper or abort connection, whose calls
+ * never block, named {@code labhal-vxi11-sim-<channel>-<port>-<n>}. Thread-safe; {@link #close()}
+ * stops everything and joins them.
  */
 public final class Vxi11SimServer implements AutoCloseable {
     private static final Pattern DEVICE = Pattern.compile("inst\\d{1,5}|gpib\\d{1,3},\\d{1,2}(,\\d{1,2})?",
@@ -94,14 +103,15 @@ public final class Vxi11SimServer implements AutoCloseable {
     /** Marks the end of a connection's calls. */
     private static final byte[] END = new byte[0];
 
+    /** Portmapper and abort calls are a few dozen bytes; a record longer than this closes the connection. */
+    private static final int MAX_SMALL_RECORD = 4096;
+
     private final SimulatedInstrument instrument;
     private final boolean ownsInstrument;
-    private final ServerSocket core;
-    private final ServerSocket portmapper; // null when the builder turned it off
-    private final ServerSocket abort; // null when the builder turned it off
+    private final TcpServer core;
+    private final TcpServer portmapper; // null when the builder turned it off
+    private final TcpServer abort; // null when the builder turned it off
     private final int maxReceiveSize;
-    private final ExecutorService threads;
-    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
     private final Map<Integer, Link> allLinks = new ConcurrentHashMap<>(); // for device_abort
     private final AtomicInteger linkIds = new AtomicInteger();
     private final AtomicInteger openLinks = new AtomicInteger();
@@ -114,21 +124,27 @@ public final class Vxi11SimServer implements AutoCloseable {
         this.instrument = b.instrument != null ? b.instrument : SimulatedInstrument.create(b.model, b.settings);
         this.ownsInstrument = b.instrument == null;
         this.maxReceiveSize = b.maxReceiveSize;
-        ServerSocket coreSocket = null;
-        ServerSocket pmSocket = null;
-        ServerSocket abortSocket = null;
+        TcpServer coreServer = null;
+        TcpServer pmServer = null;
+        TcpServer abortServer = null;
         try {
-            coreSocket = listen(b, b.corePort, "the core channel");
+            // A core call may block (a read waiting for a response, a wait for the lock): one thread reads
+            // the connection's calls, so that its end is seen at once, and one answers them.
+            // device_write's data plus the RPC and Device_WriteParms headers.
+            coreServer = listen(b, "core", b.corePort, connection -> serveBlocking(connection, this::serveCore,
+                    maxReceiveSize + 1024));
             if (b.portmapper) {
-                pmSocket = listen(b, b.portmapperPort, "the portmapper");
+                // GETPORT and device_abort are answered at once: one thread reads and answers.
+                pmServer = listen(b, "portmapper", b.portmapperPort,
+                        connection -> serveAtOnce(connection, this::servePortmapper));
             }
             if (b.abortChannel) {
-                abortSocket = listen(b, b.abortPort, "the abort channel");
+                abortServer = listen(b, "abort", b.abortPort, connection -> serveAtOnce(connection, this::serveAbort));
             }
         } catch (IOException e) {
-            for (ServerSocket bound : new ServerSocket[] {coreSocket, pmSocket}) {
-                if (bound != null) {
-                    bound.close();
+            for (TcpServer started : new TcpServer[] {coreServer, pmServer, abortServer}) {
+                if (started != null) {
+                    started.close();
                 }
             }
             if (ownsInstrument) {
@@ -136,34 +152,18 @@ public final class Vxi11SimServer implements AutoCloseable {
             }
             throw e;
         }
-        this.core = coreSocket;
-        this.portmapper = pmSocket;
-        this.abort = abortSocket;
-        AtomicInteger threadNumber = new AtomicInteger();
-        String prefix = "labhal-vxi11-sim-" + core.getLocalPort() + "-";
-        this.threads = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, prefix + threadNumber.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        threads.execute(() -> accept(core, this::serveCore));
-        if (portmapper != null) {
-            threads.execute(() -> accept(portmapper, this::servePortmapper));
-        }
-        if (abort != null) {
-            threads.execute(() -> accept(abort, this::serveAbort));
-        }
+        this.core = coreServer;
+        this.portmapper = pmServer;
+        this.abort = abortServer;
     }
 
-    /** Binds one listening socket; a failure names the port and what it was for. */
-    private static ServerSocket listen(Builder b, int port, String what) throws IOException {
+    /** Starts one of the three servers; a failure names the port and what it was for. */
+    private static TcpServer listen(Builder b, String what, int port, ConnectionHandler handler) throws IOException {
         try {
-            return new ServerSocket(port, 50, b.bindAddress);
-        } catch (BindException e) {
-            BindException named = new BindException("cannot listen on " + b.bindAddress.getHostAddress() + " port "
-                    + port + " for " + what + ": " + e.getMessage());
-            named.initCause(e);
-            throw named;
+            return TcpServer.builder("labhal-vxi11-sim-" + what).bindAddress(b.bindAddress).port(port)
+                    .maxConnections(b.maxConnections).log(b.log).start(handler);
+        } catch (IOException e) {
+            throw new BindException("cannot listen for the " + what + " channel: " + e.getMessage());
         }
     }
 
@@ -182,17 +182,17 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /** The core channel's port. */
     public int corePort() {
-        return core.getLocalPort();
+        return core.port();
     }
 
     /** The portmapper's port, empty when the server runs none. */
     public OptionalInt portmapperPort() {
-        return portmapper == null ? OptionalInt.empty() : OptionalInt.of(portmapper.getLocalPort());
+        return portmapper == null ? OptionalInt.empty() : OptionalInt.of(portmapper.port());
     }
 
     /** The abort channel's port, which create_link announces; empty when the server offers none. */
     public OptionalInt abortPort() {
-        return abort == null ? OptionalInt.empty() : OptionalInt.of(abort.getLocalPort());
+        return abort == null ? OptionalInt.empty() : OptionalInt.of(abort.port());
     }
 
     /**
@@ -205,9 +205,10 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /** Like {@link #resource()}, for another device name, e.g. {@code inst1} or {@code gpib0,5}. */
     public String resource(String device) {
-        String host = core.getInetAddress().isAnyLocalAddress() ? "127.0.0.1" : core.getInetAddress().getHostAddress();
+        InetAddress address = core.address().getAddress();
+        String host = address.isAnyLocalAddress() ? "127.0.0.1" : address.getHostAddress();
         return "TCPIP::" + host + "::" + device + "::INSTR?" + (portmapper == null ? "port=" + corePort()
-                : "portmapper=" + portmapper.getLocalPort());
+                : "portmapper=" + portmapper.port());
     }
 
     /** The simulated instrument served. */
@@ -236,44 +237,52 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
     }
 
+    /**
+     * @return what the core channel's server has done so far: connections, refusals, accept failures,
+     *         threads (two per connection)
+     */
+    public ServerCounters counters() {
+        return core.counters();
+    }
+
+    /**
+     * Waits until exactly {@code count} core channel connections are served.
+     *
+     * @param count the number to wait for
+     * @param timeout how long to wait at most
+     * @return whether the count was reached in time
+     * @throws InterruptedException when interrupted while waiting
+     */
+    public boolean awaitOpenConnections(int count, Duration timeout) throws InterruptedException {
+        return core.awaitOpenConnections(count, timeout);
+    }
+
     /** Closes every client connection at once, as a crashing instrument would; the server keeps listening. */
     public void dropConnections() {
-        for (Socket s : clients) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // gone either way
-            }
+        for (TcpServer server : servers()) {
+            server.dropConnections(false);
         }
     }
 
-    /** Stops listening, closes every connection and link; idempotent. */
+    private List<TcpServer> servers() {
+        List<TcpServer> all = new ArrayList<>(3);
+        for (TcpServer server : new TcpServer[] {core, portmapper, abort}) {
+            if (server != null) {
+                all.add(server);
+            }
+        }
+        return all;
+    }
+
+    /** Stops listening, closes every connection and link, joins the server's threads; idempotent. */
     @Override
     public void close() {
         closed = true;
-        try {
-            core.close();
-        } catch (IOException ignored) {
-            // closed either way
-        }
-        for (ServerSocket listener : new ServerSocket[] {portmapper, abort}) {
-            if (listener != null) {
-                try {
-                    listener.close();
-                } catch (IOException ignored) {
-                    // closed either way
-                }
-            }
-        }
-        dropConnections();
         synchronized (lockMonitor) {
             lockMonitor.notifyAll();
         }
-        threads.shutdownNow();
-        try {
-            threads.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        for (TcpServer server : servers()) {
+            server.close(); // the connections' ends destroy their links
         }
         if (ownsInstrument) {
             instrument.close();
@@ -283,8 +292,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     @Override
     public String toString() {
         return "Vxi11SimServer[" + instrument.model() + ", core " + corePort()
-                + (portmapper == null ? "" : ", portmapper " + portmapper.getLocalPort())
-                + (abort == null ? "" : ", abort " + abort.getLocalPort()) + "]";
+                + (portmapper == null ? "" : ", portmapper " + portmapper.port())
+                + (abort == null ? "" : ", abort " + abort.port()) + "]";
     }
 
     // ---------------------------------------------------------------- connections
@@ -294,51 +303,36 @@ public final class Vxi11SimServer implements AutoCloseable {
         XdrEncoder answer(Rpc.Call call, XdrDecoder args, Map<Integer, Link> links) throws XdrException;
     }
 
-    private void accept(ServerSocket listener, Handler handler) {
+    /** Reads and answers one connection's calls in turn: for calls that never block. */
+    private void serveAtOnce(ServerConnection connection, Handler handler) throws IOException {
+        Socket client = connection.channel().socket();
+        client.setTcpNoDelay(true);
+        RecordStream records = new RecordStream(client.getInputStream(), MAX_SMALL_RECORD);
+        OutputStream out = client.getOutputStream();
+        Map<Integer, Link> none = Map.of();
         while (!closed) {
-            Socket client;
-            try {
-                client = listener.accept();
-            } catch (IOException e) {
-                return; // closed
-            }
-            clients.add(client);
-            if (closed) {
-                clients.remove(client);
-                closeQuietly(client);
-                return;
-            }
-            try {
-                threads.execute(() -> serve(client, handler));
-            } catch (RejectedExecutionException e) {
-                clients.remove(client);
-                closeQuietly(client);
-            }
+            RecordStream.write(out, answer(records.read(), handler, none));
         }
     }
 
     /**
-     * Reads one connection's calls and hands them to {@link #answer}. Reading on while a call is
-     * answered is what notices the client going away during a blocking call: the connection's links
-     * are destroyed then, which releases their lock and wakes the blocked call.
+     * Reads one connection's calls and hands them to a companion thread that answers them. Reading on
+     * while a call is answered is what notices the client going away during a blocking call: the
+     * connection's links are destroyed then, which releases their lock and wakes the blocked call.
      */
-    private void serve(Socket client, Handler handler) {
+    private void serveBlocking(ServerConnection connection, Handler handler, int maxRecord) throws IOException {
+        Socket client = connection.channel().socket();
         Map<Integer, Link> created = new ConcurrentHashMap<>(); // the links this connection created
         BlockingQueue<byte[]> calls = new ArrayBlockingQueue<>(QUEUED_CALLS);
         try {
             client.setTcpNoDelay(true);
-            // A device_write of maxReceiveSize bytes plus the RPC and Device_WriteParms headers
-            RecordStream records = new RecordStream(client.getInputStream(), maxReceiveSize + 1024);
-            threads.execute(() -> answer(client, handler, created, calls));
+            RecordStream records = new RecordStream(client.getInputStream(), maxRecord);
+            connection.startCompanion(() -> answer(client, handler, created, calls));
             while (!closed) {
                 calls.put(records.read());
             }
-        } catch (IOException e) {
-            // the client went away, or sent something that is not a record: either way this connection ends
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing
-        } catch (RejectedExecutionException e) {
-            // the server is closing
         } finally {
             end(client, created);
             calls.clear(); // their answers could not be sent anyway; and this thread is the only producer,
@@ -355,19 +349,7 @@ public final class Vxi11SimServer implements AutoCloseable {
                 if (record == END || client.isClosed()) {
                     return;
                 }
-                XdrDecoder decoder = new XdrDecoder(record);
-                Rpc.Call call = Rpc.readCall(decoder);
-                XdrEncoder reply;
-                if (call.rpcVersion() != Rpc.VERSION) {
-                    reply = Rpc.rpcMismatch(call.xid());
-                } else {
-                    try {
-                        reply = handler.answer(call, decoder, created);
-                    } catch (XdrException garbage) {
-                        reply = Rpc.accepted(call.xid(), Rpc.GARBAGE_ARGS, 0);
-                    }
-                }
-                RecordStream.write(out, reply);
+                RecordStream.write(out, answer(record, handler, created));
             }
         } catch (IOException e) {
             // not an RPC call, or the client went away
@@ -378,9 +360,26 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The reply to one call record.
+     *
+     * @throws XdrException when the record is not an RPC call at all: the connection ends
+     */
+    private static XdrEncoder answer(byte[] record, Handler handler, Map<Integer, Link> created) throws XdrException {
+        XdrDecoder decoder = new XdrDecoder(record);
+        Rpc.Call call = Rpc.readCall(decoder);
+        if (call.rpcVersion() != Rpc.VERSION) {
+            return Rpc.rpcMismatch(call.xid());
+        }
+        try {
+            return handler.answer(call, decoder, created);
+        } catch (XdrException garbage) {
+            return Rpc.accepted(call.xid(), Rpc.GARBAGE_ARGS, 0);
+        }
+    }
+
     /** Ends a connection and the links it created; both of its threads call it, in either order. */
     private void end(Socket client, Map<Integer, Link> created) {
-        clients.remove(client);
         closeQuietly(client);
         for (Link link : created.values()) {
             destroy(link);
@@ -616,7 +615,7 @@ public final class Vxi11SimServer implements AutoCloseable {
             created.put(link.id, link);
         }
         return Rpc.accepted(xid, Rpc.SUCCESS, 16).putInt(error).putInt(link == null ? 0 : link.id)
-                .putInt(link == null || abort == null ? 0 : abort.getLocalPort())
+                .putInt(link == null || abort == null ? 0 : abort.port())
                 .putInt(link == null ? 0 : maxReceiveSize);
     }
 
@@ -793,6 +792,8 @@ public final class Vxi11SimServer implements AutoCloseable {
         private int abortPort;
         private boolean abortChannel = true;
         private int maxReceiveSize = 64 * 1024;
+        private int maxConnections = TcpServer.DEFAULT_MAX_CONNECTIONS;
+        private ServerLog log = ServerLog.system();
 
         private Builder(String model, SimulatedInstrument instrument) {
             this.model = model;
@@ -853,6 +854,24 @@ public final class Vxi11SimServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How many connections each channel (core, portmapper, abort) serves at once, at least 1; one more
+         * is accepted and closed at once. Default {@value TcpServer#DEFAULT_MAX_CONNECTIONS}.
+         */
+        public Builder maxConnections(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxConnections must be at least 1, was " + value);
+            }
+            maxConnections = value;
+            return this;
+        }
+
+        /** Where the servers report trouble such as failing accepts; default {@link ServerLog#system()}. */
+        public Builder log(ServerLog value) {
+            log = Objects.requireNonNull(value, "log");
+            return this;
+        }
+
         private static int port(int value) {
             if (value < 0 || value > 65535) {
                 throw new IllegalArgumentException("not a port: " + value);
@@ -873,7 +892,7 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /**
      * Runs a server until killed: {@code --model SMW200A|SHARED --core <port> --portmapper <port>
-     * [--abort <port>] [--bind <address>]}.
+     * [--abort <port>] [--bind <address>] [--max-connections <n>]}.
      */
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -883,7 +902,9 @@ public final class Vxi11SimServer implements AutoCloseable {
         Builder builder = builder(options.getOrDefault("--model", "SMW200A"))
                 .corePort(Integer.parseInt(options.getOrDefault("--core", "0")))
                 .portmapperPort(Integer.parseInt(options.getOrDefault("--portmapper", "0")))
-                .abortPort(Integer.parseInt(options.getOrDefault("--abort", "0")));
+                .abortPort(Integer.parseInt(options.getOrDefault("--abort", "0")))
+                .maxConnections(Integer.parseInt(options.getOrDefault("--max-connections",
+                        String.valueOf(TcpServer.DEFAULT_MAX_CONNECTIONS))));
         if (options.containsKey("--bind")) {
             builder.bindAddress(InetAddress.getByName(options.get("--bind")));
         }

@@ -1,0 +1,164 @@
+package org.labhal.transport.hislip.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.labhal.transport.hislip.server.HislipServer;
+
+/**
+ * The HiSLIP simulator under exhaustion (issue 10, defect 10): more clients than it takes, endless
+ * messages, frames past the limit, and a stop with sessions open. Raw sockets, so that nothing of
+ * the client transport hides what the server does.
+ */
+class HislipServerExhaustionTest {
+    private static final byte[] SUB_ADDRESS = "hislip0".getBytes(StandardCharsets.US_ASCII);
+
+    /** Opens a synchronous channel and sends Initialize; returns it with the answer's header. */
+    private static Socket initialize(HislipServer server, List<Socket> keep) throws IOException {
+        Socket s = new Socket("127.0.0.1", server.port());
+        keep.add(s);
+        s.setSoTimeout(10_000);
+        RawPeer.send(s, MessageType.INITIALIZE, 0, 0x0100 << 16 | 'T' << 8 | 'T', SUB_ADDRESS);
+        return s;
+    }
+
+    private static void closeAll(List<Socket> sockets) throws IOException {
+        for (Socket s : sockets) {
+            s.close();
+        }
+    }
+
+    private static boolean endOfStream(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (SocketException reset) {
+            return false; // a reset is not a polite close
+        }
+    }
+
+    @Test
+    void theConnectionBeyondTheCapGetsFatalErrorFourAndAFreedSlotIsReused() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (HislipServer server = HislipServer.builder("SMW200A").maxConnections(4).start()) {
+            for (int i = 0; i < 4; i++) {
+                Socket s = initialize(server, sockets);
+                assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(s).header().type());
+            }
+            Socket refused = new Socket("127.0.0.1", server.port()); // told at once, before it says anything
+            sockets.add(refused);
+            refused.setSoTimeout(10_000);
+            RawPeer.Message fatal = RawPeer.readWhole(refused);
+            assertEquals(MessageType.FATAL_ERROR, fatal.header().type(), fatal.toString());
+            assertEquals(4, fatal.header().control(), "4: maximum number of clients exceeded");
+            assertTrue(fatal.text().contains("4 connections"), fatal.text());
+            assertTrue(endOfStream(refused), "then an orderly close");
+            sockets.remove(0).close();
+            assertTrue(server.awaitOpenConnections(3, Duration.ofSeconds(10)));
+            Socket next = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(next).header().type(), "the freed slot");
+            assertEquals(1, server.counters().refused());
+        } finally {
+            closeAll(sockets);
+        }
+    }
+
+    @Test
+    void anEndlessMessageIsAnInputBufferOverrunAndTheSessionGoesOn() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (HislipServer server = HislipServer.builder("SMW200A").maxMessageSize(1 << 20).start()) {
+            Socket s = initialize(server, sockets);
+            RawPeer.readWhole(s);
+            byte[] chunk = "x".repeat(64 * 1024).getBytes(StandardCharsets.ISO_8859_1);
+            int id = 0xFFFFFF00;
+            for (int i = 0; i < 64; i++) { // 4 MiB in Data messages without an END: twice the input buffer
+                RawPeer.send(s, MessageType.DATA, 0, id, chunk);
+                id += 2;
+            }
+            RawPeer.send(s, MessageType.DATA_END, 0, id, new byte[] {'\n'});
+            id += 2;
+            RawPeer.send(s, MessageType.DATA_END, 0, id, "SYST:ERR?\n".getBytes(StandardCharsets.ISO_8859_1));
+            RawPeer.Message answer = RawPeer.readWhole(s);
+            assertEquals("-363,\"Input buffer overrun\"\n", answer.text());
+            id += 2;
+            RawPeer.send(s, MessageType.DATA_END, 0, id, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(s).text(), "still served");
+        } finally {
+            closeAll(sockets);
+        }
+    }
+
+    @Test
+    void aFramePastTheLimitIsAFatalErrorWithoutAllocatingItAndOthersAreServed() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (HislipServer server = HislipServer.builder("SMW200A").maxMessageSize(4096).start()) {
+            Socket s = initialize(server, sockets);
+            RawPeer.readWhole(s);
+            // A header announcing 2^62 bytes, and nothing after it
+            RawPeer.sendRaw(s, new Header(MessageType.DATA_END, 0, 0xFFFFFF00, 1L << 62).encode().array());
+            RawPeer.Message fatal = RawPeer.readWhole(s);
+            assertEquals(MessageType.FATAL_ERROR, fatal.header().type());
+            assertEquals(1, fatal.header().control(), "1: poorly formed message header");
+            assertTrue(fatal.text().contains("4611686018427387904"), fatal.text());
+            assertTrue(endOfStream(s), "the connection is closed");
+            Socket other = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(other).header().type());
+        } finally {
+            closeAll(sockets);
+        }
+    }
+
+    @Test
+    void closeEndsEverySessionAndLeavesNoThread() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        HislipServer server = HislipServer.builder("SMW200A").start();
+        String prefix = "labhal-hislip-sim-" + server.port() + "-";
+        try {
+            for (int i = 0; i < 3; i++) {
+                Socket sync = initialize(server, sockets);
+                int session = RawPeer.readWhole(sync).header().parameter() & 0xffff;
+                Socket async = new Socket("127.0.0.1", server.port());
+                sockets.add(async);
+                async.setSoTimeout(10_000);
+                RawPeer.send(async, MessageType.ASYNC_INITIALIZE, 0, session, new byte[0]);
+                assertEquals(MessageType.ASYNC_INITIALIZE_RESPONSE, RawPeer.readWhole(async).header().type());
+            }
+            Socket idle = new Socket("127.0.0.1", server.port()); // connected, never initialised
+            sockets.add(idle);
+            idle.setSoTimeout(10_000);
+            assertTrue(server.awaitOpenConnections(7, Duration.ofSeconds(10)));
+            server.close();
+            for (Socket s : sockets) {
+                assertTrue(closedOrFatal(s), "every connection is closed");
+            }
+            assertEquals(0, Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.isAlive() && t.getName().startsWith(prefix)).count(), "no thread left");
+        } finally {
+            server.close();
+            closeAll(sockets);
+        }
+    }
+
+    /** The end of the stream, possibly after a FatalError the server said goodbye with. */
+    private static boolean closedOrFatal(Socket s) throws IOException {
+        try {
+            while (true) {
+                RawPeer.Message m = RawPeer.readWhole(s);
+                if (m.header().type() != MessageType.FATAL_ERROR) {
+                    return false;
+                }
+            }
+        } catch (EOFException end) {
+            return true;
+        }
+    }
+}

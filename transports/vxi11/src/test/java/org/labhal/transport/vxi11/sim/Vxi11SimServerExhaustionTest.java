@@ -1,0 +1,152 @@
+package org.labhal.transport.vxi11.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.labhal.transport.vxi11.internal.RecordStream;
+import org.labhal.transport.vxi11.internal.Rpc;
+import org.labhal.transport.vxi11.internal.Vxi11Protocol;
+import org.labhal.transport.vxi11.internal.XdrDecoder;
+
+/**
+ * The VXI-11 simulator under exhaustion (issue 10, defect 10): more clients than it takes, records
+ * past the limit, threads per connection, and a stop with connections open. Raw RPC over sockets.
+ */
+class Vxi11SimServerExhaustionTest {
+    private int xid;
+
+    private Socket open(int port, List<Socket> keep) throws IOException {
+        Socket s = new Socket("127.0.0.1", port);
+        keep.add(s);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** The NULL procedure of a program: answered when the server serves the connection. */
+    private boolean ping(Socket s, int program, int version) throws Exception {
+        int id = ++xid;
+        RecordStream.write(s.getOutputStream(), Rpc.call(id, program, version, 0, 0));
+        byte[] reply;
+        try {
+            reply = new RecordStream(s.getInputStream(), 1024).read();
+        } catch (IOException closed) {
+            return false;
+        }
+        XdrDecoder in = new XdrDecoder(reply);
+        assertEquals(id, in.getInt());
+        Rpc.readReply(in);
+        return true;
+    }
+
+    private static boolean endOfStream(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketException reset) {
+            return true; // a request sent before the close was seen may turn the close into a reset
+        }
+    }
+
+    private static long threads(String prefix) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith(prefix)).count();
+    }
+
+    @Test
+    void theConnectionBeyondTheCapIsClosedAndAFreedSlotIsReused() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").maxConnections(2).start()) {
+            Socket a = open(server.corePort(), sockets);
+            Socket b = open(server.corePort(), sockets);
+            assertTrue(ping(a, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION));
+            assertTrue(ping(b, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION));
+            Socket refused = open(server.corePort(), sockets);
+            assertTrue(endOfStream(refused), "the third connection is closed at once");
+            assertTrue(ping(a, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "the first two are served");
+            assertTrue(ping(b, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION));
+            a.close();
+            assertTrue(server.awaitOpenConnections(1, Duration.ofSeconds(10)));
+            Socket c = open(server.corePort(), sockets);
+            assertTrue(ping(c, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "the freed slot is reused");
+            assertEquals(1, server.counters().refused());
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aRecordPastTheLimitClosesItsConnectionBeforeItsBytesAreRead() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start()) {
+            for (int port : new int[] {server.corePort(), server.portmapperPort().orElseThrow(),
+                    server.abortPort().orElseThrow()}) {
+                Socket s = open(port, sockets);
+                // One last fragment of 2 GiB - 1 announced, none of it sent
+                new DataOutputStream(s.getOutputStream()).writeInt(0xFFFF_FFFF);
+                assertTrue(endOfStream(s), "the connection to port " + port + " is closed");
+            }
+            Socket other = open(server.corePort(), sockets);
+            assertTrue(ping(other, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "others are served");
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void portmapperAndAbortConnectionsTakeOneThreadCoreConnectionsTwo() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start()) {
+            int pm = server.portmapperPort().orElseThrow();
+            for (int i = 0; i < 3; i++) {
+                assertTrue(ping(open(pm, sockets), Rpc.PORTMAPPER_PROGRAM, Rpc.PORTMAPPER_VERSION));
+                assertTrue(ping(open(server.corePort(), sockets), Vxi11Protocol.CORE_PROGRAM,
+                        Vxi11Protocol.CORE_VERSION));
+            }
+            assertEquals(1 + 3, threads("labhal-vxi11-sim-portmapper-" + pm + "-"), "acceptor + one per connection");
+            assertEquals(1 + 2 * 3, threads("labhal-vxi11-sim-core-" + server.corePort() + "-"),
+                    "acceptor + two per connection");
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void closeEndsEveryConnectionAndLeavesNoThread() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start();
+        try {
+            assertTrue(ping(open(server.corePort(), sockets), Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION));
+            assertTrue(ping(open(server.portmapperPort().orElseThrow(), sockets), Rpc.PORTMAPPER_PROGRAM,
+                    Rpc.PORTMAPPER_VERSION));
+            assertTrue(ping(open(server.abortPort().orElseThrow(), sockets), Vxi11Protocol.ASYNC_PROGRAM,
+                    Vxi11Protocol.ASYNC_VERSION));
+            open(server.corePort(), sockets); // connected, silent
+            assertTrue(server.awaitOpenConnections(2, Duration.ofSeconds(10)));
+            server.close();
+            for (Socket s : sockets) {
+                assertTrue(endOfStream(s), "every connection is closed");
+            }
+            assertEquals(0, threads("labhal-vxi11-sim-core-" + server.corePort() + "-")
+                    + threads("labhal-vxi11-sim-portmapper-" + server.portmapperPort().orElseThrow() + "-")
+                    + threads("labhal-vxi11-sim-abort-" + server.abortPort().orElseThrow() + "-"), "no thread left");
+        } finally {
+            server.close();
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+}
