@@ -225,14 +225,16 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             Thread.currentThread().interrupt();
         }
         slot.close("instrument " + settings.id() + " was disconnected");
+        withdraw();
+        Session last;
         synchronized (this) {
-            unregister();
-            if (session != null) {
-                session.close();
-                session = null;
-            }
+            last = session;
+            session = null;
             view = null;
             enter(State.CLOSED, "disconnected");
+        }
+        if (last != null) {
+            last.close();
         }
         logger.info("{}: disconnected from {}", settings.id(), settings.address().canonical());
     }
@@ -632,11 +634,13 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         } else {
             bindDriver(chosen, scpi);
         }
-        synchronized (this) {
-            register(chosen == null ? Set.of() : chosen.driverTypes());
+        publish(chosen == null ? Set.of() : chosen.driverTypes());
+        try {
+            watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return; // closed meanwhile
         }
-        watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
-                TimeUnit.MILLISECONDS);
         logger.info("{}: online at {} as \"{}\", model {}, lock policy {} ({})", settings.id(),
                 opened.address().canonical(), answer, chosen == null ? "unknown" : "'" + chosen.name() + "'",
                 opened.lockPolicy(), policySource);
@@ -728,6 +732,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             }
         }
         bindDriver(next, scpi);
+        boolean reregister;
+        ServiceRegistration<?> registered;
+        Dictionary<String, Object> properties;
         synchronized (this) {
             model = next;
             modelSource = settings.model().isPresent() ? "configured (model=" + settings.model().get() + ")"
@@ -736,14 +743,25 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             instrumentLockSource = instrumentLockSourceFor(next, current);
             quirks = next.quirks();
             detail = "";
-            if (newView || !next.driverTypes().equals(registeredTypes)) {
-                unregister();
+            reregister = newView || !next.driverTypes().equals(registeredTypes);
+            if (reregister) {
                 view = new InstrumentView(settings.id(), current, identity, scpi, modelName(), slot,
                         settings.driverWait());
-                register(next.driverTypes());
             } else {
                 view.model(modelName());
-                registration.setProperties(serviceProperties());
+            }
+            registered = registration;
+            properties = serviceProperties();
+        }
+        // service calls outside the monitor: the framework calls listeners from inside them
+        if (reregister) {
+            withdraw();
+            publish(next.driverTypes());
+        } else if (registered != null) {
+            try {
+                registered.setProperties(properties);
+            } catch (IllegalStateException e) {
+                // unregistered meanwhile by close()
             }
         }
         logger.info("{}: driver of model '{}' from {} bound", settings.id(), next.name(), next.bundle());
@@ -772,14 +790,16 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private void disconnect(String reason) {
         cancel(watchdog);
         slot.model().ifPresent(this::unbind);
+        withdraw();
+        Session old;
         synchronized (this) {
-            unregister();
-            if (session != null) {
-                session.close();
-                session = null;
-            }
+            old = session;
+            session = null;
             view = null;
             enter(State.CONNECTING, reason);
+        }
+        if (old != null) {
+            old.close();
         }
     }
 
@@ -801,7 +821,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                     settings.address().canonical(), message);
         }
         if (!closed) {
-            retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+            try {
+                retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // closed meanwhile
+            }
         }
     }
 
@@ -890,28 +914,66 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         return drain.compareTo(MAX_DRAIN) > 0 ? MAX_DRAIN : drain;
     }
 
-    /** Guarded by this. */
-    private void register(Set<Class<?>> types) {
+    /**
+     * Registers the instrument service. Called on the instrument thread, never under this object's
+     * monitor: the framework calls service listeners from inside registerService, and one of them
+     * calling back into this object ({@link #status()}, say) from another thread would deadlock. A
+     * {@link #close()} that ran meanwhile (its 10 s wait for this thread may have run out) wins: the
+     * fresh registration is withdrawn at once.
+     */
+    private void publish(Set<Class<?>> types) {
         String[] classes = new String[types.size() + 1];
         classes[0] = Instrument.class.getName();
         int i = 1;
         for (Class<?> type : types) {
             classes[i++] = type.getName();
         }
-        registration = context.registerService(classes, view.serviceObject(types), serviceProperties());
-        registeredTypes = Set.copyOf(types);
+        Object service;
+        Dictionary<String, Object> properties;
+        synchronized (this) {
+            if (closed || view == null) {
+                return;
+            }
+            service = view.serviceObject(types);
+            properties = serviceProperties();
+        }
+        ServiceRegistration<?> fresh;
+        try {
+            fresh = context.registerService(classes, service, properties);
+        } catch (IllegalStateException e) {
+            return; // our bundle is stopping
+        }
+        boolean keep;
+        synchronized (this) {
+            keep = !closed && registration == null;
+            if (keep) {
+                registration = fresh;
+                registeredTypes = Set.copyOf(types);
+            }
+        }
+        if (!keep) {
+            unregister(fresh);
+        }
     }
 
-    /** Guarded by this. */
-    private void unregister() {
-        if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException e) {
-                // already gone with the bundle
-            }
+    /** Unregisters the instrument service, if registered; outside the monitor, as {@link #publish}. */
+    private void withdraw() {
+        ServiceRegistration<?> old;
+        synchronized (this) {
+            old = registration;
             registration = null;
             registeredTypes = Set.of();
+        }
+        if (old != null) {
+            unregister(old);
+        }
+    }
+
+    private static void unregister(ServiceRegistration<?> registration) {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException e) {
+            // already gone with the bundle
         }
     }
 
@@ -934,6 +996,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
 
     /** Guarded by this. */
     private void enter(State next, String why) {
+        if (state == State.CLOSED) {
+            return; // for good: a late step of the instrument thread after close() gave up waiting for it
+        }
         if (state != next) {
             since = Instant.now();
         }
