@@ -22,9 +22,9 @@ import org.osgi.service.log.Logger;
  * an empty model catalog (every instrument is of an unknown model), a bundle context that records
  * service registrations, and a logger that keeps what was logged.
  */
-final class RuntimeFixture implements AutoCloseable {
+public final class RuntimeFixture implements AutoCloseable {
     /** One log entry: level and formatted message. */
-    record Entry(String level, String message) {
+    public record Entry(String level, String message) {
     }
 
     /** One service registration, with whether it is still registered. */
@@ -44,22 +44,22 @@ final class RuntimeFixture implements AutoCloseable {
         }
     }
 
-    final List<Entry> log = new CopyOnWriteArrayList<>();
+    public final List<Entry> log = new CopyOnWriteArrayList<>();
     final List<Registration> registrations = new CopyOnWriteArrayList<>();
-    final DefaultLockService locks = new DefaultLockService();
-    final DefaultSessionFactory sessions = new DefaultSessionFactory(locks);
+    public final DefaultLockService locks = new DefaultLockService();
+    public final DefaultSessionFactory sessions = new DefaultSessionFactory(locks);
     final SocketTransportFactory socket = new SocketTransportFactory();
-    final Logger logger = logger();
-    final ModelCatalog catalog = new ModelCatalog(logger);
-    final ServedConnections served = new ServedConnections();
-    final ConnectGuard guard = new ConnectGuard();
+    public final Logger logger = logger();
+    public final ModelCatalog catalog = new ModelCatalog(logger);
+    public final ServedConnections served = new ServedConnections();
+    public final ConnectGuard guard = new ConnectGuard();
     /** Called inside registerService, on the registering thread. */
     volatile Runnable onRegister = () -> { };
     /** Counted down at every unregistration. */
     volatile java.util.concurrent.CountDownLatch unregistered = new java.util.concurrent.CountDownLatch(1);
     private final List<InstrumentConnection> connections = new CopyOnWriteArrayList<>();
 
-    RuntimeFixture() {
+    public RuntimeFixture() {
         sessions.addTransport(socket);
     }
 
@@ -69,7 +69,7 @@ final class RuntimeFixture implements AutoCloseable {
      * @param more further configuration properties, key and value alternating
      * @return the started connection
      */
-    InstrumentConnection start(String id, String resource, Object... more) {
+    public InstrumentConnection start(String id, String resource, Object... more) {
         Map<String, Object> properties = new HashMap<>();
         properties.put("service.pid", InstrumentSettings.FACTORY_PID + "~" + id);
         properties.put("resource", resource);
@@ -84,7 +84,7 @@ final class RuntimeFixture implements AutoCloseable {
     }
 
     /** @return whether any entry at that level contains the text */
-    boolean logged(String level, String text) {
+    public boolean logged(String level, String text) {
         return log.stream().anyMatch(e -> e.level().equals(level) && e.message().contains(text));
     }
 
@@ -97,7 +97,7 @@ final class RuntimeFixture implements AutoCloseable {
         socket.deactivate();
     }
 
-    static InstrumentConnection.State settle(InstrumentConnection connection) throws InterruptedException {
+    public static InstrumentConnection.State settle(InstrumentConnection connection) throws InterruptedException {
         return connection.awaitSettled(Duration.ofSeconds(20));
     }
 

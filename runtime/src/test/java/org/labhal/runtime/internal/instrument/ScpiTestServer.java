@@ -115,31 +115,27 @@ public final class ScpiTestServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel client) {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        ByteBuffer input = ByteBuffer.allocate(4096).flip();
+        StringBuilder pending = new StringBuilder();
+        boolean[] hungUp = { false };
         try (client) {
             while (true) {
-                if (!input.hasRemaining()) {
-                    input.clear();
-                    if (client.read(input) < 0) {
+                int newline = pending.indexOf("\n");
+                if (newline < 0) {
+                    if (hungUp[0] || !receive(client, pending, true, hungUp)) {
                         return;
                     }
-                    input.flip();
-                }
-                byte b = input.get();
-                if (b != '\n') {
-                    line.write(b);
                     continue;
                 }
-                String question = line.toString(StandardCharsets.US_ASCII).strip();
-                line.reset();
+                String question = pending.substring(0, newline).strip();
+                pending.delete(0, newline + 1);
                 String answer = answer(question);
                 if (answer == null) {
                     continue;
                 }
-                if (!input.hasRemaining() && hungUp(client, input)) {
-                    orphaned.incrementAndGet();
-                    return;
+                receive(client, pending, false, hungUp); // whatever came meanwhile, the end of input included
+                if (hungUp[0]) {
+                    orphaned.incrementAndGet(); // the asker is gone: a real device writes into a closed socket
+                    continue;
                 }
                 if (trickle && question.equals("*IDN?")) {
                     trickle(client);
@@ -156,16 +152,33 @@ public final class ScpiTestServer implements AutoCloseable {
     }
 
     /**
-     * Looks, without waiting, whether the client has closed its side (it will never read an answer);
-     * whatever it sent meanwhile lands in {@code input} for the next questions.
+     * Reads what the client sent into {@code pending}: waiting for at least one byte, or only what has
+     * arrived. Notes in {@code hungUp} when the client has closed its side (it will read no answer).
+     *
+     * @return false when the client had closed and nothing more came
      */
-    private static boolean hungUp(SocketChannel client, ByteBuffer input) throws IOException {
-        client.configureBlocking(false);
+    private static boolean receive(SocketChannel client, StringBuilder pending, boolean wait, boolean[] hungUp)
+            throws IOException {
+        client.configureBlocking(wait);
         try {
-            input.clear();
-            int read = client.read(input);
-            input.flip();
-            return read < 0;
+            ByteBuffer input = ByteBuffer.allocate(4096);
+            boolean any = false;
+            while (true) {
+                input.clear();
+                int read = client.read(input);
+                if (read < 0) {
+                    hungUp[0] = true;
+                    return any;
+                }
+                if (read == 0) {
+                    return any;
+                }
+                pending.append(new String(input.array(), 0, read, StandardCharsets.US_ASCII));
+                any = true;
+                if (wait) {
+                    return true;
+                }
+            }
         } finally {
             client.configureBlocking(true);
         }
