@@ -535,7 +535,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     }
 
     private Session open(LockPolicy policy, ModelQuirks modelQuirks, boolean instrumentLock) throws LabHalException {
-        SessionOptions options = SessionOptions.defaults().withLockPolicy(policy)
+        SessionOptions options = settings.applyTo(SessionOptions.defaults()).withLockPolicy(policy)
                 .withIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()))
                 .withLockTimeout(settings.lockTimeout())
                 .withErrorChecking(settings.errorChecking().orElse(false))

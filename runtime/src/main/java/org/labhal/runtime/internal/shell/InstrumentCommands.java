@@ -546,7 +546,7 @@ public final class InstrumentCommands {
         Session own = instrument.session();
         SessionOptions options = SessionOptions.defaults().withLockPolicy(own.lockPolicy())
                 .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout()).withErrorChecking(own.errorChecking())
-                .withInstrumentLock(own.instrumentLock());
+                .withInstrumentLock(own.instrumentLock()).withMaxAnswerSize(own.maxAnswerSize());
         List<Session> opened = new ArrayList<>();
         try {
             for (int i = 0; i < sessionCount; i++) {

@@ -60,9 +60,11 @@ class InstrumentConnectionTest {
     void anUnknownModelOnAServerOfManyClientsKeepsTheSafeDefault() throws Exception {
         try (ScpiTestServer device = new ScpiTestServer(ScpiTestServer.Mode.MANY, false);
                 RuntimeFixture runtime = new RuntimeFixture()) {
-            InstrumentConnection first = runtime.start("box", device.resource(), "ioTimeout", "500");
+            InstrumentConnection first = runtime.start("box", device.resource(), "ioTimeout", "500",
+                    "maxAnswerSize", "4096");
             assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(first), first.status().detail());
             assertEquals(LockPolicy.SHARED_BUFFER, first.status().policy().orElseThrow(), first.status().policySource());
+            assertEquals(4096, first.instrument().orElseThrow().session().maxAnswerSize(), "the configured limit");
             assertEquals(ScpiTestServer.IDN, first.instrument().orElseThrow().session().query("*IDN?"));
         }
     }
