@@ -93,6 +93,7 @@ public final class RuntimeFixture implements AutoCloseable {
         connections.forEach(InstrumentConnection::close);
         sessions.deactivate();
         guard.deactivate();
+        catalog.deactivate();
         locks.close();
         socket.deactivate();
     }
