@@ -10,6 +10,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.labhal.api.Session;
 import org.labhal.api.lock.LockPolicy;
 
@@ -19,16 +21,19 @@ import org.labhal.api.lock.LockPolicy;
  */
 class InstrumentConnectionTest {
 
-    @Test
-    void anUnknownModelOnAOneClientServerFallsBackToSingleConnectionAndASecondConfigurationJoinsIt()
-            throws Exception {
-        try (ScpiTestServer device = new ScpiTestServer(ScpiTestServer.Mode.ONE_AT_A_TIME, false);
+    /** A device that serves one client at a time, or on which the newest connection takes over. */
+    @ParameterizedTest
+    @CsvSource({ "ONE_AT_A_TIME, answered only once the first closed", "NEWEST_TAKES_OVER, took over" })
+    void anUnknownModelOnAOneConnectionDeviceFallsBackToSingleConnectionAndASecondConfigurationJoinsIt(
+            ScpiTestServer.Mode mode, String why) throws Exception {
+        try (ScpiTestServer device = new ScpiTestServer(mode, false);
                 RuntimeFixture runtime = new RuntimeFixture()) {
             InstrumentConnection first = runtime.start("box", device.resource(), "ioTimeout", "500");
             assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(first), first.status().detail());
             InstrumentStatus status = first.status();
             assertEquals(LockPolicy.SINGLE_CONNECTION, status.policy().orElseThrow(), status.policySource());
-            assertTrue(status.policySource().contains("serves one connection"), status.policySource());
+            assertTrue(status.policySource().contains("serves one connection at a time"), status.policySource());
+            assertTrue(status.policySource().contains(why), status.policySource());
 
             InstrumentConnection second = runtime.start("box-2", device.resource(), "ioTimeout", "500");
             assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(second), second.status().detail());
@@ -36,23 +41,6 @@ class InstrumentConnectionTest {
             assertEquals(ScpiTestServer.IDN, session.query("*IDN?"));
             assertEquals(ScpiTestServer.IDN, first.instrument().orElseThrow().session().query("*IDN?"));
             assertEquals(0, device.orphanedQuestions(), "questions left for the device to answer into a closed socket");
-        }
-    }
-
-    @Test
-    void anUnknownModelOnATakeoverServerFallsBackToSingleConnection() throws Exception {
-        try (ScpiTestServer device = new ScpiTestServer(ScpiTestServer.Mode.NEWEST_TAKES_OVER, false);
-                RuntimeFixture runtime = new RuntimeFixture()) {
-            InstrumentConnection first = runtime.start("box", device.resource(), "ioTimeout", "500");
-            assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(first), first.status().detail());
-            InstrumentStatus status = first.status();
-            assertEquals(LockPolicy.SINGLE_CONNECTION, status.policy().orElseThrow(), status.policySource());
-            assertTrue(status.policySource().contains("took over"), status.policySource());
-
-            InstrumentConnection second = runtime.start("box-2", device.resource(), "ioTimeout", "500");
-            assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(second), second.status().detail());
-            assertEquals(ScpiTestServer.IDN, first.instrument().orElseThrow().session().query("*IDN?"));
-            assertEquals(ScpiTestServer.IDN, second.instrument().orElseThrow().session().query("*IDN?"));
         }
     }
 
