@@ -31,11 +31,14 @@ public final class InstrumentComponent {
      * @param sessions opens sessions
      * @param catalog the installed models
      * @param directory the running instruments, where the id is claimed
+     * @param served what the runtime knows of the connections each resource serves
+     * @param guard bounds the steps of connecting
      * @param logger where the instrument logs
      */
     @Activate
     public InstrumentComponent(Map<String, Object> properties, BundleContext context,
             @Reference SessionFactory sessions, @Reference ModelCatalog catalog, @Reference InstrumentDirectory directory,
+            @Reference ServedConnections served, @Reference ConnectGuard guard,
             @Reference(service = LoggerFactory.class) Logger logger) {
         InstrumentSettings settings;
         try {
@@ -45,7 +48,7 @@ public final class InstrumentComponent {
             throw e;
         }
         this.directory = directory;
-        this.connection = new InstrumentConnection(settings, sessions, catalog, context, logger);
+        this.connection = new InstrumentConnection(settings, sessions, catalog, context, logger, served, guard);
         try {
             directory.claim(connection);
         } catch (IllegalStateException e) {

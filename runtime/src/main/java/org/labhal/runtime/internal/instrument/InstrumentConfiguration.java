@@ -63,4 +63,10 @@ import org.osgi.service.metatype.annotations.Option;
             description = "Longest a call on a driver type waits while no driver is bound (its bundle is "
                     + "being updated) before failing with DriverUnavailableException. Default 5000.")
     long driverWait();
+
+    @AttributeDefinition(name = "Max answer size (bytes)", required = false, type = AttributeType.LONG, min = "1",
+            description = "Most bytes one answer collected in memory may have (a text answer, a byte answer, an "
+                    + "indefinite-length block); a longer one fails with AnswerTooLargeException naming the limit. "
+                    + "Default: the session's, 16 MiB.")
+    long maxAnswerSize();
 }

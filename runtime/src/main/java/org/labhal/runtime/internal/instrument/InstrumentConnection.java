@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.Session;
 import org.labhal.api.SessionFactory;
@@ -73,6 +74,10 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     private static final Duration MAX_DRAIN = Duration.ofSeconds(30);
     private static final Duration TRANSPORT_STARTING = Duration.ofMillis(20);
+    /** Added to each connecting step's budget: its own work beyond the waits it is made of. */
+    private static final Duration STEP_GRACE = Duration.ofSeconds(1);
+    /** How many steps a model's prepare() is given time for. */
+    private static final int PREPARE_STEPS = 4;
 
     private final InstrumentSettings settings;
     private final SessionFactory sessions;
@@ -81,6 +86,8 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private final Logger logger;
     private final ScheduledExecutorService executor;
     private final DriverSlot slot;
+    private final ServedConnections served;
+    private final ConnectGuard guard;
 
     // Guarded by this. Written on the instrument thread (and by close() once that thread has stopped).
     private State state = State.CONNECTING;
@@ -113,14 +120,18 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
      * @param catalog the installed models
      * @param context registers the instrument service
      * @param logger where lifecycle events and trouble go
+     * @param served what the runtime knows of the connections each resource serves
+     * @param guard bounds each step of connecting as a whole
      */
     public InstrumentConnection(InstrumentSettings settings, SessionFactory sessions, ModelCatalog catalog,
-            BundleContext context, Logger logger) {
+            BundleContext context, Logger logger, ServedConnections served, ConnectGuard guard) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
         this.context = Objects.requireNonNull(context, "context");
         this.logger = Objects.requireNonNull(logger, "logger");
+        this.served = Objects.requireNonNull(served, "served");
+        this.guard = Objects.requireNonNull(guard, "guard");
         this.executor = Executors.newSingleThreadScheduledExecutor(
                 new NamedThreadFactory("labhal-instrument-" + settings.id()));
         this.slot = new DriverSlot(settings.id());
@@ -214,14 +225,16 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             Thread.currentThread().interrupt();
         }
         slot.close("instrument " + settings.id() + " was disconnected");
+        withdraw();
+        Session last;
         synchronized (this) {
-            unregister();
-            if (session != null) {
-                session.close();
-                session = null;
-            }
+            last = session;
+            session = null;
             view = null;
             enter(State.CLOSED, "disconnected");
+        }
+        if (last != null) {
+            last.close();
         }
         logger.info("{}: disconnected from {}", settings.id(), settings.address().canonical());
     }
@@ -274,11 +287,14 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             enter(State.CONNECTING, "connecting to " + settings.address().canonical());
         }
         Session opened = null;
+        ServedConnections.FirstContact contact = null;
         try {
+            contact = served.firstContact(settings.address(), firstContactWait());
             ModelQuirks probeQuirks = forced.map(ModelCatalog.Entry::quirks).orElse(ModelQuirks.defaults());
             // a configured instrumentLock=true guards the probe too and fails it over a transport without one
             opened = open(policyFor(forced.orElse(null)), probeQuirks, settings.instrumentLock().orElse(false));
-            String answer = identify(opened);
+            Session probe = opened;
+            String answer = bounded(probe, identifyBudget(probe), "the *IDN? probe", () -> identify(probe));
             Identity parsed = parse(answer);
             ModelCatalog.Entry chosen;
             String source;
@@ -291,8 +307,12 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                 source = match.map(m -> "matched *IDN? with score " + m.score()).orElse("no installed model matches");
             }
             ModelQuirks chosenQuirks = chosen == null ? ModelQuirks.defaults() : chosen.quirks();
-            LockPolicy policy = policyFor(chosen);
             boolean instrumentLock = instrumentLockFor(chosen, opened);
+            if (mayServeOneConnection(chosen, opened)) {
+                opened = checkSecondConnection(opened, chosenQuirks, instrumentLock);
+            }
+            contact.close(); // identified, and what the device serves is known: the next may ask
+            LockPolicy policy = policyFor(chosen);
             if (policy != opened.lockPolicy() || instrumentLock != opened.instrumentLock()) {
                 opened.close();
                 opened = open(policy, chosenQuirks, instrumentLock);
@@ -301,7 +321,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             ScpiInstrument scpi = parsed == null ? new ScpiInstrument(opened, chosenQuirks)
                     : new ScpiInstrument(opened, chosenQuirks, parsed);
             if (chosen != null) {
-                chosen.model().prepare(scpi);
+                bounded(opened, prepareBudget(opened), "preparing the instrument for model '" + chosen.name() + "'",
+                        () -> {
+                            chosen.model().prepare(scpi);
+                            return null;
+                        });
             }
             online(opened, answer, parsed, chosen, source, scpi);
         } catch (TransportUnavailableException e) {
@@ -330,7 +354,170 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                 opened.close();
             }
             offline(e);
+        } catch (InterruptedException e) {
+            if (opened != null) {
+                opened.close();
+            }
+            Thread.currentThread().interrupt(); // closing: the executor is being shut down
+        } finally {
+            if (contact != null) {
+                contact.close();
+            }
         }
+    }
+
+    /** A step of connecting, run under a {@link ConnectGuard} budget. */
+    private interface Step<T> {
+        T run() throws LabHalException;
+    }
+
+    /**
+     * Runs a step of connecting bounded as a whole: when it has not finished within the budget its
+     * session is closed, which ends any wait in it, and the step fails saying so.
+     */
+    private <T> T bounded(Session session, Duration budget, String what, Step<T> step) throws LabHalException {
+        try (ConnectGuard.Armed armed = guard.arm(budget, session::close)) {
+            T result;
+            try {
+                result = step.run();
+            } catch (LabHalException | RuntimeException e) {
+                if (armed.fired()) {
+                    throw overran(what, budget, e);
+                }
+                throw e;
+            }
+            if (armed.fired()) {
+                throw overran(what, budget, null);
+            }
+            return result;
+        }
+    }
+
+    private static IoTimeoutException overran(String what, Duration budget, Exception cause) {
+        IoTimeoutException timeout = new IoTimeoutException(what + " did not finish within " + budget.toMillis()
+                + " ms; its session was closed" + (cause == null ? "" : " (" + cause.getMessage() + ")"), budget);
+        if (cause != null) {
+            timeout.initCause(cause);
+        }
+        return timeout;
+    }
+
+    /** The *IDN? probe: the instrument-side lock where it may be taken, one answer, and a grace. */
+    private Duration identifyBudget(Session probe) {
+        Duration lock = probe.instrumentLockSupported() ? settings.lockTimeout() : Duration.ZERO;
+        return lock.plus(probe.ioTimeout()).plus(STEP_GRACE);
+    }
+
+    /** A model's prepare() may take a few steps: the lock wait and a few answers each. */
+    private Duration prepareBudget(Session session) {
+        return settings.lockTimeout().plus(session.ioTimeout()).multipliedBy(PREPARE_STEPS).plus(STEP_GRACE);
+    }
+
+    /** Another instrument of this runtime identifying the same resource takes at most about this long. */
+    private Duration firstContactWait() {
+        Duration io = settings.ioTimeout().orElse(ModelQuirks.defaults().ioTimeout());
+        return settings.lockTimeout().plus(io.multipliedBy(4)).plus(STEP_GRACE);
+    }
+
+    /**
+     * Whether the session's instrument might serve one connection at a time without the runtime knowing:
+     * an unknown model whose lock policy is not configured, over a transport that can open more than one
+     * connection, on a resource not checked yet.
+     */
+    private boolean mayServeOneConnection(ModelCatalog.Entry chosen, Session first) {
+        return chosen == null && settings.lockPolicy().isEmpty() && !settings.address().kind().isSingleLink()
+                && settings.address().kind() != TransportKind.SIM && first.lockPolicy() != LockPolicy.SINGLE_CONNECTION
+                && served.oneOnly(settings.address()).isEmpty();
+    }
+
+    /**
+     * Checks whether the instrument serves a second connection while the first is open. Real
+     * instruments differ: some serve several; some serve one client at a time and leave the next
+     * connected but unanswered in their backlog; on some the newest connection takes over. The check
+     * opens the second connection as the resource's one shared connection
+     * ({@link LockPolicy#SINGLE_CONNECTION}) and asks {@code *IDN?} on it:
+     * <ul>
+     * <li>answered, and the first still answers: several connections are served; the second is closed
+     * and the first kept;</li>
+     * <li>answered, but the first fails now: the newest took over; the first is closed;</li>
+     * <li>not answered in time: the first is closed, and the device, free now, answers the question
+     * waiting on the second, so no question is left for it to answer into a closed socket.</li>
+     * </ul>
+     * In the last two cases the runtime learns that the resource serves one connection, and the second
+     * connection becomes the instrument's session.
+     *
+     * @return the session to keep: {@code first}, or the new single connection
+     */
+    private Session checkSecondConnection(Session first, ModelQuirks quirks, boolean instrumentLock)
+            throws LabHalException {
+        Duration wait = first.ioTimeout();
+        Session second;
+        try {
+            second = open(LockPolicy.SINGLE_CONNECTION, quirks, instrumentLock);
+        } catch (TransportUnavailableException e) {
+            throw e;
+        } catch (LabHalException e) {
+            learnOneOnly("a second connection was refused while the first was open (" + e.getMessage() + ")");
+            first.close();
+            return open(LockPolicy.SINGLE_CONNECTION, quirks, instrumentLock);
+        }
+        try {
+            String fromSecond = bounded(second, wait.plus(STEP_GRACE), "the second connection's *IDN?", () -> {
+                second.write("*IDN?");
+                return answerOrNull(second);
+            });
+            if (fromSecond != null) {
+                String firstFailure = stillAnswers(first);
+                if (firstFailure == null) {
+                    second.close();
+                    return first;
+                }
+                learnOneOnly("a second connection took over: the first then " + firstFailure);
+                first.close();
+                return second;
+            }
+            first.close(); // one client at a time: the device serves the waiting second connection only now
+            fromSecond = bounded(second, wait.plus(STEP_GRACE), "the second connection's *IDN?",
+                    () -> answerOrNull(second));
+            if (fromSecond == null) {
+                learnOneOnly("a second connection was answered neither while the first was open nor within "
+                        + wait.toMillis() + " ms after it closed");
+                throw new IoTimeoutException(settings.address().canonical() + " answered a second connection's *IDN? "
+                        + "neither while the first was open nor after it closed", wait);
+            }
+            learnOneOnly("a second connection was answered only once the first closed (it waited in the "
+                    + "instrument's backlog for " + wait.toMillis() + " ms)");
+            return second;
+        } catch (LabHalException | RuntimeException e) {
+            second.close();
+            throw e;
+        }
+    }
+
+    /** @return the answer to the question asked, or {@code null} when none came within the I/O timeout */
+    private static String answerOrNull(Session session) throws LabHalException {
+        try {
+            return session.read().strip();
+        } catch (IoTimeoutException e) {
+            return null;
+        }
+    }
+
+    /** @return {@code null} when the session still answers {@code *IDN?}; else what happened */
+    private String stillAnswers(Session first) {
+        try {
+            bounded(first, first.ioTimeout().plus(STEP_GRACE), "the first connection's *IDN?",
+                    () -> first.query("*IDN?"));
+            return null;
+        } catch (LabHalException e) {
+            return "failed: " + e.getMessage();
+        }
+    }
+
+    private void learnOneOnly(String why) {
+        served.learnOneOnly(settings.address(), why);
+        logger.warn("{}: {} serves one connection at a time: {}; its sessions share one connection (lock policy {})",
+                settings.id(), settings.address().canonical(), why, LockPolicy.SINGLE_CONNECTION);
     }
 
     /**
@@ -348,7 +535,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     }
 
     private Session open(LockPolicy policy, ModelQuirks modelQuirks, boolean instrumentLock) throws LabHalException {
-        SessionOptions options = SessionOptions.defaults().withLockPolicy(policy)
+        SessionOptions options = settings.applyTo(SessionOptions.defaults()).withLockPolicy(policy)
                 .withIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()))
                 .withLockTimeout(settings.lockTimeout())
                 .withErrorChecking(settings.errorChecking().orElse(false))
@@ -365,7 +552,13 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         if (settings.address().kind().isSingleLink()) {
             return LockPolicy.SINGLE_CONNECTION; // what the session factory opens on one wire anyway
         }
-        return settings.lockPolicy().orElse(entry == null ? LockPolicy.SHARED_BUFFER : entry.policy());
+        if (settings.lockPolicy().isPresent()) {
+            return settings.lockPolicy().get();
+        }
+        if (served.oneOnly(settings.address()).isPresent()) {
+            return LockPolicy.SINGLE_CONNECTION; // what the device does beats what its model says
+        }
+        return entry == null ? LockPolicy.SHARED_BUFFER : entry.policy();
     }
 
     /** Configured, else the model's quirk where the session's transport has an instrument-side lock. */
@@ -395,6 +588,10 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
         if (settings.lockPolicy().isPresent()) {
             return "configured (lockPolicy=" + settings.lockPolicy().get() + ")";
+        }
+        Optional<String> oneOnly = served.oneOnly(settings.address());
+        if (oneOnly.isPresent()) {
+            return "the instrument serves one connection at a time: " + oneOnly.get();
         }
         return entry == null ? "safe default for unknown models" : "model '" + entry.name() + "'";
     }
@@ -437,11 +634,13 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         } else {
             bindDriver(chosen, scpi);
         }
-        synchronized (this) {
-            register(chosen == null ? Set.of() : chosen.driverTypes());
+        publish(chosen == null ? Set.of() : chosen.driverTypes());
+        try {
+            watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return; // closed meanwhile
         }
-        watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
-                TimeUnit.MILLISECONDS);
         logger.info("{}: online at {} as \"{}\", model {}, lock policy {} ({})", settings.id(),
                 opened.address().canonical(), answer, chosen == null ? "unknown" : "'" + chosen.name() + "'",
                 opened.lockPolicy(), policySource);
@@ -533,6 +732,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             }
         }
         bindDriver(next, scpi);
+        boolean reregister;
+        ServiceRegistration<?> registered;
+        Dictionary<String, Object> properties;
         synchronized (this) {
             model = next;
             modelSource = settings.model().isPresent() ? "configured (model=" + settings.model().get() + ")"
@@ -541,14 +743,25 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
             instrumentLockSource = instrumentLockSourceFor(next, current);
             quirks = next.quirks();
             detail = "";
-            if (newView || !next.driverTypes().equals(registeredTypes)) {
-                unregister();
+            reregister = newView || !next.driverTypes().equals(registeredTypes);
+            if (reregister) {
                 view = new InstrumentView(settings.id(), current, identity, scpi, modelName(), slot,
                         settings.driverWait());
-                register(next.driverTypes());
             } else {
                 view.model(modelName());
-                registration.setProperties(serviceProperties());
+            }
+            registered = registration;
+            properties = serviceProperties();
+        }
+        // service calls outside the monitor: the framework calls listeners from inside them
+        if (reregister) {
+            withdraw();
+            publish(next.driverTypes());
+        } else if (registered != null) {
+            try {
+                registered.setProperties(properties);
+            } catch (IllegalStateException e) {
+                // unregistered meanwhile by close()
             }
         }
         logger.info("{}: driver of model '{}' from {} bound", settings.id(), next.name(), next.bundle());
@@ -577,14 +790,16 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private void disconnect(String reason) {
         cancel(watchdog);
         slot.model().ifPresent(this::unbind);
+        withdraw();
+        Session old;
         synchronized (this) {
-            unregister();
-            if (session != null) {
-                session.close();
-                session = null;
-            }
+            old = session;
+            session = null;
             view = null;
             enter(State.CONNECTING, reason);
+        }
+        if (old != null) {
+            old.close();
         }
     }
 
@@ -606,7 +821,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                     settings.address().canonical(), message);
         }
         if (!closed) {
-            retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+            try {
+                retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // closed meanwhile
+            }
         }
     }
 
@@ -695,28 +914,66 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         return drain.compareTo(MAX_DRAIN) > 0 ? MAX_DRAIN : drain;
     }
 
-    /** Guarded by this. */
-    private void register(Set<Class<?>> types) {
+    /**
+     * Registers the instrument service. Called on the instrument thread, never under this object's
+     * monitor: the framework calls service listeners from inside registerService, and one of them
+     * calling back into this object ({@link #status()}, say) from another thread would deadlock. A
+     * {@link #close()} that ran meanwhile (its 10 s wait for this thread may have run out) wins: the
+     * fresh registration is withdrawn at once.
+     */
+    private void publish(Set<Class<?>> types) {
         String[] classes = new String[types.size() + 1];
         classes[0] = Instrument.class.getName();
         int i = 1;
         for (Class<?> type : types) {
             classes[i++] = type.getName();
         }
-        registration = context.registerService(classes, view.serviceObject(types), serviceProperties());
-        registeredTypes = Set.copyOf(types);
+        Object service;
+        Dictionary<String, Object> properties;
+        synchronized (this) {
+            if (closed || view == null) {
+                return;
+            }
+            service = view.serviceObject(types);
+            properties = serviceProperties();
+        }
+        ServiceRegistration<?> fresh;
+        try {
+            fresh = context.registerService(classes, service, properties);
+        } catch (IllegalStateException e) {
+            return; // our bundle is stopping
+        }
+        boolean keep;
+        synchronized (this) {
+            keep = !closed && registration == null;
+            if (keep) {
+                registration = fresh;
+                registeredTypes = Set.copyOf(types);
+            }
+        }
+        if (!keep) {
+            unregister(fresh);
+        }
     }
 
-    /** Guarded by this. */
-    private void unregister() {
-        if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException e) {
-                // already gone with the bundle
-            }
+    /** Unregisters the instrument service, if registered; outside the monitor, as {@link #publish}. */
+    private void withdraw() {
+        ServiceRegistration<?> old;
+        synchronized (this) {
+            old = registration;
             registration = null;
             registeredTypes = Set.of();
+        }
+        if (old != null) {
+            unregister(old);
+        }
+    }
+
+    private static void unregister(ServiceRegistration<?> registration) {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException e) {
+            // already gone with the bundle
         }
     }
 
@@ -739,6 +996,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
 
     /** Guarded by this. */
     private void enter(State next, String why) {
+        if (state == State.CLOSED) {
+            return; // for good: a late step of the instrument thread after close() gave up waiting for it
+        }
         if (state != next) {
             since = Instant.now();
         }

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 
 import org.labhal.api.InvalidResourceException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.SessionOptions;
 import org.labhal.api.lock.LockPolicy;
 
 /**
@@ -35,12 +36,15 @@ import org.labhal.api.lock.LockPolicy;
  *        follows the model where the transport has such a lock; {@code true} requires it, and the
  *        instrument fails to connect over a transport without one
  * @param driverWait how long a driver call waits while no driver is bound
+ * @param maxAnswerSize the most bytes one answer collected in memory may have, overriding the
+ *        session's default ({@link SessionOptions#maxAnswerSize()})
  * @param origin where the configuration came from: a file path, {@code shell}, {@code default} or
  *        {@code configuration}
  */
 public record InstrumentSettings(String pid, String id, ResourceAddress address, Optional<String> model,
         Optional<LockPolicy> lockPolicy, Optional<Duration> ioTimeout, Duration lockTimeout,
-        Optional<Boolean> errorChecking, Optional<Boolean> instrumentLock, Duration driverWait, String origin) {
+        Optional<Boolean> errorChecking, Optional<Boolean> instrumentLock, Duration driverWait, Optional<Long> maxAnswerSize,
+        String origin) {
 
     /** The factory PID of instrument configurations. */
     public static final String FACTORY_PID = "org.labhal.instrument";
@@ -57,7 +61,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
     private static final Set<String> KNOWN = Set.of("id", "resource", "model", "lockPolicy", "ioTimeout",
-            "lockTimeout", "errorChecking", "instrumentLock", "driverWait");
+            "lockTimeout", "errorChecking", "instrumentLock", "driverWait", "maxAnswerSize");
 
     /** @throws NullPointerException for a null field */
     public InstrumentSettings {
@@ -71,6 +75,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Objects.requireNonNull(errorChecking, "errorChecking");
         Objects.requireNonNull(instrumentLock, "instrumentLock");
         Objects.requireNonNull(driverWait, "driverWait");
+        Objects.requireNonNull(maxAnswerSize, "maxAnswerSize");
         Objects.requireNonNull(origin, "origin");
     }
 
@@ -89,7 +94,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         for (String key : properties.keySet()) {
             if (!key.contains(".") && !KNOWN.contains(key)) {
                 problems.add("unknown property '" + key + "' (known: id, resource, model, lockPolicy, ioTimeout, "
-                        + "lockTimeout, errorChecking, instrumentLock, driverWait)");
+                        + "lockTimeout, errorChecking, instrumentLock, driverWait, maxAnswerSize)");
             }
         }
 
@@ -130,6 +135,8 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Optional<Duration> lock = millis(properties, "lockTimeout", 0, problems);
         Optional<Duration> wait = millis(properties, "driverWait", 1, problems);
         Optional<Boolean> errorChecking = bool(properties, "errorChecking", problems);
+        Optional<Long> maxAnswer = whole(properties, "maxAnswerSize", 1, SessionOptions.MAX_ANSWER_LIMIT, "bytes",
+                problems);
         Optional<Boolean> instrumentLock = "auto".equalsIgnoreCase(text(properties.get("instrumentLock")).orElse(""))
                 ? Optional.empty() : bool(properties, "instrumentLock", problems, " or auto");
 
@@ -138,7 +145,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
                     + " is invalid: " + String.join("; ", problems));
         }
         return new InstrumentSettings(pid, id, address, model, policy, io, lock.orElse(DEFAULT_LOCK_TIMEOUT),
-                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), originOf(properties));
+                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), maxAnswer, originOf(properties));
     }
 
     /**
@@ -161,6 +168,14 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     public static String nameOf(String pid) {
         int tilde = pid.indexOf('~');
         return tilde < 0 || tilde == pid.length() - 1 ? null : pid.substring(tilde + 1);
+    }
+
+    /**
+     * @param options session options
+     * @return the options with what this configuration sets for every session: the answer limit
+     */
+    public SessionOptions applyTo(SessionOptions options) {
+        return maxAnswerSize.map(options::withMaxAnswerSize).orElse(options);
     }
 
     /** @return whether the configuration is kept in a file FileInstall watches */
@@ -195,6 +210,11 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     }
 
     private static Optional<Duration> millis(Map<String, ?> properties, String key, long min, List<String> problems) {
+        return whole(properties, key, min, MAX_TIMEOUT.toMillis(), "milliseconds", problems).map(Duration::ofMillis);
+    }
+
+    private static Optional<Long> whole(Map<String, ?> properties, String key, long min, long max, String unit,
+            List<String> problems) {
         Object raw = properties.get(key);
         Optional<String> text = text(raw);
         if (text.isEmpty()) {
@@ -207,16 +227,15 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
             try {
                 value = Long.parseLong(text.get());
             } catch (NumberFormatException e) {
-                problems.add(key + "=" + text.get() + " is not a whole number of milliseconds");
+                problems.add(key + "=" + text.get() + " is not a whole number of " + unit);
                 return Optional.empty();
             }
         }
-        if (value < min || value > MAX_TIMEOUT.toMillis()) {
-            problems.add(key + "=" + value + " is out of range: expected " + min + " to " + MAX_TIMEOUT.toMillis()
-                    + " milliseconds");
+        if (value < min || value > max) {
+            problems.add(key + "=" + value + " is out of range: expected " + min + " to " + max + " " + unit);
             return Optional.empty();
         }
-        return Optional.of(Duration.ofMillis(value));
+        return Optional.of(value);
     }
 
     private static Optional<Boolean> bool(Map<String, ?> properties, String key, List<String> problems) {

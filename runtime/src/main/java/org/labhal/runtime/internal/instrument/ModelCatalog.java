@@ -1,5 +1,6 @@
 package org.labhal.runtime.internal.instrument;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -7,16 +8,26 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.labhal.api.instrument.Identity;
 import org.labhal.api.instrument.InstrumentModel;
 import org.labhal.api.instrument.ModelQuirks;
 import org.labhal.api.lock.LockPolicy;
+import org.labhal.api.transport.Deadline;
+import org.labhal.runtime.internal.NamedThreadFactory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -27,8 +38,9 @@ import org.osgi.service.log.LoggerFactory;
 /**
  * The instrument models the driver bundles have registered, as they come and go. Each model's name,
  * policy, quirks and driver types are read once when it arrives; a model whose methods throw is
- * logged and left out, never taking the others down. Listeners hear of arrivals and departures on
- * the thread that registered or unregistered the model, after the catalog itself has changed.
+ * logged and left out, never taking the others down. Listeners hear of arrivals on the thread that
+ * registered the model, and of departures all at once on threads of the catalog's own while the
+ * unregistering thread waits for them (bounded), after the catalog itself has changed.
  * Thread-safe; readers get snapshots.
  */
 @Component(service = ModelCatalog.class)
@@ -75,12 +87,16 @@ public final class ModelCatalog {
     }
 
     /** Among equal scores: the higher service ranking, then the older registration. */
+    /** Each instrument bounds its own wait for driver calls at 30 s; all of them together get a little more. */
+    private static final Duration REMOVAL_WAIT = Duration.ofSeconds(35);
+
     private static final Comparator<Entry> PREFERENCE = Comparator.comparingInt((Entry e) -> -e.ranking())
             .thenComparingLong(Entry::serviceId);
 
     private final Logger logger;
     private final CopyOnWriteArrayList<Entry> entries = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final ExecutorService removals = Executors.newCachedThreadPool(new NamedThreadFactory("labhal-model-removal"));
 
     /** @param logger where model arrivals and broken models are logged */
     @Activate
@@ -131,12 +147,51 @@ public final class ModelCatalog {
             if (entry.model() == model && entry.serviceId() == serviceId(reference)) {
                 entries.remove(entry);
                 logger.info("Instrument model '{}' from {} went away", entry.name(), entry.bundle());
-                for (Listener listener : listeners) {
-                    listener.modelRemoved(entry);
-                }
+                notifyRemoved(entry);
                 return;
             }
         }
+    }
+
+    /**
+     * Tells every listener at once, each on a thread of its own, and waits for them all at most
+     * {@link #REMOVAL_WAIT}: each instrument waits (bounded) for the calls into the departing driver
+     * to end, and on the bundle-stop thread those waits must not add up one instrument after another.
+     */
+    private void notifyRemoved(Entry entry) {
+        List<Future<?>> calls = new ArrayList<>();
+        for (Listener listener : listeners) {
+            try {
+                calls.add(removals.submit(() -> listener.modelRemoved(entry)));
+            } catch (RejectedExecutionException e) {
+                return; // the catalog is going away with the runtime
+            }
+        }
+        Deadline deadline = Deadline.after(REMOVAL_WAIT);
+        int pending = 0;
+        for (Future<?> call : calls) {
+            try {
+                call.get(deadline.remainingNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                pending++;
+            } catch (ExecutionException e) {
+                logger.error("An instrument failed to let go of model '{}': {}", entry.name(), e.getCause().toString(),
+                        e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (pending > 0) {
+            logger.warn("{} instrument(s) still letting go of model '{}' after {} s; its bundle stops anyway", pending,
+                    entry.name(), REMOVAL_WAIT.toSeconds());
+        }
+    }
+
+    /** Stops the threads that tell instruments of departing models. */
+    @Deactivate
+    public void deactivate() {
+        removals.shutdownNow();
     }
 
     /** @param listener hears of models from now on */

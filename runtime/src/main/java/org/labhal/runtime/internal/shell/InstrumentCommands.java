@@ -444,12 +444,24 @@ public final class InstrumentCommands {
         }
         SessionOptions options = SessionOptions.defaults().withLockPolicy(LockPolicy.INDEPENDENT_SESSIONS)
                 .withIoTimeout(io).withOpenTimeout(io.multipliedBy(6)).withErrorChecking(false);
-        try (Session first = sessions.open(address, options)) {
-            if (first.lockPolicy() == LockPolicy.SINGLE_CONNECTION) {
+        if (address.kind().isSingleLink()) {
+            try (Session first = sessions.open(address, options)) {
                 // e.g. a serial line: the session factory multiplexes every session over its one link
                 return address.canonical() + ": SINGLE_CONNECTION\nquestions: none\n  a " + address.kind()
                         + " resource carries one connection: every session to it shares that link and its lock";
             }
+        }
+        Optional<InstrumentStatus> held = directory.all().stream().map(InstrumentConnection::status)
+                .filter(s -> s.address().map(a -> a.canonical().equals(address.canonical())).orElse(false))
+                .findFirst();
+        if (held.isPresent() && held.get().policy().orElse(null) == LockPolicy.SINGLE_CONNECTION) {
+            // Another connection would wait in the instrument's backlog, and whatever it asked would be
+            // answered once the runtime lets go: into a closed socket.
+            InstrumentStatus holder = held.get();
+            return address.canonical() + ": SINGLE_CONNECTION\nquestions: none\n  the runtime's own session "
+                    + "(instrument " + holder.id() + ") holds the instrument's one connection ("
+                    + holder.policySource() + "); a probe's connection would wait unanswered behind it, so none "
+                    + "was opened";
         }
         SessionProbe.Verdict verdict = new SessionProbe(3, address.kind() == TransportKind.SIM)
                 .run(() -> new SessionLink(sessions.open(address, options)));
@@ -457,6 +469,9 @@ public final class InstrumentCommands {
         text.append(address.canonical()).append(": ")
                 .append(verdict.policy().map(Enum::name).orElse("UNDECIDED (see the evidence)"));
         text.append("\nquestions: ").append(verdict.method());
+        held.ifPresent(holder -> text.append("\n  the runtime's own session (instrument ").append(holder.id())
+                .append(") has a connection open too, lock policy ")
+                .append(holder.policy().map(Enum::name).orElse("-")));
         for (String line : verdict.evidence()) {
             text.append("\n  ").append(line);
         }
@@ -531,7 +546,7 @@ public final class InstrumentCommands {
         Session own = instrument.session();
         SessionOptions options = SessionOptions.defaults().withLockPolicy(own.lockPolicy())
                 .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout()).withErrorChecking(own.errorChecking())
-                .withInstrumentLock(own.instrumentLock());
+                .withInstrumentLock(own.instrumentLock()).withMaxAnswerSize(own.maxAnswerSize());
         List<Session> opened = new ArrayList<>();
         try {
             for (int i = 0; i < sessionCount; i++) {

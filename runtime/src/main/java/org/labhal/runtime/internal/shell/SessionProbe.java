@@ -16,8 +16,10 @@ import org.labhal.api.lock.LockPolicy;
  * session B sends another, and only then does each read. An instrument that keeps sessions apart
  * answers each its own question ({@link LockPolicy#INDEPENDENT_SESSIONS}); one with a single set of
  * buffers hands one session the other's answer or drops one ({@link LockPolicy#SHARED_BUFFER}); one
- * that takes a single connection refuses, or never answers, the second
- * ({@link LockPolicy#SINGLE_CONNECTION}). Questions are {@code SIMulation:ECHO? <token>} where the
+ * that takes a single connection refuses the second, leaves it unanswered until the first closes, or
+ * lets it take over the first ({@link LockPolicy#SINGLE_CONNECTION}). Once the second session's
+ * question goes unanswered, nothing more is asked on it: the first session closes to let the
+ * instrument answer it, so that no question is left for the instrument to answer into a closed socket. Questions are {@code SIMulation:ECHO? <token>} where the
  * instrument has it (simulators), else {@code *IDN?} against {@code SYSTem:ERRor?}, whose answers look
  * nothing alike.
  */
@@ -41,6 +43,7 @@ final class SessionProbe {
         /** Discards anything unread, ignoring failures. */
         void drain();
 
+        /** Closes the link; closing it again does nothing. */
         @Override
         void close();
     }
@@ -129,28 +132,56 @@ final class SessionProbe {
         int own = 0;
         int crossed = 0;
         int lost = 0;
-        int bSilent = 0;
         for (int round = 1; round <= rounds; round++) {
             String qa = questions.question(true, round);
             String qb = questions.question(false, round);
-            String ra;
-            String rb;
+            String ra = null;
+            String rb = null;
+            LabHalException aFailed = null;
+            LabHalException bFailed = null;
             try {
                 a.send(qa);
-                b.send(qb);
-                ra = receive(a);
-                rb = receive(b);
             } catch (LabHalException e) {
-                evidence.add("round " + round + ": a step failed: " + e.getMessage());
+                aFailed = e;
+            }
+            try {
+                b.send(qb);
+            } catch (LabHalException e) {
+                bFailed = e;
+            }
+            if (aFailed == null) {
+                try {
+                    ra = receive(a);
+                } catch (LabHalException e) {
+                    aFailed = e;
+                }
+            }
+            if (bFailed == null) {
+                try {
+                    rb = receive(b);
+                } catch (LabHalException e) {
+                    bFailed = e;
+                }
+            }
+            Answer fromB = questions.classify(rb, false, round);
+            if (aFailed != null && bFailed == null && fromB == Answer.OWN) {
+                evidence.add("round " + round + ": B asked " + qb + " and got " + describe(rb, fromB)
+                        + "; A, connected first, failed: " + aFailed.getMessage());
+                evidence.add("the newest connection took over the first: the instrument serves one connection");
+                return new Verdict(Optional.of(LockPolicy.SINGLE_CONNECTION), questions.method, evidence);
+            }
+            if (aFailed != null || bFailed != null) {
+                evidence.add("round " + round + ": a step failed: " + (aFailed != null ? aFailed : bFailed).getMessage());
                 return new Verdict(Optional.empty(), questions.method, evidence);
-            } finally {
-                a.drain();
-                b.drain();
             }
             Answer fromA = questions.classify(ra, true, round);
-            Answer fromB = questions.classify(rb, false, round);
             evidence.add("round " + round + ": A asked " + qa + " and got " + describe(ra, fromA) + "; B asked " + qb
                     + " and got " + describe(rb, fromB));
+            if (fromA == Answer.OWN && fromB == Answer.NONE) {
+                return secondWaits(a, b, questions, round, evidence);
+            }
+            a.drain();
+            b.drain();
             if (fromA == Answer.OWN && fromB == Answer.OWN) {
                 own++;
             }
@@ -158,9 +189,6 @@ final class SessionProbe {
                 crossed++;
             } else if (fromA == Answer.NONE || fromB == Answer.NONE) {
                 lost++;
-            }
-            if (fromA == Answer.OWN && fromB == Answer.NONE) {
-                bSilent++;
             }
         }
         if (own == rounds) {
@@ -172,11 +200,6 @@ final class SessionProbe {
                     + "share one set of buffers");
             return new Verdict(Optional.of(LockPolicy.SHARED_BUFFER), questions.method, evidence);
         }
-        if (bSilent == rounds) {
-            evidence.add("the second session was accepted but never answered: the instrument serves one "
-                    + "connection");
-            return new Verdict(Optional.of(LockPolicy.SINGLE_CONNECTION), questions.method, evidence);
-        }
         if (lost > 0) {
             evidence.add(lost + " of " + rounds + " round(s) lost an answer when the other session spoke: the "
                     + "sessions share one set of buffers");
@@ -184,6 +207,32 @@ final class SessionProbe {
         }
         evidence.add("the answers fit no known behaviour");
         return new Verdict(Optional.empty(), questions.method, evidence);
+    }
+
+    /**
+     * B's question went unanswered while A got its own answer: B's connection is one the instrument has
+     * not taken up (it serves one client at a time and B waits in its backlog), or never will. Asking B
+     * more would only queue questions the instrument answers later, into a closed socket (a device
+     * that does not handle SIGPIPE dies of that). So A makes way: it closes, and B waits once more for
+     * the answer to the question it has asked.
+     */
+    private static Verdict secondWaits(Link a, Link b, Questions questions, int round, List<String> evidence) {
+        a.close();
+        String late;
+        try {
+            late = receive(b);
+        } catch (LabHalException e) {
+            late = null;
+        }
+        if (questions.classify(late, false, round) == Answer.OWN) {
+            evidence.add("once A closed, B got its answer " + describe(late, Answer.OWN) + ": the instrument serves "
+                    + "one connection at a time, the next waiting unanswered in its backlog");
+        } else {
+            evidence.add("the second session was accepted but never answered, not even once the first closed ("
+                    + (late == null ? "no answer" : "got \"" + late.strip() + "\"") + "): the instrument serves one "
+                    + "connection");
+        }
+        return new Verdict(Optional.of(LockPolicy.SINGLE_CONNECTION), questions.method, evidence);
     }
 
     private static String receive(Link link) throws LabHalException {

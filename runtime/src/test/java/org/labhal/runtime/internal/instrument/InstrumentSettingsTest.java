@@ -119,4 +119,24 @@ class InstrumentSettingsTest {
         properties.put("service.pid", "org.labhal.instrument~dmm");
         assertEquals("shell", InstrumentSettings.from(properties).origin());
     }
+
+    @Test
+    void maxAnswerSizeIsABoundedNumberOfBytes() {
+        assertEquals(1_048_576L, InstrumentSettings.from(config("resource", "SIM::SMW200A::INSTR", "maxAnswerSize",
+                "1048576")).applyTo(org.labhal.api.SessionOptions.defaults()).maxAnswerSize());
+        assertEquals(4096L, InstrumentSettings.from(config("resource", "SIM::SMW200A::INSTR", "maxAnswerSize", 4096L))
+                .applyTo(org.labhal.api.SessionOptions.defaults()).maxAnswerSize());
+        assertEquals(org.labhal.api.SessionOptions.defaults().maxAnswerSize(),
+                InstrumentSettings.from(config("resource", "SIM::SMW200A::INSTR"))
+                        .applyTo(org.labhal.api.SessionOptions.defaults()).maxAnswerSize(), "the session's default");
+
+        IllegalArgumentException words = assertThrows(IllegalArgumentException.class, () -> InstrumentSettings
+                .from(config("resource", "SIM::SMW200A::INSTR", "maxAnswerSize", "16MiB")));
+        assertTrue(words.getMessage().contains("maxAnswerSize=16MiB is not a whole number of bytes"),
+                words.getMessage());
+        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class, () -> InstrumentSettings
+                .from(config("resource", "SIM::SMW200A::INSTR", "maxAnswerSize", "0")));
+        assertTrue(zero.getMessage().contains("maxAnswerSize=0 is out of range: expected 1 to "
+                + org.labhal.api.SessionOptions.MAX_ANSWER_LIMIT + " bytes"), zero.getMessage());
+    }
 }
