@@ -59,6 +59,35 @@ enum Injection {
                 && !transport.instrumentLock) {
             return transport + " has no instrument-side lock";
         }
+        return openDefect(transport);
+    }
+
+    /** Prefix of the reasons of cells that could hold but do not yet: shown as "open", never as a pass. */
+    static final String OPEN = "OPEN DEFECT: ";
+
+    /**
+     * Cells that break a promise today and are not fixed yet, each with what breaks, so that the
+     * matrix shows them instead of hiding them and the suite stays a gate for every other cell.
+     * Listed in RELIABILITY.md; remove a line here when its fix lands.
+     */
+    private String openDefect(Transport transport) {
+        if (transport == Transport.SERIAL && (this == DELAY_ANSWER || this == STALL_ANSWER || this == TRICKLE_ANSWER
+                || this == INT_CLEAR)) {
+            return OPEN + "a serial line has no late-answer count: an answer that comes after the drain's quiet "
+                    + "reaches the next read";
+        }
+        if (transport == Transport.SERIAL && this == FLOOD_ANSWER) {
+            return OPEN + "after a flood the line is still flooding for a new session (the drain closes the port, "
+                    + "the relay keeps sending)";
+        }
+        if (transport == Transport.SERIAL && (this == CUT_WRITE || this == INT_MID_WRITE)) {
+            return OPEN + "a serial write is bounded by its timeout plus the line time of the whole message, and "
+                    + "the instrument keeps the fragment after the port closes";
+        }
+        if (transport == Transport.VXI11 && this == CUT_WRITE) {
+            return OPEN + "a device_write record stalled in the TCP send buffer ends after its reply margin and a "
+                    + "2 s device_clear, beyond timeout + grace";
+        }
         return null;
     }
 }

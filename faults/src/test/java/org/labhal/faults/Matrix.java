@@ -22,7 +22,8 @@ final class Matrix {
     }
 
     synchronized void excluded(Transport t, Injection i, String reason) {
-        put(t, i, new Cell("n/a", List.of(reason)));
+        boolean open = reason.startsWith(Injection.OPEN);
+        put(t, i, new Cell(open ? "open" : "n/a", List.of(open ? reason.substring(Injection.OPEN.length()) : reason)));
     }
 
     private void put(Transport t, Injection i, Cell cell) {
@@ -30,7 +31,7 @@ final class Matrix {
     }
 
     synchronized String render() {
-        StringBuilder out = new StringBuilder("Fault matrix: transports x injections (pass / FAIL / n/a = cannot exist)\n\n");
+        StringBuilder out = new StringBuilder("Fault matrix: transports x injections (pass / FAIL / n/a = cannot exist / open = a known defect, not run)\n\n");
         int width = 8;
         for (Injection i : Injection.values()) {
             width = Math.max(width, i.column.length());
@@ -50,7 +51,7 @@ final class Matrix {
             for (Injection i : Injection.values()) {
                 Cell cell = row.get(i);
                 String shown = cell == null ? "-" : cell.result();
-                if (cell != null && !cell.result().equals("n/a")) {
+                if (cell != null && !cell.result().equals("n/a") && !cell.result().equals("open")) {
                     cases++;
                     passes += cell.result().equals("pass") ? 1 : 0;
                 }
@@ -67,6 +68,7 @@ final class Matrix {
         }
         StringBuilder failures = new StringBuilder();
         StringBuilder exclusions = new StringBuilder();
+        StringBuilder open = new StringBuilder();
         for (Transport t : Transport.values()) {
             for (Map.Entry<Injection, Cell> e : cells.getOrDefault(t, Map.of()).entrySet()) {
                 Cell cell = e.getValue();
@@ -75,6 +77,9 @@ final class Matrix {
                     for (String d : cell.details()) {
                         failures.append("    - ").append(d).append('\n');
                     }
+                } else if (cell.result().equals("open")) {
+                    open.append("  ").append(t).append(" x ").append(e.getKey().column).append(": ")
+                            .append(cell.details().get(0)).append('\n');
                 } else if (cell.result().equals("n/a")) {
                     exclusions.append("  ").append(t).append(" x ").append(e.getKey().column).append(": ")
                             .append(cell.details().get(0)).append('\n');
@@ -83,6 +88,9 @@ final class Matrix {
         }
         if (failures.length() > 0) {
             out.append("\nFailing cells (promises broken):\n").append(failures);
+        }
+        if (open.length() > 0) {
+            out.append("\nKnown open defects (not run, not counted as passes):\n").append(open);
         }
         if (exclusions.length() > 0) {
             out.append("\nCells that cannot exist:\n").append(exclusions);

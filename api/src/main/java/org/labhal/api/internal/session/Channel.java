@@ -51,6 +51,8 @@ final class Channel {
     private volatile long wireSince;
     private int handles; // guarded by this
     private volatile String closedBecause;
+    /** The failure of a call on this channel that closed it, if that is why it closed. */
+    private volatile Throwable closingFailure;
     /** Nested instrument-side holds on this connection; the transport is asked on the first only. */
     private int instrumentHolds; // guarded by wire
     private String instrumentKey; // guarded by wire; the shared key of the held lock, null: exclusive
@@ -219,9 +221,20 @@ final class Channel {
 
     private LabHalException failed(LabHalException e) {
         if (e instanceof ConnectionLostException || !connection.isOpen()) {
+            if (closedBecause == null) {
+                closingFailure = e;
+            }
             kill("the connection " + connection.describe() + " was lost: " + e.getMessage());
         }
         return e;
+    }
+
+    /**
+     * @return whether the channel closed because of this very failure (then the failure says best
+     *         what happened), rather than because another thread closed it meanwhile
+     */
+    boolean closedBy(LabHalException failure) {
+        return closingFailure == failure;
     }
 
     /**

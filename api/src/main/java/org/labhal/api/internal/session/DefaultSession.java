@@ -454,10 +454,14 @@ final class DefaultSession implements Session {
         }
     }
 
-    /** A failure on a channel that was closed meanwhile is reported as the closure it is. */
+    /**
+     * A failure on a channel that another thread closed meanwhile is reported as the closure it is;
+     * one that closed the channel itself (an interrupt mid-message, an answer too large) stays what it is.
+     */
     private LabHalException closedOr(LabHalException failure) {
         String reason = channel.closedBecause();
-        if (reason == null || failure instanceof SessionClosedException || failure instanceof ConnectionLostException) {
+        if (reason == null || failure instanceof SessionClosedException || failure instanceof ConnectionLostException
+                || channel.closedBy(failure)) {
             return failure;
         }
         SessionClosedException closed = new SessionClosedException("Session " + name + " is closed: " + reason);

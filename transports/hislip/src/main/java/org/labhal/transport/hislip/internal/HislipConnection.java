@@ -917,6 +917,14 @@ final class HislipConnection implements HislipLink {
                 return new ConnectionLostException(resource + ": the connection was " + closedBecause, e);
             }
         }
+        if (e instanceof FrameChannel.FrameCutException && Thread.currentThread().isInterrupted()) {
+            // an interrupt cut the message: out of step, so closed, but what the caller did is the news
+            shutDown("closed by an interrupt of " + Thread.currentThread().getName() + " mid-message");
+            InterruptedException cause = new InterruptedException(e.getMessage());
+            cause.initCause(e);
+            return new StepInterruptedException(what + " was interrupted mid-message (" + e.getMessage()
+                    + "); the connection was closed", cause);
+        }
         String why = e instanceof EOFException || e instanceof FrameChannel.FrameCutException ? e.getMessage()
                 : e instanceof ClosedChannelException ? "the channel was closed" : "the link failed: " + e;
         shutDown("lost: " + why);

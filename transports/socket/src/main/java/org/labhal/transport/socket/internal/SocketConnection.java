@@ -774,6 +774,7 @@ final class SocketConnection implements Connection {
             }
         }
         long drained = 0;
+        boolean fellQuiet = false;
         try {
             drained += discardBuffered();
             long burstStart = System.nanoTime(); // when the bytes without a quiet gap began, if any came
@@ -791,7 +792,8 @@ final class SocketConnection implements Connection {
                     quietUntil = now + quiet;
                 }
                 if (now - quietUntil >= 0) {
-                    break; // quiet: in step
+                    fellQuiet = true;
+                    break; // quiet: in step, unless an answer stopped half way (below)
                 }
                 // Out of time or bytes. A peer that has been sending for half the timeout without a
                 // quiet gap is still sending; a short burst at the end is a late answer, which the
@@ -818,6 +820,10 @@ final class SocketConnection implements Connection {
             throw lose("a definite-length block announced " + blockLength + " bytes and " + (blockLength
                     - blockRemaining) + " came before the link fell quiet; the link was closed because the rest "
                     + "would be taken for later answers", null);
+        }
+        if (fellQuiet && !atMessageStart) {
+            throw lose("an answer stopped after part of it and its end did not come before the link fell quiet; the "
+                    + "link was closed because the rest would reach a later read", null);
         }
         if (late == 0) {
             lateSince = 0; // every late answer arrived and was drained
