@@ -59,7 +59,7 @@ class ScpiParserFuzzTest {
                 channels += list.channels().size();
             }
         }
-        assertTrue(channels <= 10_000, channels + " channels from " + text.length() + " characters");
+        assertTrue(channels <= ScpiParser.MAX_CHANNELS, channels + " channels from " + text.length() + " characters");
     }
 
     /** Writes a unit in a normal form: its header, one space, its parameters' text separated by commas. */
