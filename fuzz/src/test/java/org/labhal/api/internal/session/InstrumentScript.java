@@ -7,6 +7,7 @@ import java.util.Deque;
 import java.util.EnumSet;
 import java.util.Set;
 
+import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
@@ -36,6 +37,8 @@ final class InstrumentScript implements Connection {
     private long reads;
     private long bytesSent;
     private int largestRead;
+    private int lastByteRead = -1;
+    private boolean closed;
 
     /**
      * @param stream whether message ends are LFs (socket, serial) rather than END (VXI-11, HiSLIP)
@@ -88,13 +91,35 @@ final class InstrumentScript implements Connection {
         return bytesSent;
     }
 
+    /** @return how many bytes were sent and neither read nor cleared */
+    long unread() {
+        long unread = -offset;
+        for (byte[] answer : pending) {
+            unread += answer.length;
+        }
+        return unread;
+    }
+
+    /** @return the last byte a read handed out, or -1 before the first */
+    int lastByteRead() {
+        return lastByteRead;
+    }
+
+    /** Drops what was sent and not read, as a device clear would. */
+    void drop() {
+        clear(null);
+    }
+
     /** @return the largest buffer a read was handed */
     int largestRead() {
         return largestRead;
     }
 
     @Override
-    public void write(ByteBuffer data, boolean end, Duration timeout) {
+    public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
+        if (closed) {
+            throw new ConnectionLostException("scripted instrument: the link was closed", null);
+        }
         data.position(data.limit());
         if (end && !answers.isEmpty()) {
             byte[] answer = answers.poll();
@@ -108,6 +133,9 @@ final class InstrumentScript implements Connection {
     @Override
     public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
         reads++;
+        if (closed) {
+            throw new ConnectionLostException("scripted instrument: the link was closed", null);
+        }
         largestRead = Math.max(largestRead, into.remaining());
         if (pending.isEmpty()) {
             throw new IoTimeoutException("scripted instrument: nothing more to send", timeout);
@@ -118,6 +146,7 @@ final class InstrumentScript implements Connection {
         for (int i = 0; i < count && !end; i++) {
             byte b = head[offset++];
             into.put(b);
+            lastByteRead = b & 0xff;
             end = stream ? b == '\n' : offset == head.length;
         }
         if (offset == head.length) {
@@ -139,7 +168,13 @@ final class InstrumentScript implements Connection {
     }
 
     @Override
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    @Override
     public void close() {
-        // nothing to release
+        closed = true; // a closed link loses whatever was on its way
+        clear(null);
     }
 }

@@ -20,7 +20,8 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  * Response framing and the block reader, through a real session: any answer an instrument sends, in
  * any pieces, over a stream or a message transport, ends a step normally or with a
  * {@link LabHalException}; reads stay within the answer (no spinning, no buffer sized by the wire);
- * and the step leaves the session at a message boundary, so the next query gets its own answer.
+ * the step ends at a message end or clears the device, never in the middle of a message; and the next
+ * query gets its own answer.
  *
  * <p>Input: byte 0 chooses the transport framing (bit 0), the step (bits 1-3), the piece size (bits
  * 4-5) and error checking (bit 6); byte 1 is the length of the error-queue answer taken from the end;
@@ -58,6 +59,17 @@ class ResponseFramingFuzzTest {
             assertTrue(instrument.largestRead() <= BlockReader.CHUNK,
                     "a read was handed " + instrument.largestRead() + " bytes");
 
+            if (!instrument.isOpen()) {
+                return; // the session gave the link up, which drops what was on its way
+            }
+            if (instrument.unread() > 0) {
+                // Bytes left over are further messages the instrument sent on its own, which only a
+                // stream transport can get: a session stops at a message end, or clears the device.
+                assertTrue(stream && instrument.lastByteRead() == '\n', "step " + step + " over "
+                        + (stream ? "a stream" : "a message") + " transport stopped inside the answer with "
+                        + instrument.unread() + " bytes unread and no device clear");
+                instrument.drop();
+            }
             instrument.forgetUnsentAnswers();
             instrument.answer("NEXT\n".getBytes(StandardCharsets.ISO_8859_1)).answer(NO_ERROR);
             String next;
