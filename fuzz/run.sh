@@ -35,7 +35,7 @@ status=0
 # Jazzer writes findings relative to the module folder, so run from there. The heap is capped (an
 # allocation sized by the input fails instead of passing unseen; libFuzzer's own memory comes on top).
 # jazzer.internal.arg.* are libFuzzer arguments after argv0; -max_total_time overrides maxDuration.
-(cd fuzz && JAZZER_FUZZ=1 java -Xmx1g -XX:+UseParallelGC -XX:-OmitStackTraceInFastThrow \
+(cd fuzz && JAZZER_FUZZ=1 java -Xmx1g -XX:+UseParallelGC -XX:-OmitStackTraceInFastThrow -Djdk.attach.allowAttachSelf=true \
   -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" \
   -Djazzer.internal.arg.2=-print_final_stats=1 \
   -cp "target/test-classes:$(cat target/fuzz.classpath)" org.labhal.fuzz.FuzzMain "$class") >"$log" 2>&1 \
