@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.labhal.transport.sim.ScpiParser.Mnemonic;
 
@@ -37,6 +39,9 @@ final class HeaderPattern {
     /** One position in the header; {@code slot} is its index among suffix values, or -1. */
     private record Element(List<Node> alternatives, boolean optional, int slot) {
     }
+
+    /** {@code {min-max}} or {@code {n}}: ASCII digits, as many as a SCPI suffix may have. */
+    private static final Pattern SUFFIX_RANGE = Pattern.compile("\\{([0-9]{1,4})(?:-([0-9]{1,4}))?\\}");
 
     private final String notation;
     private final List<Element> elements;
@@ -105,13 +110,14 @@ final class HeaderPattern {
             if (!text.endsWith("}")) {
                 throw malformed(notation);
             }
-            String[] range = text.substring(brace + 1, text.length() - 1).split("-");
-            try {
-                min = Integer.parseInt(range[0]);
-                max = Integer.parseInt(range[range.length - 1]);
-            } catch (NumberFormatException e) {
+            // Checked against a strict form: split("-") would take "{1-2-3}" and fail on "{-}" with an
+            // index error, and parseInt would take "+1" and digits of other scripts.
+            Matcher range = SUFFIX_RANGE.matcher(text.substring(brace));
+            if (!range.matches()) {
                 throw malformed(notation);
             }
+            min = Integer.parseInt(range.group(1));
+            max = range.group(2) == null ? min : Integer.parseInt(range.group(2));
             if (min < 1 || max < min) {
                 throw malformed(notation);
             }

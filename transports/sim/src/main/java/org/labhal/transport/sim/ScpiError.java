@@ -16,6 +16,7 @@ enum ScpiError {
     INVALID_SUFFIX(-131, "Invalid suffix"),
     PARAMETER_ERROR(-220, "Parameter error"),
     DATA_OUT_OF_RANGE(-222, "Data out of range"),
+    TOO_MUCH_DATA(-223, "Too much data"),
     ILLEGAL_PARAMETER_VALUE(-224, "Illegal parameter value"),
     DATA_STALE(-230, "Data corrupt or stale"),
     QUEUE_OVERFLOW(-350, "Queue overflow"),

@@ -19,6 +19,12 @@ final class ScpiParser {
      */
     private static final int MAX_MANTISSA_DIGITS = 255;
     private static final int MAX_EXPONENT = 32000;
+    /**
+     * The most channels the channel lists of one unit expand to. A range of ten characters names up
+     * to 9,999 channels, so without a cap a short line builds a huge list; real switch frames have a
+     * few hundred channels.
+     */
+    static final int MAX_CHANNELS = 10_000;
 
     private ScpiParser() {
     }
@@ -84,6 +90,7 @@ final class ScpiParser {
         }
         Header header = header(in);
         List<Param> params = new ArrayList<>();
+        int[] channels = {0}; // expanded so far in this unit, against MAX_CHANNELS
         if (!in.atEnd()) {
             if (!isWhitespace(in.peek())) {
                 throw syntax();
@@ -91,7 +98,7 @@ final class ScpiParser {
             in.skipWhitespace();
         }
         while (!in.atEnd()) {
-            params.add(param(in));
+            params.add(param(in, channels));
             in.skipWhitespace();
             if (in.atEnd()) {
                 break;
@@ -153,13 +160,13 @@ final class ScpiParser {
         return new Mnemonic(word.substring(0, digits), Integer.parseInt(suffix));
     }
 
-    private static Param param(Cursor in) throws CommandException {
+    private static Param param(Cursor in, int[] channels) throws CommandException {
         char c = in.peek();
         if (c == '"' || c == '\'') {
             return string(in);
         }
         if (c == '(') {
-            return channelList(in);
+            return channelList(in, channels);
         }
         if (c == '#') {
             return nonDecimal(in);
@@ -269,7 +276,11 @@ final class ScpiParser {
         return new Param.DecimalData(new BigDecimal(value), "", in.text(start));
     }
 
-    private static Param channelList(Cursor in) throws CommandException {
+    /**
+     * @param expanded channels the unit's earlier lists expanded to; this list's are added
+     * @throws CommandException -223 when the unit's lists name more than {@link #MAX_CHANNELS}
+     */
+    private static Param channelList(Cursor in, int[] expanded) throws CommandException {
         int start = in.position();
         in.next();
         if (!in.accept('@')) {
@@ -286,12 +297,14 @@ final class ScpiParser {
             if (in.accept(':')) {
                 in.skipWhitespace();
                 int last = channel(in);
+                reserve(expanded, Math.abs(last - first) + 1);
                 int step = last >= first ? 1 : -1;
                 for (int ch = first; ch != last + step; ch += step) {
                     channels.add(ch);
                 }
                 in.skipWhitespace();
             } else {
+                reserve(expanded, 1);
                 channels.add(first);
             }
             if (in.accept(')')) {
@@ -301,6 +314,14 @@ final class ScpiParser {
                 throw syntax();
             }
             in.skipWhitespace();
+        }
+    }
+
+    /** Counts channels before they are built, so a list never grows past the cap. */
+    private static void reserve(int[] expanded, int count) throws CommandException {
+        expanded[0] += count;
+        if (expanded[0] > MAX_CHANNELS) {
+            throw new CommandException(ScpiError.TOO_MUCH_DATA);
         }
     }
 

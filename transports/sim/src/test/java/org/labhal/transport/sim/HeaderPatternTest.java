@@ -54,7 +54,8 @@ class HeaderPatternTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"[SOURce", "FREQuency{0-2}", "lower", "A::B", "A:", "", "FREQ{2-1}", "FR3Q", "A[B]"})
+    @ValueSource(strings = {"[SOURce", "FREQuency{0-2}", "lower", "A::B", "A:", "", "FREQ{2-1}", "FR3Q", "A[B]",
+            "A{-}", "A{}", "A{1-2-3}", "A{+1-2}", "A{1-\u0662}", "A{99999}"})
     void rejectsMalformedPatterns(String pattern) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HeaderPattern.compile(pattern));
         assertEquals("malformed SCPI header pattern '" + pattern + "'", e.getMessage());

@@ -86,6 +86,20 @@ class ScpiParserTest {
     }
 
     @Test
+    void channelListsExpandToAtMostTenThousandChannels() throws Exception {
+        // Ten characters per range would otherwise build 10,000 channels each: a short line, a huge list.
+        CommandException e = assertThrows(CommandException.class,
+                () -> ScpiParser.parseUnit("ROUT:SCAN (@1:9999,1:9999)"));
+        assertEquals(-223, e.error().code());
+        CommandException perUnit = assertThrows(CommandException.class,
+                () -> ScpiParser.parseUnit("ROUT:SCAN (@1:9999),(@1:9999)"));
+        assertEquals(-223, perUnit.error().code());
+        Param.ChannelList list = assertInstanceOf(Param.ChannelList.class,
+                ScpiParser.parseUnit("ROUT:SCAN (@1:9999,1)").params().get(0));
+        assertEquals(10_000, list.channels().size());
+    }
+
+    @Test
     void emptyChannelListIsParameterError() {
         CommandException e = assertThrows(CommandException.class, () -> ScpiParser.parseUnit("MEAS? (@)"));
         assertEquals(ScpiError.PARAMETER_ERROR, e.error());
