@@ -129,18 +129,7 @@ class InstrumentLeaseTest {
     }
 
     private Session open(Connection connection, String resource, SessionOptions options) throws LabHalException {
-        DefaultSessionFactory factory = new DefaultSessionFactory(new DefaultLockService());
-        factory.addTransport(new TransportFactory() {
-            @Override
-            public Set<TransportKind> kinds() {
-                return EnumSet.allOf(TransportKind.class);
-            }
-
-            @Override
-            public Connection open(ResourceAddress address, Duration timeout) {
-                return connection;
-            }
-        });
+        DefaultSessionFactory factory = FixedTransport.factoryFor(connection);
         return factory.open(ResourceAddress.parse(resource), options);
     }
 

@@ -131,19 +131,7 @@ final class ScriptedConnection implements Connection {
 
     /** Opens a session on this connection, through a real session factory and lock service. */
     Session open() throws LabHalException {
-        DefaultSessionFactory factory = new DefaultSessionFactory(new DefaultLockService());
-        ScriptedConnection self = this;
-        factory.addTransport(new TransportFactory() {
-            @Override
-            public Set<TransportKind> kinds() {
-                return EnumSet.allOf(TransportKind.class);
-            }
-
-            @Override
-            public Connection open(ResourceAddress address, Duration timeout) {
-                return self;
-            }
-        });
+        DefaultSessionFactory factory = FixedTransport.factoryFor(this);
         SessionFactory sessions = factory;
         return sessions.open(ResourceAddress.parse(framing == Framing.STREAM ? SOCKET : VXI11),
                 SessionOptions.defaults().withIoTimeout(Duration.ofMillis(100)));

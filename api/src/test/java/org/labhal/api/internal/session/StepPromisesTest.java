@@ -57,18 +57,7 @@ class StepPromisesTest {
     private DefaultSessionFactory factory;
 
     private Session open(Connection connection, String resource, SessionOptions options) throws LabHalException {
-        factory = new DefaultSessionFactory(new DefaultLockService());
-        factory.addTransport(new TransportFactory() {
-            @Override
-            public Set<TransportKind> kinds() {
-                return EnumSet.allOf(TransportKind.class);
-            }
-
-            @Override
-            public Connection open(ResourceAddress address, Duration timeout) {
-                return connection;
-            }
-        });
+        factory = FixedTransport.factoryFor(connection);
         Session session = factory.open(ResourceAddress.parse(resource), options);
         opened.add(session);
         return session;
@@ -175,11 +164,17 @@ class StepPromisesTest {
             }
         }
 
+        /** A second handle on the session's connection. */
+        private Session twinOf(Session session) throws LabHalException {
+            Session twin = session.share();
+            opened.add(twin);
+            return twin;
+        }
+
         @Test
         void aHandleThatBrokeAwayStillTakesTurnsOnTheConnection() throws Exception {
             Session session = open(link, SOCKET, SessionOptions.defaults());
-            Session twin = session.share();
-            opened.add(twin);
+            Session twin = twinOf(session);
             twin.breakAway();
             assertEquals(0, race(session, twin), "wrong answers");
             assertEquals(0, link.overlaps.get(), "steps overlapping on the connection");
@@ -188,8 +183,7 @@ class StepPromisesTest {
         @Test
         void aSharedHandleThatAdoptedAnotherLockStillTakesTurnsOnTheConnection() throws Exception {
             Session session = open(link, SOCKET, SessionOptions.defaults());
-            Session twin = session.share();
-            opened.add(twin);
+            Session twin = twinOf(session);
             twin.adoptLock(new DefaultLockService().newLock("elsewhere"));
             assertEquals(0, race(session, twin), "wrong answers");
             assertEquals(0, link.overlaps.get(), "steps overlapping on the connection");
@@ -198,8 +192,7 @@ class StepPromisesTest {
         @Test
         void aLeaseOnTheOldLockDoesNotHoldTheBrokenAwayHandleBeyondOneStep() throws Exception {
             Session session = open(link, SOCKET, SessionOptions.defaults());
-            Session twin = session.share();
-            opened.add(twin);
+            Session twin = twinOf(session);
             twin.breakAway();
             try (Lease lease = session.lock().acquire(Duration.ofSeconds(1))) {
                 // Only the wire is shared: between the lease holder's steps the other handle goes on.
