@@ -134,7 +134,9 @@ final class ScriptedConnection implements Connection {
         DefaultSessionFactory factory = FixedTransport.factoryFor(this);
         SessionFactory sessions = factory;
         return sessions.open(ResourceAddress.parse(framing == Framing.STREAM ? SOCKET : VXI11),
-                SessionOptions.defaults().withIoTimeout(Duration.ofMillis(100)));
+                // The script never waits (a read with nothing left times out at once), so the timeout
+                // only has to outlast a slow machine: the I/O timeout bounds each 64 KiB piece as a whole.
+                SessionOptions.defaults().withIoTimeout(Duration.ofSeconds(10)));
     }
 
     /** Queues a response. */
