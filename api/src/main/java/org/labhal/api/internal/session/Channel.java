@@ -46,6 +46,8 @@ final class Channel {
     private final AtomicLong sessionNumbers;
     private final Runnable onClose;
     private final ReentrantLock wire = new ReentrantLock();
+    /** Whether the transport tells by {@link Connection#isOpen()} when its link is gone. */
+    private final boolean reportsOpen;
     private volatile Thread wireHolder;
     private volatile String wireActivity;
     private volatile long wireSince;
@@ -64,6 +66,15 @@ final class Channel {
         this.connection = connection;
         this.transport = transport;
         this.onClose = onClose;
+        this.reportsOpen = reportsOpen(connection);
+    }
+
+    private static boolean reportsOpen(Connection connection) {
+        try {
+            return connection.getClass().getMethod("isOpen").getDeclaringClass() != Connection.class;
+        } catch (NoSuchMethodException e) {
+            throw new AssertionError("Connection declares isOpen()", e);
+        }
     }
 
     /** @return a session name unique within the session factory */
@@ -220,7 +231,9 @@ final class Channel {
     }
 
     private LabHalException failed(LabHalException e) {
-        if (e instanceof ConnectionLostException || !connection.isOpen()) {
+        // A transport that reports isOpen() may survive a lost link (a socket that reconnects on the
+        // next write); one that does not is taken at its word that the connection is lost.
+        if (!connection.isOpen() || e instanceof ConnectionLostException && !reportsOpen) {
             if (closedBecause == null) {
                 closingFailure = e;
             }

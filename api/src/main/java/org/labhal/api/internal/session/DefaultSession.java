@@ -460,8 +460,7 @@ final class DefaultSession implements Session {
      */
     private LabHalException closedOr(LabHalException failure) {
         String reason = channel.closedBecause();
-        if (reason == null || failure instanceof SessionClosedException || failure instanceof ConnectionLostException
-                || channel.closedBy(failure)) {
+        if (reason == null || failure instanceof SessionClosedException || channel.closedBy(failure)) {
             return failure;
         }
         SessionClosedException closed = new SessionClosedException("Session " + name + " is closed: " + reason);

@@ -362,6 +362,7 @@ class StepPromisesTest {
         public boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
             checkTimeout(timeout);
             if (readLost) {
+                closed = true; // as a transport does when its peer resets: the link is gone
                 throw new ConnectionLostException("test link: peer reset the connection", null);
             }
             if (flood) {

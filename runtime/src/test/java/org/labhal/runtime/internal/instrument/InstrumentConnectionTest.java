@@ -67,7 +67,10 @@ class InstrumentConnectionTest {
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             // the probe's bound: the open, the lock wait (none here) and the I/O timeout, plus a 2 s grace
             assertTrue(took.compareTo(Duration.ofMillis(500 + 2000 + 5000)) < 0, "took " + took);
-            assertTrue(runtime.logged("warn", "*IDN?"), runtime.log.toString());
+            // Why, in either words: the session's whole-answer deadline ends the read first, or the
+            // runtime's guard of the probe does
+            assertTrue(runtime.logged("warn", "*IDN?") || runtime.logged("warn", "part of an answer but not its end"),
+                    runtime.log.toString());
         }
     }
 

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.labhal.api.ConnectionLostException;
+import org.labhal.api.SessionClosedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
@@ -173,7 +174,10 @@ class SerialSimTest {
             assertInstanceOf(ConnectionLostException.class, failure, String.valueOf(failure));
             assertTrue(ms < 2_000, "noticed after " + ms + " ms, not after the 20 s I/O timeout");
             assertTrue(smw.lock().info().holder().isEmpty(), "the lock was released");
-            assertThrows(ConnectionLostException.class, () -> smw.query("*IDN?"));
+            // The session closed with its lost connection, saying so; its owner opens a new one
+            SessionClosedException closed = assertThrows(SessionClosedException.class, () -> smw.query("*IDN?"));
+            assertTrue(closed.getMessage().contains("was lost"), closed.getMessage());
+            assertFalse(smw.isOpen());
         }
     }
 
