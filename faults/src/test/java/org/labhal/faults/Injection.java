@@ -72,9 +72,9 @@ enum Injection {
      */
     private String openDefect(Transport transport) {
         if (transport == Transport.SERIAL && (this == DELAY_ANSWER || this == STALL_ANSWER || this == TRICKLE_ANSWER
-                || this == INT_CLEAR)) {
-            return OPEN + "a serial line has no late-answer count: an answer that comes after the drain's quiet "
-                    + "reaches the next read";
+                || this == INT_CLEAR || this == INT_MID_READ)) {
+            return OPEN + "a serial line has no late-answer count: an answer (or its rest) that comes after the "
+                    + "drain's quiet reaches the next read, on a reopened port too";
         }
         if (transport == Transport.SERIAL && this == FLOOD_ANSWER) {
             return OPEN + "after a flood the line is still flooding for a new session (the drain closes the port, "

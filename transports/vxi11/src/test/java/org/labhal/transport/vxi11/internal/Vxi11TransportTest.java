@@ -267,7 +267,9 @@ class Vxi11TransportTest {
             server.dropConnections();
             Exception e = assertThrows(Exception.class, () -> blocked.get(5, TimeUnit.SECONDS));
             ConnectionLostException lost = assertInstanceOf(ConnectionLostException.class, e.getCause());
-            assertTrue(lost.getMessage().contains("the peer closed the connection"), lost.getMessage());
+            // A close with the reply unread may reach us as a FIN or, with data in flight, as a reset
+            assertTrue(lost.getMessage().contains("the peer closed the connection")
+                    || lost.getMessage().contains("Connection reset"), lost.getMessage());
             assertThrows(ConnectionLostException.class, () -> query(c, "*IDN?"), "the link stays closed");
         }
     }
