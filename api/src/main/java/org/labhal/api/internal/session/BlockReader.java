@@ -235,7 +235,7 @@ final class BlockReader {
         boolean end;
         try {
             if (deadline.expired()) {
-                throw new IoTimeoutException(resource + ": the I/O timeout of " + io.toMillis() + " ms passed "
+                throw new IoTimeoutException(resource + ": the I/O timeout of " + Deadline.millis(io) + " ms passed "
                         + "before the " + (phase == Phase.DATA ? "next " + CHUNK / 1024 + " KiB of data" : phase
                         == Phase.HEADER ? "block header" : "terminator") + " had arrived", io);
             }

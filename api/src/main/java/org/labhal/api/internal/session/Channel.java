@@ -118,7 +118,10 @@ final class Channel {
         onClose.run();
     }
 
-    /** @return why the channel is closed, or {@code null} while it is open */
+    /**
+     * @return why the channel is closed, or {@code null} while it is open; a link the transport
+     *         closed on its own closes the channel here, so that every caller sees it at once
+     */
     String closedBecause() {
         if (closedBecause == null && !connection.isOpen()) {
             kill("its connection " + connection.describe() + " was closed by the transport");
@@ -234,12 +237,19 @@ final class Channel {
         // A transport that reports isOpen() may survive a lost link (a socket that reconnects on the
         // next write); one that does not is taken at its word that the connection is lost.
         if (!connection.isOpen() || e instanceof ConnectionLostException && !reportsOpen) {
-            if (closedBecause == null) {
-                closingFailure = e;
-            }
-            kill("the connection " + connection.describe() + " was lost: " + e.getMessage());
+            killBy(e, "the connection " + connection.describe() + " was lost: " + e.getMessage());
         }
         return e;
+    }
+
+    /** Closes the channel because of {@code failure}, which then reports the closure itself. */
+    private void killBy(LabHalException failure, String reason) {
+        synchronized (this) {
+            if (closedBecause == null) {
+                closingFailure = failure;
+            }
+        }
+        kill(reason);
     }
 
     /**
@@ -270,8 +280,8 @@ final class Channel {
         } catch (IoTimeoutException e) {
             // No answer in time: the instrument may still grant the lock to this link, and nobody would
             // release it. Closing the link is the release that cannot miss.
-            kill("the instrument did not answer the lock request in time (" + e.getMessage() + "); closed so that a "
-                    + "late grant cannot leave the instrument locked");
+            killBy(e, "the instrument did not answer the lock request in time (" + e.getMessage() + "); closed so "
+                    + "that a late grant cannot leave the instrument locked");
             throw e;
         } catch (LabHalException e) {
             throw failed(e);
@@ -291,7 +301,7 @@ final class Channel {
         boolean interrupted = Thread.interrupted();
         try {
             if (!wire.tryLock(Deadline.nanos(wireWait), TimeUnit.NANOSECONDS)) {
-                kill("the connection stayed busy with another session's step for " + wireWait.toMillis()
+                kill("the connection stayed busy with another session's step for " + Deadline.millis(wireWait)
                         + " ms while the instrument-side lock was to be released; closed so that the instrument "
                         + "frees the lock");
                 return;

@@ -376,7 +376,7 @@ final class DefaultSession implements Session {
             while (true) {
                 if (deadline.expired()) {
                     throw new IoTimeoutException(name + ": no complete answer within the I/O timeout of "
-                            + io.toMillis() + " ms; " + response.size() + " bytes had arrived"
+                            + Deadline.millis(io) + " ms; " + response.size() + " bytes had arrived"
                             + (response.size() == 0 ? "" : ": " + Excerpt.of(response.array(), 0, response.size())), io);
                 }
                 chunk.clear();
@@ -524,8 +524,7 @@ final class DefaultSession implements Session {
             return new InstrumentLease(sessionLease, locking);
         } catch (LabHalException e) {
             sessionLease.close();
-            // An unanswered request closes the link itself (Channel.holdInstrument): report the timeout.
-            throw e instanceof IoTimeoutException ? e : closedOr(e);
+            throw closedOr(e);
         } catch (RuntimeException | Error e) {
             sessionLease.close();
             throw e;
@@ -565,7 +564,9 @@ final class DefaultSession implements Session {
             closed = true;
             try {
                 Duration io = ioTimeout;
-                channel.releaseInstrument(locking, io, lockTimeout.plus(io));
+                // saturated: each part is at most ~146 years, so the sum cannot overflow
+                channel.releaseInstrument(locking, io,
+                        Duration.ofNanos(Deadline.nanos(lockTimeout) + Deadline.nanos(io)));
             } finally {
                 sessionLease.close();
             }

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -523,6 +524,7 @@ class StepPromisesTest {
     void concurrentOpensOfOneSingleConnectionResourceShareOneLink() throws Exception {
         factory = new DefaultSessionFactory(new DefaultLockService());
         AtomicInteger opens = new AtomicInteger();
+        List<Thread> openers = new CopyOnWriteArrayList<>();
         factory.addTransport(new TransportFactory() {
             private volatile boolean inUse;
 
@@ -538,10 +540,12 @@ class StepPromisesTest {
                     throw new LabHalException(address.canonical() + ": port in use"); // as a serial port says
                 }
                 inUse = true;
-                try {
-                    Thread.sleep(50); // opening a port takes a while: the window the others must not use
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                // The port stays opening until every other opener has come as far as it can: refused
+                // (back in the pool, parked) or waiting for this open (blocked on the factory's gate).
+                Deadline bound = Deadline.after(Duration.ofSeconds(5));
+                while (!bound.expired() && (openers.size() < 8 || openers.stream().anyMatch(t -> t != Thread
+                        .currentThread() && t.getState() == Thread.State.RUNNABLE))) {
+                    Thread.yield();
                 }
                 return new HostileLink() {
                     @Override
@@ -552,7 +556,11 @@ class StepPromisesTest {
                 };
             }
         });
-        ExecutorService pool = Executors.newFixedThreadPool(8);
+        ExecutorService pool = Executors.newFixedThreadPool(8, task -> {
+            Thread opener = new Thread(task);
+            openers.add(opener);
+            return opener;
+        });
         try {
             List<Future<Session>> sessions = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
