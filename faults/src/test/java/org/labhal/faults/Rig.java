@@ -13,6 +13,7 @@ import org.labhal.api.Session;
 import org.labhal.api.SessionOptions;
 import org.labhal.api.internal.lock.DefaultLockService;
 import org.labhal.api.internal.session.DefaultSessionFactory;
+import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.transport.hislip.internal.HislipTransportFactory;
 import org.labhal.transport.hislip.server.HislipServer;
@@ -100,7 +101,8 @@ final class Rig implements AutoCloseable {
                     later(PtyToTcp.start(pty, proxy.port()));
                     // socat is connected now: let its link through the proxy settle before any count is taken
                     if (!proxy.awaitLinks(1, Duration.ofSeconds(5))
-                            || !server.awaitOpenConnections(1, Duration.ofSeconds(5))) {
+                            || !server.awaitOpenConnections(1, Duration.ofSeconds(5))
+                            || !serving(server, Duration.ofSeconds(5))) {
                         throw new IllegalStateException("socat's connection never reached the simulator of " + pty);
                     }
                     resource = "ASRL" + pty + "::INSTR";
@@ -223,5 +225,20 @@ final class Rig implements AutoCloseable {
     @Override
     public String toString() {
         return transport + " " + model + " via " + resource;
+    }
+
+    /**
+     * Waits until the simulator's thread for socat's connection runs: the server counts a connection
+     * as it accepts it, a moment before its thread starts, and the matrix counts threads right after.
+     */
+    private static boolean serving(SimServer server, Duration timeout) {
+        Deadline deadline = Deadline.after(timeout);
+        while (server.counters().threads() < 2) { // the acceptor and the connection's thread
+            if (deadline.expired()) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+        return true;
     }
 }
