@@ -143,9 +143,7 @@ final class SerialConnection implements Connection {
         try {
             guard = watchdog.scheduleWithFixedDelay(() -> {
                 if (System.nanoTime() - deadline >= 0) {
-                    end(Kind.WRITE_TIMED_OUT, cutShort(sent, total, "the line did not accept it within "
-                            + Deadline.millis(timeout) + " ms plus its line time; the port was closed because a blocked "
-                            + "serial write cannot be aborted otherwise"));
+                    end(Kind.WRITE_TIMED_OUT, cutShort(sent, total, lineRefused(timeout)));
                 } else if (writer.isInterrupted()) {
                     end(Kind.WRITE_INTERRUPTED, cutShort(sent, total, "the writing thread was interrupted; the port "
                             + "was closed because a blocked serial write cannot be aborted otherwise"));
@@ -165,8 +163,9 @@ final class SerialConnection implements Connection {
             int errno = port.getLastErrorCode();
             synchronized (state) {
                 if (closedKind == Kind.WRITE_TIMED_OUT) {
+                    // counted here, not when the watchdog fired: the chunk then in flight may have gone out
                     throw new ConnectionLostException(describe() + " did not accept the rest of a message: "
-                            + closedBecause, null);
+                            + cutShort(sent, total, lineRefused(timeout)), null);
                 }
                 if (closedKind == Kind.WRITE_INTERRUPTED) {
                     throw new StepInterruptedException("Interrupted writing to " + describe() + ": " + closedBecause,
@@ -176,6 +175,11 @@ final class SerialConnection implements Connection {
             throwIfEnded(); // closed under us
             throw failed("write", errno);
         }
+    }
+
+    private static String lineRefused(Duration timeout) {
+        return "the line did not accept it within " + Deadline.millis(timeout) + " ms plus its line time; the port "
+                + "was closed because a blocked serial write cannot be aborted otherwise";
     }
 
     /** Why a port on which a message went out in part is closed; {@code sent} counts this call's bytes. */
