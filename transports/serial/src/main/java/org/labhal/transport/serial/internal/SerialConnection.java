@@ -3,10 +3,12 @@ package org.labhal.transport.serial.internal;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -18,6 +20,7 @@ import org.labhal.api.SessionClosedException;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
+import org.labhal.api.transport.Uninterruptibly;
 
 import com.fazecast.jSerialComm.SerialPort;
 
@@ -50,6 +53,8 @@ import com.fazecast.jSerialComm.SerialPort;
 final class SerialConnection implements Connection {
     /** termios VTIME counts tenths of a second: the finest read timeout POSIX offers. */
     static final int SLICE_MILLIS = 100;
+    /** How long a failed write waits for the watchdog to finish closing the port. */
+    static final Duration RELEASE_WAIT = Duration.ofSeconds(2);
     private static final int BUFFER = 8192;
     /** Bytes per write call: small enough for per-chunk deadlines, large enough for few system calls. */
     private static final int CHUNK = 4096;
@@ -161,6 +166,7 @@ final class SerialConnection implements Connection {
         }
         if (written != n) {
             int errno = port.getLastErrorCode();
+            awaitRelease(); // the watchdog may still be closing it: the step reports a port really closed
             synchronized (state) {
                 if (closedKind == Kind.WRITE_TIMED_OUT) {
                     // counted here, not when the watchdog fired: the chunk then in flight may have gone out
@@ -397,6 +403,26 @@ final class SerialConnection implements Connection {
         if (release) {
             release();
         }
+    }
+
+    /**
+     * Waits, whatever the interrupt flag says, until a port closed by another thread (the write
+     * watchdog) is really released, so that a failed step leaves the device free for the next opener.
+     * Bounded: a close that hangs in the driver is not waited for longer than {@link #RELEASE_WAIT}.
+     */
+    private void awaitRelease() {
+        synchronized (state) {
+            if (closedBecause == null) {
+                return;
+            }
+        }
+        Uninterruptibly.run(() -> {
+            try {
+                released.get(RELEASE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException | ExecutionException | TimeoutException ignored) {
+                // reported by the step; the port closes when the driver lets it
+            }
+        });
     }
 
     /** Ends the connection once; the first reason wins. */
