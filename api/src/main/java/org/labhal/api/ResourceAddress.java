@@ -63,7 +63,8 @@ import java.util.stream.Collectors;
  * only these keys are accepted and their values are checked and normalised: {@code baud} (positive
  * integer), {@code data_bits} (5-8), {@code parity} ({@code none|odd|even|mark|space}), {@code stop_bits}
  * ({@code 1|1.5|2}), {@code flow} ({@code none|rtscts|xonxoff|dsrdtr}), {@code write_termination}
- * ({@code lf|crlf|cr|none}), {@code read_termination} ({@code lf|crlf|cr}), {@code drain_ms} (0-60000).
+ * ({@code lf|crlf|cr|none}), {@code read_termination} ({@code lf|crlf|cr}), {@code drain_ms} (0-60000),
+ * {@code late_ms} (0-600000).
  * Other kinds keep any option verbatim for their transport to interpret.
  *
  * <h2>Kind-specific accessors</h2>
@@ -372,15 +373,16 @@ public final class ResourceAddress {
         private static final Pattern ZONE = Pattern.compile("[A-Za-z0-9_.-]+");
 
         private static final Set<String> SERIAL_OPTIONS = Set.of("baud", "data_bits", "parity", "stop_bits", "flow",
-                "write_termination", "read_termination", "drain_ms");
+                "write_termination", "read_termination", "drain_ms", "late_ms");
         private static final String SERIAL_OPTION_LIST =
-                "baud, data_bits, parity, stop_bits, flow, write_termination, read_termination, drain_ms";
+                "baud, data_bits, parity, stop_bits, flow, write_termination, read_termination, drain_ms, late_ms";
         private static final List<String> PARITIES = List.of("none", "odd", "even", "mark", "space");
         private static final List<String> STOP_BITS = List.of("1", "1.5", "2");
         private static final List<String> FLOWS = List.of("none", "rtscts", "xonxoff", "dsrdtr");
         private static final List<String> WRITE_TERMINATIONS = List.of("lf", "crlf", "cr", "none");
         private static final List<String> READ_TERMINATIONS = List.of("lf", "crlf", "cr");
         private static final int MAX_DRAIN_MS = 60_000;
+        private static final int MAX_LATE_MS = 600_000;
 
         private final String input;
         private final Fields f = new Fields();
@@ -825,6 +827,14 @@ public final class ResourceAddress {
                     if (ms < 0 || ms > MAX_DRAIN_MS) {
                         throw fail(position, value, "drain_ms value", "must be a whole number of milliseconds 0-"
                                 + MAX_DRAIN_MS);
+                    }
+                    return Integer.toString(ms);
+                }
+                case "late_ms" -> {
+                    int ms = decimal(value);
+                    if (ms < 0 || ms > MAX_LATE_MS) {
+                        throw fail(position, value, "late_ms value", "must be a whole number of milliseconds 0-"
+                                + MAX_LATE_MS);
                     }
                     return Integer.toString(ms);
                 }

@@ -71,18 +71,15 @@ enum Injection {
      * Listed in RELIABILITY.md; remove a line here when its fix lands.
      */
     private String openDefect(Transport transport) {
-        if (transport == Transport.SERIAL && (this == DELAY_ANSWER || this == STALL_ANSWER || this == TRICKLE_ANSWER
-                || this == INT_CLEAR || this == INT_MID_READ)) {
-            return OPEN + "a serial line has no late-answer count: an answer (or its rest) that comes after the "
-                    + "drain's quiet reaches the next read, on a reopened port too";
+        if (transport == Transport.SERIAL && this == TRUNCATE_ANSWER) {
+            return OPEN + "a byte stream cannot tell an answer whose end was lost from one whose end comes late; the "
+                    + "serial transport assumes late (never a wrong answer), so the next answer is taken for the rest "
+                    + "and the steps after time out until late_ms has passed";
         }
-        if (transport == Transport.SERIAL && this == FLOOD_ANSWER) {
-            return OPEN + "after a flood the line is still flooding for a new session (the drain closes the port, "
-                    + "the relay keeps sending)";
-        }
-        if (transport == Transport.SERIAL && (this == CUT_WRITE || this == INT_MID_WRITE)) {
-            return OPEN + "a serial write is bounded by its timeout plus the line time of the whole message, and "
-                    + "the instrument keeps the fragment after the port closes";
+        if (transport == Transport.SERIAL && this == CUT_WRITE) {
+            return OPEN + "the fragment of a cut 16 MiB query is ended by the next connection and taken to draw an "
+                    + "answer; the simulator drops a message past 2 MiB without one, so the next answer is taken for "
+                    + "the fragment's and the steps after time out until late_ms has passed";
         }
         if (transport == Transport.VXI11 && this == CUT_WRITE) {
             return OPEN + "a device_write record stalled in the TCP send buffer ends after its reply margin and a "

@@ -22,12 +22,15 @@ import com.fazecast.jSerialComm.SerialPort;
  * @param writeTermination appended to every message end; may be empty
  * @param readTermination the byte that ends a response message
  * @param drainQuiet how long the line must stay silent for {@code clear} to finish draining
+ * @param late how long after reads began missing answers those answers are still expected (and
+ *        discarded when they come); zero forgets them at once
  * @param summary the settings in the usual short form, e.g. {@code 9600 8N1 rtscts}
  */
 record LineSettings(int baud, int dataBits, int parity, int stopBits, int flow, byte[] writeTermination,
-        byte readTermination, Duration drainQuiet, String summary) {
+        byte readTermination, Duration drainQuiet, Duration late, String summary) {
 
     static final Duration DEFAULT_DRAIN_QUIET = Duration.ofMillis(100);
+    static final Duration DEFAULT_LATE = Duration.ofSeconds(5);
     private static final byte LF = '\n';
     private static final byte CR = '\r';
 
@@ -96,10 +99,11 @@ record LineSettings(int baud, int dataBits, int parity, int stopBits, int flow, 
         };
         Duration drain = o.containsKey("drain_ms") ? Duration.ofMillis(Long.parseLong(o.get("drain_ms")))
                 : DEFAULT_DRAIN_QUIET;
+        Duration late = o.containsKey("late_ms") ? Duration.ofMillis(Long.parseLong(o.get("late_ms"))) : DEFAULT_LATE;
         String summary = baud + " " + dataBits + Character.toUpperCase(parityName.charAt(0)) + stopName
                 + (flowName.equals("none") ? "" : " " + flowName);
         return new LineSettings(baud, dataBits, parity, stopBits, flow, writeTermination, readTermination, drain,
-                summary);
+                late, summary);
     }
 
     private static LabHalException unknown(ResourceAddress address, String key, String value) {

@@ -56,8 +56,10 @@ final class SerialConnection implements Connection {
     /** How long a failed write waits for the watchdog to finish closing the port. */
     static final Duration RELEASE_WAIT = Duration.ofSeconds(2);
     private static final int BUFFER = 8192;
-    /** Bytes per write call: small enough for per-chunk deadlines, large enough for few system calls. */
+    /** Most bytes per write call. */
     private static final int CHUNK = 4096;
+    /** Fewest bytes per write call, however slow the line. */
+    private static final int MIN_CHUNK = 16;
 
     private final ResourceAddress address;
     private final String device;
@@ -65,6 +67,9 @@ final class SerialConnection implements Connection {
     private final LineSettings settings;
     private final ScheduledExecutorService watchdog;
     private final Consumer<SerialConnection> onRelease;
+    private final LineDebt line;
+    /** Bytes per write call: what the line sends in about one slice, so a stalled line shows soon. */
+    private final int chunk;
     private final CompletableFuture<Void> released = new CompletableFuture<>();
 
     /** Held by the one step using the port; {@link #close()} never takes it. */
@@ -77,8 +82,16 @@ final class SerialConnection implements Connection {
     private final byte[] output = new byte[CHUNK];
     // Bytes of a message that went out without its end (writes with end=false); guarded by io.
     private long unfinished;
+    // Whether the unfinished bytes, or the chunks of the write in progress, held a '?'; guarded by io.
+    private boolean asks;
     // Whether the last read handed out part of a message without its end; guarded by io.
     private boolean midMessage;
+    // Whether the bytes a drain discarded last ended inside a message; guarded by io.
+    private boolean partial;
+    // A write ended a message since the last read (a question, maybe); guarded by io.
+    private boolean asked;
+    // The reads since that write wait for its answer, before which owed answers are discarded; guarded by io.
+    private boolean waiting;
 
     private final Object state = new Object();
     // Guarded by state.
@@ -92,22 +105,27 @@ final class SerialConnection implements Connection {
     private enum Kind { CLOSED, LOST, WRITE_TIMED_OUT, WRITE_INTERRUPTED }
 
     SerialConnection(ResourceAddress address, String device, SerialPort port, LineSettings settings,
-            ScheduledExecutorService watchdog, Consumer<SerialConnection> onRelease) {
+            ScheduledExecutorService watchdog, LineDebt line, Consumer<SerialConnection> onRelease) {
         this.address = address;
         this.device = device;
         this.port = port;
         this.settings = settings;
         this.watchdog = watchdog;
         this.onRelease = onRelease;
+        this.line = line;
+        long perSlice = (long) settings.baud() * SLICE_MILLIS / 12_000; // 12 bit times per byte at most
+        this.chunk = (int) Math.max(MIN_CHUNK, Math.min(CHUNK, perSlice));
     }
 
     /**
-     * Writes in chunks of at most {@link #CHUNK} bytes. Each chunk must go out within the I/O timeout
-     * plus the time the line needs to send it at its baud rate, so that a long message on a slow line
-     * is not mistaken for a stuck one, and the whole call within the timeout plus the line time of
+     * Writes in chunks of what the line sends in about one slice at its baud rate (16 to 4096 bytes).
+     * Each chunk must go out within the I/O timeout plus the time the line needs to send it, so that
+     * a long message on a slow line is not mistaken for a stuck one while a stuck line is noticed
+     * within the timeout and a slice, and the whole call within the timeout plus the line time of
      * the whole message. A watchdog checks the chunk in flight every slice: past its deadline, or
      * when the writing thread is interrupted, it closes the port, the only way to abort a blocked
-     * write.
+     * write. A fragment an earlier connection left in the instrument is ended first (see
+     * {@link LineDebt}); a fragment this call leaves is recorded there.
      */
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
@@ -119,17 +137,24 @@ final class SerialConnection implements Connection {
         int total = length + termination.length;
         long deadline = start + saturatedSum(Deadline.nanos(timeout), Deadline.nanos(settings.lineTime(total)));
         int sent = 0;
+        boolean tried = false; // a chunk went to the kernel: part of it may be out whatever happens next
         try {
+            if (Thread.currentThread().isInterrupted()) {
+                throw interruptedWrite(0, total);
+            }
+            endFragment(deadline, timeout);
             while (sent < total) {
-                int n = Math.min(CHUNK, total - sent);
+                int n = Math.min(chunk, total - sent);
                 if (Thread.currentThread().isInterrupted()) {
                     throw interruptedWrite(sent, total);
                 }
                 int fromData = Math.max(0, Math.min(n, length - sent));
                 data.get(output, 0, fromData);
                 System.arraycopy(termination, Math.max(0, sent - length), output, fromData, n - fromData);
+                asks |= holdsQuestionMark(n);
                 long chunkDeadline = System.nanoTime()
                         + saturatedSum(Deadline.nanos(timeout), Deadline.nanos(settings.lineTime(n)));
+                tried = true;
                 writeChunk(n, chunkDeadline - deadline < 0 ? chunkDeadline : deadline, timeout, sent, total);
                 sent += n;
             }
@@ -137,9 +162,36 @@ final class SerialConnection implements Connection {
             data.position(first + Math.min(sent, length)); // tells the caller how much went out
             if (sent == total) {
                 unfinished = end ? 0 : unfinished + total;
+                asked |= end;
+                asks &= !end;
+            } else if (tried || unfinished > 0) {
+                // Every failure after a chunk went out closed the port: the instrument keeps the fragment
+                line.fragment(asks);
+                unfinished = 0;
+                asks = false;
             }
             exit();
         }
+    }
+
+    /** Ends a fragment an earlier write left in the instrument with the write termination. */
+    private void endFragment(long deadline, Duration timeout) throws LabHalException {
+        byte[] termination = settings.writeTermination();
+        if (termination.length == 0 || !line.hasFragment()) {
+            return; // without a termination only the instrument's own timeout can end it
+        }
+        System.arraycopy(termination, 0, output, 0, termination.length);
+        writeChunk(termination.length, deadline, timeout, 0, termination.length);
+        line.fragmentEnded();
+    }
+
+    private boolean holdsQuestionMark(int n) {
+        for (int i = 0; i < n; i++) {
+            if (output[i] == '?') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void writeChunk(int n, long deadline, Duration timeout, int sent, int total) throws LabHalException {
@@ -218,6 +270,13 @@ final class SerialConnection implements Connection {
         long deadline = System.nanoTime() + Deadline.nanos(timeout);
         enter(false);
         try {
+            if (asked) {
+                asked = false;
+                waiting = true;
+            }
+            while (waiting && line.owed(settings.late()) > 0) {
+                discardOwed(deadline, timeout);
+            }
             while (inputStart == inputEnd) {
                 fill("read");
                 if (inputStart == inputEnd && System.nanoTime() - deadline >= 0) {
@@ -227,10 +286,60 @@ final class SerialConnection implements Connection {
             }
             boolean ended = take(into);
             midMessage = !ended;
+            if (ended) {
+                if (waiting) {
+                    waiting = false;
+                    line.inStep();
+                } else {
+                    line.paid(); // a read with no question before it took a late answer, if one was owed
+                }
+            }
             return ended;
+        } catch (IoTimeoutException | StepInterruptedException e) {
+            gaveUp();
+            throw e;
         } finally {
             exit();
         }
+    }
+
+    /** A read gave up: its answer, or the rest of it, may still come and is discarded then. */
+    private void gaveUp() {
+        if (waiting || midMessage) {
+            line.owe();
+        }
+        waiting = false;
+        midMessage = false;
+    }
+
+    /** Reads and throws away one whole message that an earlier read gave up on. */
+    private void discardOwed(long deadline, Duration timeout) throws LabHalException {
+        while (true) {
+            while (inputStart == inputEnd) {
+                fill("read");
+                if (inputStart == inputEnd && System.nanoTime() - deadline >= 0) {
+                    throw new IoTimeoutException(describe() + " sent neither the late answer to an earlier query nor "
+                            + "this one's within " + Deadline.millis(timeout) + " ms", timeout);
+                }
+            }
+            int end = indexOfTermination(inputStart, inputEnd);
+            if (end >= 0) {
+                inputStart = end + 1;
+                line.paid();
+                return;
+            }
+            inputStart = inputEnd;
+        }
+    }
+
+    private int indexOfTermination(int from, int to) {
+        byte termination = settings.readTermination();
+        for (int i = from; i < to; i++) {
+            if (input[i] == termination) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Moves buffered bytes up to and including the read termination into {@code into}. */
@@ -280,62 +389,128 @@ final class SerialConnection implements Connection {
     }
 
     /**
-     * Discards everything pending: the kernel's input and output queues, this connection's buffer,
-     * and whatever the instrument still sends until the line has been silent for the resource's
-     * {@code drain_ms} (default 100 ms). Serial lines have no device clear and this transport keeps no
-     * count of late answers, so the silence is what keeps a late answer from the next query: it is
-     * waited for in full even when {@code drain_ms} exceeds {@code timeout} (set {@code drain_ms} above
-     * the instrument's longest answer time). {@code timeout} bounds the talking: an instrument still
-     * sending {@code timeout} after its first byte here cannot be put in step, nor can a message of
-     * which part was sent; the port is then closed and {@link ConnectionLostException} says why. The
-     * whole call therefore ends within {@code timeout} plus twice {@code drain_ms}.
+     * Discards what is pending: this connection's buffer, the kernel's input queue, and whatever
+     * the instrument still sends until the line has been silent for the resource's {@code drain_ms}
+     * (default 100 ms). A serial line has no device clear. Every message end in what is discarded
+     * pays an answer owed to a read that gave up on it; answers still owed when the line falls quiet
+     * are discarded by later reads when they come, and an answer of which part arrived before the
+     * quiet leaves its rest owed (see {@link LineDebt}). The kernel's output queue is left alone: a
+     * write returns when the kernel has its bytes, and throwing away the ones not yet on the line
+     * would cut a message short. {@code timeout} bounds the talking: an instrument still sending
+     * {@code timeout} after its first byte here cannot be put in step, nor can a message of which
+     * part was sent; the port is then closed and {@link ConnectionLostException} says why. The whole
+     * call therefore ends within {@code timeout} plus twice {@code drain_ms}.
      */
     @Override
     public void clear(Duration timeout) throws LabHalException {
-        long talk = Deadline.nanos(timeout);
         enter(false);
         try {
             if (unfinished > 0) {
                 String why = "a message was left unfinished after " + unfinished + " bytes went out; a serial line "
-                        + "cannot take them back, so the port was closed so the instrument does not join the next "
-                        + "command to the fragment";
+                        + "cannot take them back, so the port was closed and the next connection ends the fragment "
+                        + "before its first command";
+                line.fragment(asks);
+                unfinished = 0;
+                asks = false;
                 end(Kind.LOST, why);
                 throw new ConnectionLostException(describe() + ": " + why, null);
             }
-            if (!port.flushIOBuffers()) {
-                int errno = port.getLastErrorCode();
-                throwIfEnded();
-                throw failed("flush", errno);
+            asked = false;
+            if (waiting || midMessage) { // gave up on an answer without a timeout (a malformed one, say)
+                line.owe();
+                waiting = false;
+                midMessage = false;
             }
-            inputStart = inputEnd = 0;
-            midMessage = false;
-            long quiet = settings.drainQuiet().toNanos();
-            long quietUntil = System.nanoTime() + quiet;
-            long firstByte = 0;
-            long drained = 0;
-            while (System.nanoTime() - quietUntil < 0) {
-                fill("clear");
-                if (inputEnd > 0) {
-                    long now = System.nanoTime();
-                    if (drained == 0) {
-                        firstByte = now;
-                    }
-                    drained += inputEnd;
-                    inputStart = inputEnd = 0;
-                    // A silence of drain_ms ends the loop, so everything since the first byte is one burst
-                    if (now - firstByte > talk) {
-                        String why = "still sending after " + drained + " bytes drained (it talked for "
-                                + Deadline.millis(timeout) + " ms without a " + settings.drainQuiet().toMillis()
-                                + " ms pause); the port was closed because its input cannot be put in step";
-                        end(Kind.LOST, why);
-                        throw new ConnectionLostException(describe() + ": " + why, null);
-                    }
-                    quietUntil = now + quiet;
-                }
+            drainToQuiet(timeout, true);
+        } catch (StepInterruptedException e) {
+            if (partial) {
+                line.owe();
+                partial = false;
+            }
+            throw e;
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Settles a freshly opened port: throws away stale input when nothing is owed; drains to quiet
+     * when the last connection on the device ended while the instrument kept sending.
+     *
+     * @throws LabHalException when the port cannot be flushed or the instrument is still sending
+     */
+    void settle(Duration timeout) throws LabHalException {
+        enter(false);
+        try {
+            if (line.isClean()) {
+                // A new conversation starts clean: bytes that arrived while nobody listened are stale.
+                port.flushIOBuffers();
+            } else if (line.isUnsettled()) {
+                drainToQuiet(timeout, false);
+                line.settled();
             }
         } finally {
             exit();
         }
+    }
+
+    /**
+     * Reads and discards until the line has been silent for {@code drain_ms}, counting message ends
+     * against the debt when {@code count}; closes the port when the instrument talks for longer than
+     * {@code timeout} without a pause.
+     */
+    private void drainToQuiet(Duration timeout, boolean count) throws LabHalException {
+        long talk = Deadline.nanos(timeout);
+        long quiet = settings.drainQuiet().toNanos();
+        long quietUntil = System.nanoTime() + quiet;
+        long firstByte = 0;
+        long drained = inputEnd - inputStart;
+        if (count) {
+            discardCounting();
+        }
+        inputStart = inputEnd = 0;
+        while (System.nanoTime() - quietUntil < 0) {
+            fill("clear");
+            if (inputEnd > 0) {
+                long now = System.nanoTime();
+                if (firstByte == 0) {
+                    firstByte = now;
+                }
+                drained += inputEnd;
+                if (count) {
+                    discardCounting();
+                }
+                inputStart = inputEnd = 0;
+                // A silence of drain_ms ends the loop, so everything since the first byte is one burst
+                if (now - firstByte > talk) {
+                    line.unsettled();
+                    partial = false;
+                    String why = "still sending after " + drained + " bytes drained (it talked for "
+                            + Deadline.millis(timeout) + " ms without a " + settings.drainQuiet().toMillis()
+                            + " ms pause); the port was closed because its input cannot be put in step";
+                    end(Kind.LOST, why);
+                    throw new ConnectionLostException(describe() + ": " + why, null);
+                }
+                quietUntil = now + quiet;
+            }
+        }
+        if (partial) {
+            if (line.owed(settings.late()) == 0) {
+                line.owe(); // a message began and its end did not come before the quiet: the rest will
+            }
+            partial = false;
+        }
+    }
+
+    /** Discards the buffered input; each message end in it pays an owed answer. */
+    private void discardCounting() {
+        int from = inputStart;
+        int end;
+        while ((end = indexOfTermination(from, inputEnd)) >= 0) {
+            line.paid();
+            from = end + 1;
+        }
+        partial = from < inputEnd;
     }
 
     /** @return false once closed, or once the port failed or was closed out of step */

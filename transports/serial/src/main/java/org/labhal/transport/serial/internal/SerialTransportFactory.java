@@ -65,6 +65,11 @@ public final class SerialTransportFactory implements TransportFactory {
     private final ScheduledThreadPoolExecutor watchdog;
     /** Open connections by the real path of their device. */
     private final Map<String, SerialConnection> open = new ConcurrentHashMap<>();
+    /**
+     * What each device's instrument owes or holds, by real path. Entries stay: a writer may record
+     * a fragment after the watchdog released its port, and a lab has few devices.
+     */
+    private final Map<String, LineDebt> debts = new ConcurrentHashMap<>();
     private final Object opening = new Object();
     private volatile boolean deactivated;
 
@@ -95,6 +100,7 @@ public final class SerialTransportFactory implements TransportFactory {
         String device = devicePath(address);
         long deadline = System.nanoTime() + Deadline.nanos(timeout); // huge timeouts saturate
         // One open at a time: jSerialComm reports open errors through one process-wide error number.
+        SerialConnection connection;
         synchronized (opening) {
             if (deactivated) {
                 throw new LabHalException("The serial transport has stopped; cannot open " + address.canonical());
@@ -115,13 +121,19 @@ public final class SerialTransportFactory implements TransportFactory {
             if (!port.openPort(0)) {
                 throw openFailure(address, device, port.getLastErrorCode(), port.getLastErrorLocation());
             }
-            // A new conversation starts clean: bytes that arrived while nobody listened are stale.
-            port.flushIOBuffers();
-            SerialConnection connection = new SerialConnection(address, device, port, settings, watchdog,
+            LineDebt debt = debts.computeIfAbsent(key, k -> new LineDebt());
+            connection = new SerialConnection(address, device, port, settings, watchdog, debt,
                     c -> open.remove(key, c));
             open.put(key, connection);
-            return connection;
         }
+        // Outside the monitor: a drain may take the whole timeout, and other devices need not wait
+        try {
+            connection.settle(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        } catch (LabHalException | RuntimeException e) {
+            connection.close();
+            throw e;
+        }
+        return connection;
     }
 
     /**

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -522,6 +523,143 @@ class SerialTransportTest {
             write(c, "FREQ ", false);
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(IO));
             assertTrue(e.getMessage().contains("unfinished") && e.getMessage().contains("5 bytes"), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    // ---------------------------------------------------------------- issue 10: what the instrument owes or holds
+
+    @Test
+    void aLateAnswerIsDiscardedByTheNextQueryNeverReturnedToIt() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertEquals("A?\n", peer.receive(3, QUIET));
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(300), true));
+            c.clear(IO); // the line is quiet: the drain ends with the answer still owed
+            peer.send("a-late\n");
+            write(c, "B?", true);
+            assertEquals("B?\n", peer.receive(3, QUIET));
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+            assertTrue(c.isOpen());
+        }
+    }
+
+    @Test
+    void aLateAnswerThatReachesTheNextPortOnTheDeviceIsDiscardedThere() throws Exception {
+        try (PtyPeer peer = new PtyPeer(b)) {
+            try (Connection c = open("")) {
+                write(c, "A?", true);
+                assertEquals("A?\n", peer.receive(3, QUIET));
+                assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(300), true));
+            }
+            peer.send("a-la"); // the answer comes while no port is open, its end after the next opens
+            try (Connection c = open("")) {
+                peer.send("te\n");
+                write(c, "B?", true);
+                assertEquals("B?\n", peer.receive(3, QUIET));
+                peer.send("b\n");
+                assertEquals("b\n", readMessage(c));
+            }
+        }
+    }
+
+    @Test
+    void aReadWithNoQuestionBeforeItTakesTheLateAnswerItself() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(300), true));
+            peer.send("a-late\n");
+            assertEquals("a-late\n", readMessage(c), "a read with no write before it asked for nothing new");
+            write(c, "B?", true);
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c), "the late answer was paid by the explicit read");
+        }
+    }
+
+    @Test
+    void aLateAnswerIsForgottenAfterLateMs() throws Exception {
+        try (Connection c = open("?late_ms=200"); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(100), true));
+            Thread.sleep(300); // the instrument never answers A?: after late_ms nothing is owed
+            write(c, "B?", true);
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    @Test
+    void aFragmentLeftInTheInstrumentIsEndedBeforeTheNextConnectionsFirstCommand() throws Exception {
+        try (PtyPeer peer = new PtyPeer(b)) {
+            try (Connection c = open("")) {
+                write(c, "SIM:ECHO? abc", false);
+                assertEquals("SIM:ECHO? abc", peer.receive(13, QUIET));
+                assertThrows(ConnectionLostException.class, () -> c.clear(IO));
+            }
+            try (Connection c = open("")) {
+                write(c, "OUTP ON", true);
+                assertEquals("\nOUTP ON\n", peer.receive(9, QUIET),
+                        "the fragment is a message of its own, never the head of the next command");
+                // the fragment held a '?': its answer may come, and is not the next query's
+                peer.send("abc\n");
+                write(c, "B?", true);
+                assertEquals("B?\n", peer.receive(3, QUIET));
+                peer.send("b\n");
+                assertEquals("b\n", readMessage(c));
+            }
+            try (Connection c = open("")) {
+                write(c, "C?", true);
+                assertEquals("C?\n", peer.receive(3, QUIET), "the fragment is ended once");
+            }
+        }
+    }
+
+    @Test
+    void aLineStillTalkingWhenItsPortClosedIsDrainedBeforeTheNextPortIsUsed() throws Exception {
+        try (PtyPeer peer = new PtyPeer(b)) {
+            AtomicBoolean flooding = new AtomicBoolean(true);
+            Thread flood = new Thread(() -> {
+                while (flooding.get()) {
+                    peer.send("0123456789,".repeat(20));
+                }
+            }, "flood");
+            flood.start();
+            try {
+                try (Connection c = open("")) {
+                    ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                            () -> c.clear(Duration.ofMillis(300)));
+                    assertTrue(e.getMessage().contains("still sending"), e.getMessage());
+                }
+                LabHalException stillFlooding = assertThrows(LabHalException.class,
+                        () -> transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR"), Duration.ofMillis(300)));
+                assertTrue(stillFlooding.getMessage().contains("still sending"), stillFlooding.getMessage());
+            } finally {
+                flooding.set(false);
+            }
+            // The flood's last bytes wait in the pty's buffers: the next port drains them at open
+            try (Connection c = open("")) {
+                flood.join(IO.toMillis());
+                assertFalse(flood.isAlive(), "the flood's last send went out while the port drained");
+                write(c, "B?", true);
+                peer.send("b\n");
+                assertEquals("b\n", readMessage(c));
+            }
+        }
+        assertEquals(0, transport.openPorts());
+    }
+
+    @Test
+    void aStalledLineIsNoticedWithinTheTimeoutAndOneSliceOfLineTimeEvenWhenSlow() throws Exception {
+        // Nobody opens b: socat stops reading a once b's input queue is full, and our write blocks.
+        // At 9600 baud a 4 KiB chunk has 5 s of line time; the chunk is what the line sends in a slice.
+        try (Connection c = open("?baud=9600")) {
+            Duration timeout = Duration.ofMillis(300);
+            long start = System.nanoTime();
+            assertThrows(ConnectionLostException.class,
+                    () -> c.write(ByteBuffer.wrap(new byte[1 << 20]), true, timeout));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms < timeout.toMillis() + 2_000, "a stalled write ended after " + ms + " ms");
             assertFalse(c.isOpen());
         }
     }
