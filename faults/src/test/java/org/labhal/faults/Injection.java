@@ -84,10 +84,6 @@ enum Injection {
             return OPEN + "a serial write is bounded by its timeout plus the line time of the whole message, and "
                     + "the instrument keeps the fragment after the port closes";
         }
-        if (transport == Transport.VXI11 && this == CUT_WRITE) {
-            return OPEN + "a device_write record stalled in the TCP send buffer ends after its reply margin and a "
-                    + "2 s device_clear, beyond timeout + grace";
-        }
         return null;
     }
 }
