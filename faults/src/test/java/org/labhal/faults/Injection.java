@@ -81,10 +81,6 @@ enum Injection {
                     + "answer; the simulator drops a message past 2 MiB without one, so the next answer is taken for "
                     + "the fragment's and the steps after time out until late_ms has passed";
         }
-        if (transport == Transport.VXI11 && this == CUT_WRITE) {
-            return OPEN + "a device_write record stalled in the TCP send buffer ends after its reply margin and a "
-                    + "2 s device_clear, beyond timeout + grace";
-        }
         return null;
     }
 }

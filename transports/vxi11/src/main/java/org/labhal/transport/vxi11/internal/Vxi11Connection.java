@@ -34,18 +34,30 @@ import org.labhal.transport.vxi11.Vxi11Link;
  * create_link. Each operation is one RPC (a write of more than maxRecvSize bytes, or a read that
  * the instrument answers in pieces, several), serialised by a lock.
  *
- * <p>Time: a call's timeout bounds the whole call, every RPC of it and every byte of their replies.
- * The instrument gets what is left of the timeout as its io_timeout (and lock_timeout, up to
- * {@code lock_wait_ms}); the client waits for the replies until the timeout plus
+ * <p>Time: a call's timeout bounds the whole call, every RPC of it and every byte of their replies,
+ * recovery included. The instrument gets what is left of the timeout as its io_timeout (and
+ * lock_timeout, up to {@code lock_wait_ms}); the client waits for the replies until the timeout plus
  * {@link #REPLY_MARGIN}, the time the instrument's own answer (error 15, error 11) needs to come
  * back, so that a call ends by then at the latest however the instrument or the network behave. A
  * reply that arrives after its call gave up is recognised by its xid and dropped.
  *
  * <p>Staying in step with the instrument:
  * <ul>
- * <li>a message cut short (device_write failed or unanswered after the instrument took part of it, in
- * this call or an earlier one without END) is cleared from the instrument's input with
- * device_clear, so that it is never glued to the next message; when that fails the link is closed;</li>
+ * <li>a message cut short while the instrument may hold part of it (in this call, or an earlier one
+ * without END) must never be glued to the next message:
+ * <ul>
+ * <li>when device_write answered (an error such as 15 after part of the data, or 11), the core channel
+ * is in step and device_clear drops the fragment, within what is left of the write's deadline: the
+ * instrument gets half of it as io_timeout, its reply the other half. When the clear fails or is not
+ * answered in that time the link is closed;</li>
+ * <li>when device_write did not answer by the deadline, or its record could not even go out (the
+ * instrument or the network stopped taking data: the record sits in the TCP send buffer), the link
+ * is closed at once with a {@link ConnectionLostException}: the core channel serves one call after
+ * another, so a device_clear would wait behind the unanswered call, which already had its reply
+ * margin; device_abort on the abort channel does not help either, since it ends a call the
+ * instrument is executing, and a record stuck on its way is not. An instrument drops a closed link's
+ * input, and the next link is a new connection, where no late reply of the old one can arrive;</li>
+ * </ul></li>
  * <li>device_lock unanswered by the deadline closes the link: the instrument might grant the lock
  * later and keep it for a link that believes it has none; a dropped link's lock is freed;</li>
  * <li>device_unlock, device_clear and closing complete whatever the caller's interrupt flag says
@@ -60,8 +72,6 @@ import org.labhal.transport.vxi11.Vxi11Link;
 final class Vxi11Connection implements Vxi11Link {
     /** How long after a call's timeout its reply may come: the instrument's answer at its own timeout needs a round trip. */
     static final Duration REPLY_MARGIN = Duration.ofSeconds(1);
-    /** How long the device_clear that drops a cut message's fragment may take. */
-    static final Duration RESYNC_WAIT = Duration.ofSeconds(2);
     /** How long {@link #unlock()} waits for device_unlock's reply. */
     static final Duration UNLOCK_WAIT = Duration.ofSeconds(2);
     /** How long close() waits for destroy_link's reply. */
@@ -191,20 +201,30 @@ final class Vxi11Connection implements Vxi11Link {
     // ---------------------------------------------------------------- the Connection operations
 
     /**
-     * device_write, in chunks of maxRecvSize. When the message is cut short (a chunk fails or goes
-     * unanswered while the instrument may hold part of the message) the instrument's input is
-     * cleared before the failure is thrown, or the link closed when that fails.
+     * device_write, in chunks of maxRecvSize, all by one deadline; no chunk is sent after the
+     * timeout, whose rest (the reply margin) is for replies and for recovery. When the message is cut
+     * short (a chunk fails or goes unanswered, or the timeout passes, while the instrument may hold
+     * part of the message) the instrument's input is cleared before the failure is thrown, or the
+     * link is closed (see the class comment for which).
      */
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
         Budget budget = Budget.of(timeout);
+        int start = data.position();
         enter(DEVICE_WRITE);
         try {
             do {
-                int chunk = Math.min(data.remaining(), maxRecvSize);
-                LabHalException failed = writeChunk(data, chunk, end && chunk == data.remaining(), budget);
+                LabHalException failed;
+                if (data.position() > start && budget.instrument().expired()) {
+                    failed = new IoTimeoutException(resource + ": device_write: the instrument took "
+                            + (data.position() - start) + " of " + (data.limit() - start) + " bytes within "
+                            + ms(timeout) + " ms", timeout);
+                } else {
+                    int chunk = Math.min(data.remaining(), maxRecvSize);
+                    failed = writeChunk(data, chunk, end && chunk == data.remaining(), budget);
+                }
                 if (failed != null) {
-                    throw unended && isOpen() ? dropFragment(failed) : failed;
+                    throw unended && isOpen() ? dropFragment(failed, budget) : failed;
                 }
             } while (data.hasRemaining());
         } finally {
@@ -217,8 +237,11 @@ final class Vxi11Connection implements Vxi11Link {
      * instrument took, and keeps {@link #unended} true while the instrument may hold part of a
      * message: from before the call is sent until a reply says it took the whole message with END.
      *
-     * @return the failure when the instrument answered an error or did not answer in time; null on success
-     * @throws LabHalException when the link was lost or the caller interrupted (the link is closed then)
+     * @return the failure when the instrument answered an error, or did not answer in time while it can
+     *         hold no part of a message; null on success
+     * @throws ConnectionLostException when the link was lost, or closed because the message was cut
+     *         without a reply ({@link #cutOff})
+     * @throws LabHalException when the caller was interrupted (the link is closed then)
      */
     private LabHalException writeChunk(ByteBuffer data, int chunk, boolean ends, Budget budget)
             throws LabHalException {
@@ -234,7 +257,10 @@ final class Vxi11Connection implements Vxi11Link {
         try {
             reply = call(DEVICE_WRITE, request, budget.reply());
         } catch (IoTimeoutException e) {
-            return e; // no reply: whether the instrument took part of the chunk is unknown
+            if (!unended) {
+                return e; // nothing of a message can be in the instrument: in step, a late reply is dropped by its xid
+            }
+            throw cutOff(e, budget);
         }
         try {
             int error = reply.getInt();
@@ -259,21 +285,46 @@ final class Vxi11Connection implements Vxi11Link {
     }
 
     /**
-     * A message was cut short: clears the instrument's input (device_clear) so that its fragment is
-     * not glued to the next message, whatever the interrupt flag says; closes the link when that
-     * fails. The caller holds {@code calls}.
+     * device_write went unanswered by the call's deadline, or its record could not go out whole
+     * (the watchdog closed the link), while the instrument may hold part of the message: closes the
+     * link, since nothing sent on the core channel now could get through before the unanswered call
+     * (see the class comment). The caller holds {@code calls}.
+     *
+     * @param unanswered the timeout of the device_write call, as the cause
+     * @return what to throw, saying why the link was closed
+     */
+    private ConnectionLostException cutOff(IoTimeoutException unanswered, Budget budget) {
+        String what = isOpen()
+                ? "no reply to device_write within its " + ms(budget.timeout()) + " ms timeout and "
+                        + ms(REPLY_MARGIN) + " ms reply margin, and a device_clear would wait behind it on the "
+                        + "core channel"
+                : "device_write's record did not go out whole within its " + ms(budget.timeout()) + " ms timeout and "
+                        + ms(REPLY_MARGIN) + " ms reply margin: the instrument or the network took no more of it";
+        String why = "the message was cut short (" + what + ") and the instrument may hold part of it";
+        shutDown("lost: " + why, false); // nothing when the watchdog closed it already
+        return new ConnectionLostException(resource + ": " + why + "; the link was closed so that the instrument "
+                + "does not join the next command to the fragment", unanswered);
+    }
+
+    /**
+     * A message was cut short and the instrument answered: clears the instrument's input
+     * (device_clear) so that its fragment is not glued to the next message, within what is left of
+     * the write's deadline and whatever the interrupt flag says; closes the link when that fails.
+     * The caller holds {@code calls}.
      *
      * @param cut why the message was cut
+     * @param budget the write's time
      * @return what to throw: {@code cut}, telling that the fragment was cleared, or a
      *         {@link ConnectionLostException} when the link had to be closed
      */
-    private LabHalException dropFragment(LabHalException cut) {
+    private LabHalException dropFragment(LabHalException cut, Budget budget) {
         String note = "; device_clear dropped the part the instrument had taken";
         try {
-            Uninterruptibly.run(() -> generic(DEVICE_CLEAR, Budget.of(RESYNC_WAIT)));
+            Uninterruptibly.run(() -> generic(DEVICE_CLEAR, budget.rest()));
         } catch (LabHalException e) {
             ConnectionLostException lost = lose("the message was cut short (" + cut.getMessage() + ") and "
-                    + "device_clear could not drop the part the instrument had taken: " + e.getMessage(), cut);
+                    + "device_clear could not drop the part the instrument had taken within what was left of the "
+                    + "write's time: " + e.getMessage(), cut);
             lost.addSuppressed(e);
             return lost;
         }
@@ -783,6 +834,17 @@ final class Vxi11Connection implements Vxi11Link {
             long nanos = Deadline.nanos(timeout); // saturated: adding the margin cannot overflow
             return new Budget(timeout, Deadline.after(timeout),
                     Deadline.after(Duration.ofNanos(nanos + Deadline.nanos(REPLY_MARGIN))));
+        }
+
+        /**
+         * What is left of this call's time, for the device_clear that ends it: its reply is due by
+         * the same reply deadline; the instrument gets half of what remains until then as its
+         * io_timeout, so that its answer at its own timeout still comes back in time.
+         */
+        Budget rest() {
+            long left = reply.remainingNanos();
+            return new Budget(Duration.ofNanos(left), Deadline.after(Duration.ofNanos(left / 2)),
+                    Deadline.after(Duration.ofNanos(left)));
         }
 
         /** What is left of the instrument's time, as VXI-11's unsigned 32-bit milliseconds (saturated). */

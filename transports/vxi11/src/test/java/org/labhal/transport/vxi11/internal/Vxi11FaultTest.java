@@ -54,6 +54,11 @@ class Vxi11FaultTest {
     private static final long MARGIN_MS = Vxi11Connection.REPLY_MARGIN.toMillis();
     /** What a call may take beyond that in these tests: scheduling on a loaded machine. */
     private static final long GRACE_MS = 2000;
+    /**
+     * What RELIABILITY.md promises a step beyond its timeout, reply margin and recovery included (the
+     * fault matrix's grace): tighter than {@link #MARGIN_MS} + {@link #GRACE_MS}.
+     */
+    private static final long PROMISED_GRACE_MS = 2000;
 
     private final Vxi11TransportFactory transport = new Vxi11TransportFactory();
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -246,6 +251,108 @@ class Vxi11FaultTest {
             assertTrue(e.getMessage().contains("cut short"), e.getMessage());
             assertFalse(link.isOpen());
             assertThrows(ConnectionLostException.class, () -> link.write(ascii("OUTP ON"), true, LONG));
+        }
+    }
+
+    /**
+     * The fault matrix's VXI11 x cut-write cell: the first device_write record of a long message stops
+     * on its way after 64 KiB, so no reply can come, and a device_clear on the same core channel would
+     * wait behind the stalled record. It used to be tried anyway, with 2 s of its own after the write's
+     * timeout and reply margin: the call ended some 4.3 s after it began, with a 300 ms timeout.
+     */
+    @Test
+    void aDeviceWriteStalledOnItsWayClosesTheLinkWithinItsTimeoutAndReplyMargin() throws Exception {
+        server = Vxi11SimServer.builder("SMW200A").start(); // maxRecvSize 64 KiB: 16 records for this message
+        try (StallingRelay relay = StallingRelay.start(server.corePort(), 64 << 10)) {
+            ResourceAddress throughRelay = ResourceAddress.parse("TCPIP::127.0.0.1::inst0::INSTR?port=" + relay.port());
+            Vxi11Link link = (Vxi11Link) transport.open(throughRelay, LONG);
+            ByteBuffer message = ascii("SIM:ECHO? " + "x".repeat(1 << 20));
+            LabHalException e = failsWithin(300 + PROMISED_GRACE_MS, link,
+                    () -> link.write(message, true, Duration.ofMillis(300)));
+            assertTrue(relay.stalled(), "the relay stalled the record");
+            assertInstanceOf(ConnectionLostException.class, e, e.toString());
+            assertTrue(e.getMessage().contains("the message was cut short")
+                    && e.getMessage().contains("no reply to device_write")
+                    && e.getMessage().contains("the link was closed so that the instrument does not join the next "
+                            + "command to the fragment"), e.getMessage());
+            assertFalse(link.isOpen());
+            assertThrows(ConnectionLostException.class, () -> query(link, "SIM:ECHO? closed"));
+            Vxi11Link next = (Vxi11Link) transport.open(throughRelay, LONG);
+            assertEquals("mine", query(next, "SIM:ECHO? mine"), "a new link gets its own answer");
+        }
+    }
+
+    /**
+     * The instrument answers error 15 after part of the message, then leaves the device_clear that
+     * would drop the fragment unanswered: the clear gets what is left of the write's deadline, not
+     * time of its own (it used to get 2 s plus the reply margin, 3 s after the write's reply).
+     */
+    @Test
+    void aClearAfterACutThatGoesUnansweredClosesTheLinkByTheWritesDeadline() throws Exception {
+        AtomicInteger writes = new AtomicInteger();
+        try (ScriptedPeer peer = ScriptedPeer.start(1024, (call, args, out) -> {
+            if (call.procedure() == DEVICE_WRITE) {
+                args.getInt();
+                args.getUnsignedInt();
+                args.getUnsignedInt();
+                args.getInt();
+                int n = args.getOpaque(1024).length;
+                boolean first = writes.getAndIncrement() == 0;
+                answerWrite(call, first ? Vxi11Protocol.ERR_IO_TIMEOUT : 0, first ? n / 2 : n, out);
+            } else if (call.procedure() == DEVICE_READ) {
+                reply(out, Rpc.accepted(call.xid(), 0, 12).putInt(0).putInt(4).putString("own"));
+            } else if (call.procedure() != DEVICE_CLEAR) { // device_clear: never answered
+                answer(call, 0, out);
+            }
+        })) {
+            Vxi11Link link = open(peer);
+            LabHalException e = failsWithin(300 + PROMISED_GRACE_MS, link,
+                    () -> link.write(ByteBuffer.allocate(100), true, Duration.ofMillis(300)));
+            assertInstanceOf(ConnectionLostException.class, e, e.toString());
+            assertTrue(e.getMessage().contains("cut short") && e.getMessage().contains("device_clear could not drop"),
+                    e.getMessage());
+            assertFalse(link.isOpen());
+            Vxi11Link next = open(peer);
+            next.write(ascii("SIM:ECHO? own"), true, LONG);
+            ByteBuffer into = ByteBuffer.allocate(10);
+            assertTrue(next.read(into, LONG));
+            assertEquals("own", new String(into.array(), 0, into.position(), StandardCharsets.US_ASCII));
+            assertEquals(List.of(DEVICE_WRITE, DEVICE_CLEAR, DEVICE_WRITE, DEVICE_READ), peer.procedures());
+        }
+    }
+
+    /**
+     * An instrument that takes each chunk slowly but answers: once the write's timeout has passed no
+     * further chunk is sent (the reply margin is for replies and for the clear), and the fragment is
+     * cleared on the same link. It used to go on sending chunks into the margin.
+     */
+    @Test
+    void noChunkIsSentAfterTheTimeoutSoTheFragmentIsClearedInTime() throws Exception {
+        try (ScriptedPeer peer = ScriptedPeer.start(4, (call, args, out) -> {
+            if (call.procedure() == DEVICE_WRITE) {
+                args.getInt();
+                args.getUnsignedInt();
+                args.getUnsignedInt();
+                args.getInt();
+                int n = args.getOpaque(4).length;
+                Thread.sleep(100); // the instrument's pace, not a wait for a condition
+                answerWrite(call, 0, n, out);
+            } else {
+                answer(call, 0, out);
+            }
+        })) {
+            Vxi11Link link = open(peer);
+            ByteBuffer data = ByteBuffer.allocate(40); // 10 chunks: 1 s at the instrument's pace
+            IoTimeoutException e = assertThrows(IoTimeoutException.class,
+                    () -> link.write(data, true, Duration.ofMillis(300)));
+            assertTrue(e.getMessage().contains("device_clear dropped"), e.getMessage());
+            List<Integer> calls = peer.procedures();
+            assertEquals(DEVICE_CLEAR, calls.get(calls.size() - 1), calls.toString());
+            long chunks = calls.stream().filter(p -> p == DEVICE_WRITE).count();
+            assertTrue(chunks < 10, chunks + " chunks");
+            assertEquals(4 * chunks, data.position(), "the position tells how many bytes went out");
+            assertTrue(link.isOpen());
+            link.write(ascii("OUTP ON"), true, LONG);
         }
     }
 
