@@ -58,6 +58,8 @@ final class SerialConnection implements Connection {
     private static final int BUFFER = 8192;
     /** Most bytes per write call. */
     private static final int CHUNK = 4096;
+    /** Most stale input a write drops before it goes out. */
+    private static final int STALE_LIMIT = 1 << 16;
     /** Fewest bytes per write call, however slow the line. */
     private static final int MIN_CHUNK = 16;
 
@@ -142,6 +144,9 @@ final class SerialConnection implements Connection {
             if (Thread.currentThread().isInterrupted()) {
                 throw interruptedWrite(0, total);
             }
+            if (unfinished == 0 && !asked) {
+                dropStale();
+            }
             endFragment(deadline, timeout);
             while (sent < total) {
                 int n = Math.min(chunk, total - sent);
@@ -171,6 +176,32 @@ final class SerialConnection implements Connection {
                 asks = false;
             }
             exit();
+        }
+    }
+
+    /**
+     * Drops the input that arrived before a message goes out while no question waits for its
+     * answer: it cannot answer this message, so it belongs to questions given up on, whose debts it
+     * pays (an answer that has begun to arrive leaves its rest owed). This keeps answers that a
+     * stalled line releases all at once, later than {@code late_ms}, from the next questions. At most
+     * {@link #STALE_LIMIT} bytes, so that a talking instrument cannot hold a write here.
+     */
+    private void dropStale() throws LabHalException {
+        long dropped = 0;
+        while (true) {
+            dropped += inputEnd - inputStart;
+            discardCounting();
+            inputStart = inputEnd = 0;
+            if (dropped >= STALE_LIMIT || port.bytesAvailable() <= 0) {
+                break;
+            }
+            fill("write"); // returns at once: bytes are there
+        }
+        if (partial) {
+            if (line.owed(settings.late()) == 0) {
+                line.owe();
+            }
+            partial = false;
         }
     }
 

@@ -590,6 +590,37 @@ class SerialTransportTest {
     }
 
     @Test
+    void answersThatArriveBeforeTheNextQuestionAreNeverItsAnswerEvenAfterLateMs() throws Exception {
+        try (Connection c = open("?late_ms=100"); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertEquals("A?\n", peer.receive(3, QUIET));
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), true));
+            Thread.sleep(300); // the debt is forgotten: only causality is left to tell
+            peer.send("a-released-by-a-stalled-line\n");
+            Thread.sleep(300);
+            write(c, "B?", true);
+            assertEquals("B?\n", peer.receive(3, QUIET));
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    @Test
+    void aSecondLineOfAnAnswerLeftUnreadIsKeptForAReadButNeverGivenToTheNextQuestion() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            peer.send("one\ntwo\n");
+            assertEquals("one\n", readMessage(c));
+            assertEquals("two\n", readMessage(c), "a read with no write before it gets what is there");
+            peer.send("three\n");
+            Thread.sleep(300);
+            write(c, "B?", true);
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    @Test
     void aFragmentLeftInTheInstrumentIsEndedBeforeTheNextConnectionsFirstCommand() throws Exception {
         try (PtyPeer peer = new PtyPeer(b)) {
             try (Connection c = open("")) {
