@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes one target for a set time and prints how many inputs it ran.
-#   fuzz/run.sh <Target> <seconds>     e.g. fuzz/run.sh ResourceAddressFuzzTest 600
+# Fuzzes one target for a set time (or until a number of inputs ran) and prints how many inputs it ran.
+#   fuzz/run.sh <Target> <seconds> [runs]   e.g. fuzz/run.sh ResourceAddressFuzzTest 600
+#                                          or   fuzz/run.sh HislipFrameFuzzTest 3600 10000000
 # <Target> is a fuzz test class (fuzz/README.md lists them). It builds the fuzz module and what it
 # needs (FUZZ_NO_BUILD=1 reuses the last build), then runs the target in one JVM. Findings go into the
 # target's corpus folder under src/test/resources (the Inputs folder named after the class), where the
@@ -9,11 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ $# -ne 2 || ! $2 =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: fuzz/run.sh <Target> <seconds>   (targets: see fuzz/README.md)" >&2
+if [[ $# -lt 2 || $# -gt 3 || ! $2 =~ ^[1-9][0-9]*$ || ! ${3:-1} =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: fuzz/run.sh <Target> <seconds> [runs]   (targets: see fuzz/README.md)" >&2
   exit 2
 fi
-target=$1 seconds=$2
+target=$1 seconds=$2 runs=${3:--1}
 source=$(find fuzz/src/test/java -name "$target.java" | head -1)
 if [[ -z $source ]]; then
   echo "fuzz/run.sh: no fuzz test class named $target under fuzz/src/test/java" >&2
@@ -37,7 +38,7 @@ status=0
 # jazzer.internal.arg.* are libFuzzer arguments after argv0; -max_total_time overrides maxDuration.
 (cd fuzz && JAZZER_FUZZ=1 java -Xmx1g -XX:+UseParallelGC -XX:-OmitStackTraceInFastThrow -Djdk.attach.allowAttachSelf=true \
   -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" \
-  -Djazzer.internal.arg.2=-print_final_stats=1 \
+  -Djazzer.internal.arg.2=-print_final_stats=1 -Djazzer.internal.arg.3=-runs="$runs" \
   -cp "target/test-classes:$(cat target/fuzz.classpath)" org.labhal.fuzz.FuzzMain "$class") >"$log" 2>&1 \
   || status=$?
 

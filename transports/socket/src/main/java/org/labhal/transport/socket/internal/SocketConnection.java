@@ -125,6 +125,7 @@ final class SocketConnection implements Connection {
     private boolean waiting; // the read in progress (possibly over several calls) waits for an answer
     private int late; // answers owed to reads that gave up on them
     private long lateSince; // System.nanoTime() when the reads started missing answers; 0 while in step
+    private boolean missed; // a read on this link gave up on an answer: later ones may come at any time
     // Send side: bytes of a message that went out without its end (writes with end=false)
     private long unfinished;
 
@@ -349,6 +350,9 @@ final class SocketConnection implements Connection {
         int start = data.position();
         long total = data.remaining() + (last == data ? 0 : last.remaining());
         try {
+            if (unfinished == 0 && !asked && !waiting) {
+                dropStale(l);
+            }
             if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
                 probe(l);
             }
@@ -439,6 +443,29 @@ final class SocketConnection implements Connection {
         tail += n;
     }
 
+    /**
+     * Drops the input that arrived before a message goes out while no question waits for its answer:
+     * an instrument cannot answer a question before it is asked, so it belongs to questions given up
+     * on and pays their late answers; an answer that has begun to arrive leaves its rest owed. This
+     * keeps an answer later than {@code late_ms} (one that a stalled peer releases at last) from the
+     * next question, where it would shift every answer after it by one. What is buffered here is
+     * looked at always; the socket is read without waiting only on a link where a read has given up
+     * on an answer, so that a link in step pays no extra system call per question.
+     */
+    private void dropStale(Link l) throws IOException, ConnectionLostException, Interrupted {
+        if (head == tail && !missed) {
+            return;
+        }
+        discardBuffered();
+        if (missed && moreWithin(l, System.nanoTime())) { // reads what is there; never waits
+            discardBuffered();
+        }
+        if (!atMessageStart && late == 0) {
+            late = 1; // the rest of a message that began before this question
+            lateSince = System.nanoTime();
+        }
+    }
+
     private static void restoreReadInterest(Link l) {
         try {
             if (l.key.isValid() && l.key.interestOps() != SelectionKey.OP_READ) {
@@ -507,6 +534,7 @@ final class SocketConnection implements Connection {
 
     /** A read gave up: its answer, or the rest of it, may still come and is discarded then. */
     private void owe() {
+        missed = true;
         if (waiting || !atMessageStart) {
             late++;
             if (lateSince == 0) {
@@ -766,6 +794,7 @@ final class SocketConnection implements Connection {
         // can end in quiet within its timeout and only a peer that keeps sending reaches the bound
         long quiet = Math.min(settings.drain().toNanos(), Deadline.nanos(timeout) / 4);
         asked = false;
+        missed = true; // a clear follows trouble: answers may still come after it
         if (waiting) { // the caller gave up on an answer without a timeout (e.g. a malformed one)
             waiting = false;
             late++;
@@ -906,6 +935,7 @@ final class SocketConnection implements Connection {
         waiting = false;
         late = 0;
         lateSince = 0;
+        missed = false;
         unfinished = 0;
     }
 

@@ -191,6 +191,27 @@ class SocketHostilePeerTest {
     }
 
     @Test
+    void anAnswerLaterThanLateMsThatArrivesBeforeTheNextQuestionIsNeverItsAnswer() throws Exception {
+        try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource("?late_ms=100"))) {
+            peer.accept();
+            Steps.write(c, "A?", IO);
+            peer.receive("A?\n".length());
+            assertThrows(IoTimeoutException.class, () -> Steps.read(c, Duration.ofMillis(200)));
+            Thread.sleep(200); // late_ms passed: the answer owed is forgotten
+            peer.send("a, released by a stalled peer at last\n");
+            Thread.sleep(200); // and it arrives before the next question
+            Steps.write(c, "B?", IO);
+            peer.receive("B?\n".length());
+            peer.send("b\n");
+            assertEquals("b", Steps.read(c, IO), "an answer cannot come before its question");
+            Steps.write(c, "C?", IO);
+            peer.receive("C?\n".length());
+            peer.send("c\n");
+            assertEquals("c", Steps.read(c, IO), "in step after it");
+        }
+    }
+
+    @Test
     void forgettingLateAnswersAlsoForgetsAnUnfinishedBlock() throws Exception {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource("?late_ms=0"))) {
             peer.accept();
