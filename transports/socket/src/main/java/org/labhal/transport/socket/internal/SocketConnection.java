@@ -51,8 +51,11 @@ import org.labhal.api.transport.Deadline;
  * answer itself. The instrument may never send an owed answer (an unknown query makes none), so
  * owed answers are forgotten once {@code late_ms} have passed since reads began missing answers
  * without one getting its own answer since. Until then a query that is never answered costs each
- * following query its answer (it times out; it never returns another query's answer); after that,
- * an even later answer would reach the next read.
+ * following query its answer (it times out; it never returns another query's answer). An even later
+ * answer is still kept from the next question when it arrives before that question goes out: input
+ * that is there when a message starts while no question waits for its answer is dropped (an
+ * instrument cannot answer a question before it is asked). Only one arriving while a question's read
+ * already waits, more than {@code late_ms} after it was given up on, would reach that read.
  *
  * <h2>Out of step: the link is closed</h2>
  * Some failures leave the instrument and this side disagreeing about where a message starts, and
