@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -25,22 +26,45 @@ import org.labhal.api.lock.SessionLock;
 /**
  * The lock core.
  * <p>
- * The holder is one volatile reference to an immutable-once-published {@link Holding} (thread,
- * activity, since), taken by CAS when the lock is free and nobody is queued. Everything else —
- * queueing, priority order, aging, timeouts, interrupts, deadlock checks — lives in the slow path
- * under {@link #queueLock}. A release hands the lock directly to the chosen waiter (it never
- * becomes free in between), which is what keeps the order fair: late arrivals cannot barge past
- * the queue.
+ * The lock word is {@link #owner}, the holder's thread id (0 when free), taken by CAS when the lock
+ * is free and nobody is queued. It is a {@code long}, not a reference, so a thread that takes and
+ * releases the lock again and again stores no reference into it and pays no GC write barrier. What
+ * diagnostics and the deadlock check need about the holder (thread, activity, since when, how many
+ * holds) is in a {@link Holding} that {@link #current} points to, written only when the holder
+ * changes; a thread reuses its Holding, so the uncontended path allocates only the 16-byte lease it
+ * returns (each acquire needs a lease of its own: closing one twice must not release a later hold).
  * <p>
- * Counters that only the holder updates are plain fields: the volatile hand-over of
- * {@link #holder} orders them. Counters updated by waiters that fail are guarded by the queue lock.
+ * Everything else (queueing, priority order, aging, timeouts, interrupts) lives in the slow path
+ * under this lock's {@link #queueLock}. A release hands the lock directly to the chosen waiter (it
+ * never becomes free in between), which is what keeps the order fair: late arrivals cannot barge
+ * past the queue. It unparks the waiter only when that may be parked, and outside the queue lock.
+ * Each priority has its own FIFO ({@link WaitQueue}), so choosing the next waiter looks at four heads
+ * at most. A waiter whose wait lasts beyond {@link #DEADLOCK_CHECK_AFTER_NANOS} joins the service's
+ * {@link WaitGraph}, which has no lock of its own: waits on different locks never serialise.
+ * <p>
+ * Counters that only the holder updates are plain fields: the volatile hand-over of {@link #owner}
+ * orders them. Counters updated by waiters that fail are guarded by the queue lock.
  */
 public final class DefaultSessionLock implements SessionLock {
-    private static final VarHandle HOLDER;
+    /**
+     * How long a wait lasts before the waiter joins the wait-for graph and looks for a cycle: a real
+     * deadlock is reported that much later, and the many short waits of a busy lock never pay for
+     * the check. Counted as the waiter's first park, not on the clock, so that a model checker that
+     * freezes the clock still sees every deadlock.
+     */
+    static final long DEADLOCK_CHECK_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    /** Holdings kept for reuse, by thread id: two threads taking turns each keep theirs. */
+    private static final int SPARES = 8;
+
+    private static final VarHandle OWNER;
+    private static final VarHandle CURRENT;
 
     static {
         try {
-            HOLDER = MethodHandles.lookup().findVarHandle(DefaultSessionLock.class, "holder", Holding.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            OWNER = lookup.findVarHandle(DefaultSessionLock.class, "owner", long.class);
+            CURRENT = lookup.findVarHandle(DefaultSessionLock.class, "current", Holding.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -54,17 +78,27 @@ public final class DefaultSessionLock implements SessionLock {
     private final LockClock clock;
     private final long agingNanos;
 
-    private volatile Holding holder;
+    /** The holder's thread id, 0 when free. */
+    private volatile long owner;
+    /**
+     * The holder's Holding once the holder has published it (a release store, after the CAS of
+     * {@link #owner}); valid while its thread id equals {@link #owner}.
+     */
+    private volatile Holding current;
+    /** Holdings made here, reused when the same thread takes the lock again; a racy cache. */
+    private final Holding[] spares = new Holding[SPARES];
     /** Threads queued or about to queue; read without the queue lock by releasing holders. */
     private volatile int waiting;
 
-    private final ReentrantLock queueLock = new ReentrantLock();
-    private final ArrayList<Waiter> waiters = new ArrayList<>(); // guarded by queueLock
+    /** Guards the queue and the failure counters; the deadlock check takes it to freeze a cycle. */
+    final ReentrantLock queueLock = new ReentrantLock();
+    private final WaitQueue queue = new WaitQueue(); // guarded by queueLock
     private long sequence; // guarded by queueLock
+    private long lastSince; // guarded by queueLock
     private long timeouts; // guarded by queueLock
     private long deadlocks; // guarded by queueLock
 
-    // Written only by the holder; published to the next holder through the volatile holder field.
+    // Written only by the holder; published to the next holder through the volatile owner field.
     private long acquisitions;
     private long contended;
     private long longestWaitNanos;
@@ -107,8 +141,12 @@ public final class DefaultSessionLock implements SessionLock {
 
     @Override
     public Lease acquire() throws DeadlockException, InterruptedException {
+        Lease lease = enter("", true);
+        if (lease != null) {
+            return lease;
+        }
         try {
-            return acquire(Long.MAX_VALUE, Priority.NORMAL, "", true);
+            return acquireSlowly(Long.MAX_VALUE, Priority.NORMAL, "", true);
         } catch (LockTimeoutException impossible) {
             throw new AssertionError("an unbounded wait timed out", impossible);
         }
@@ -116,86 +154,112 @@ public final class DefaultSessionLock implements SessionLock {
 
     @Override
     public Lease acquire(Duration timeout) throws LockTimeoutException, DeadlockException, InterruptedException {
-        return acquire(timeout, Priority.NORMAL, "");
+        Objects.requireNonNull(timeout, "timeout");
+        Lease lease = enter("", true);
+        return lease != null ? lease : acquireSlowly(saturatedNanos(timeout), Priority.NORMAL, "", false);
     }
 
     @Override
     public Lease acquire(Duration timeout, Priority priority, String activity)
             throws LockTimeoutException, DeadlockException, InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(priority, "priority");
-        return acquire(saturatedNanos(timeout), priority, activity == null ? "" : activity, false);
+        String doing = activity == null ? "" : activity;
+        Lease lease = enter(doing, true);
+        return lease != null ? lease : acquireSlowly(saturatedNanos(timeout), priority, doing, false);
     }
 
     @Override
     public Optional<Lease> tryAcquire() {
-        return tryAcquire("");
+        return Optional.ofNullable(enter("", false));
     }
 
     @Override
     public Optional<Lease> tryAcquire(String activity) {
-        Thread me = Thread.currentThread();
-        Holding current = holder;
-        if (current != null) {
-            return current.thread == me ? Optional.of(reenter(current)) : Optional.empty();
-        }
-        if (waiting != 0) {
-            return Optional.empty(); // fair: the queue goes first
-        }
-        Holding mine = new Holding(this, me, activity == null ? "" : activity);
-        mine.since = clock.nanoTime();
-        if (HOLDER.compareAndSet(this, null, mine)) {
-            acquisitions++;
-            return Optional.of(mine);
-        }
-        return Optional.empty();
+        return Optional.ofNullable(enter(activity == null ? "" : activity, false));
     }
 
     @Override
     public boolean isHeldByCurrentThread() {
-        Holding current = holder;
-        return current != null && current.thread == Thread.currentThread();
+        return owner == Thread.currentThread().getId();
     }
 
-    private Lease acquire(long timeoutNanos, Priority priority, String activity, boolean unbounded)
-            throws LockTimeoutException, DeadlockException, InterruptedException {
+    /**
+     * The uncontended path: re-entry, or a free lock nobody is queued for.
+     *
+     * @param interruptible whether an interrupted thread must go to the slow path (which throws)
+     * @return the lease, or null when the slow path must decide
+     */
+    private Lease enter(String activity, boolean interruptible) {
         Thread me = Thread.currentThread();
-        Holding current = holder;
-        if (current != null && current.thread == me) {
-            return reenter(current);
+        long tid = me.getId();
+        long held = owner;
+        if (held == tid) {
+            return reenter();
         }
+        if (held != 0 || waiting != 0 || (interruptible && me.isInterrupted())) {
+            return null;
+        }
+        Holding mine = holdingFor(me, tid, activity);
+        mine.since = clock.nanoTime();
+        mine.holds = 1;
+        if (!OWNER.compareAndSet(this, 0L, tid)) {
+            return null;
+        }
+        publish(mine);
+        acquisitions++;
+        return new HoldLease(mine);
+    }
+
+    /** Makes the new holder's Holding visible; a store only when the holder changed. */
+    private void publish(Holding mine) {
+        if (current != mine) {
+            CURRENT.setRelease(this, mine); // ordered after the CAS; no store-load fence needed
+        }
+    }
+
+    private Lease reenter() {
+        Holding mine = current; // ours: we published it before anything else could change it
+        mine.holds++;
+        acquisitions++;
+        return new HoldLease(mine);
+    }
+
+    /** This thread's Holding, reused from the last acquisition when it was ours. */
+    private Holding holdingFor(Thread me, long tid, String activity) {
+        int slot = (int) tid & (SPARES - 1);
+        Holding mine = spares[slot];
+        if (mine == null || mine.thread != me) {
+            mine = new Holding(this, me, tid);
+            spares[slot] = mine;
+        }
+        if (mine.activity != activity) {
+            mine.activity = activity; // a reference store: only when it changes
+        }
+        return mine;
+    }
+
+    private Lease acquireSlowly(long timeoutNanos, Priority priority, String activity, boolean unbounded)
+            throws LockTimeoutException, DeadlockException, InterruptedException {
         if (Thread.interrupted()) {
             throw new InterruptedException("interrupted before waiting for lock '" + name + "'");
         }
-        if (current == null && waiting == 0) {
-            Holding mine = new Holding(this, me, activity);
-            mine.since = clock.nanoTime();
-            if (HOLDER.compareAndSet(this, null, mine)) {
-                acquisitions++;
-                return mine;
-            }
-        }
-        return acquireSlowly(me, timeoutNanos, priority, activity, unbounded);
-    }
-
-    private Lease reenter(Holding current) {
-        current.holds++;
-        acquisitions++;
-        return new NestedLease(current);
-    }
-
-    private Lease acquireSlowly(Thread me, long timeoutNanos, Priority priority, String activity,
-            boolean unbounded) throws LockTimeoutException, DeadlockException, InterruptedException {
         long start = System.nanoTime();
-        Waiter waiter = new Waiter(new Holding(this, me, activity), priority, start);
+        Thread me = Thread.currentThread();
+        long tid = me.getId();
+        Holding mine = holdingFor(me, tid, activity);
+        Waiter waiter;
         queueLock.lock();
         try {
-            waiting++; // before looking at the holder: a releasing holder then sees us (Dekker)
-            if (waiters.isEmpty()) {
-                waiter.holding.since = clock.nanoTime();
-                if (HOLDER.compareAndSet(this, null, waiter.holding)) {
+            waiting++; // before looking at the owner: a releasing holder then sees us (Dekker)
+            if (queue.isEmpty()) {
+                mine.since = clock.nanoTime();
+                mine.holds = 1;
+                if (OWNER.compareAndSet(this, 0L, tid)) {
                     waiting--;
+                    publish(mine);
                     acquisitions++;
-                    return waiter.holding;
+                    return new HoldLease(mine);
                 }
             }
             if (!unbounded && timeoutNanos <= 0) {
@@ -203,26 +267,25 @@ public final class DefaultSessionLock implements SessionLock {
                 timeouts++;
                 throw timeout(timeoutNanos);
             }
-            waiter.sequence = sequence++;
-            waiters.add(waiter);
+            // Non-decreasing, so that each priority's FIFO is also oldest first (see WaitQueue).
+            long since = Math.max(start, lastSince);
+            lastSince = since;
+            waiter = new Waiter(this, mine, priority, since, sequence++);
+            queue.add(waiter);
         } finally {
             queueLock.unlock();
         }
+        return await(waiter, start, timeoutNanos, unbounded);
+    }
 
-        DeadlockException cycle = graph.startWaiting(me, this);
-        if (cycle != null && !cancel(waiter)) {
-            cycle = null; // the lock was handed to us meanwhile: no deadlock any more
-        }
-        if (cycle != null) {
-            graph.stopWaiting(me);
-            countDeadlock();
-            throw cycle;
-        }
+    private Lease await(Waiter waiter, long start, long timeoutNanos, boolean unbounded)
+            throws LockTimeoutException, DeadlockException, InterruptedException {
+        long deadline = start + timeoutNanos;
+        boolean parked = false;
+        boolean registered = false;
         try {
-            long deadline = unbounded ? 0 : start + timeoutNanos;
-            while (!waiter.granted) {
+            while (waiter.state != Waiter.GRANTED) {
                 if (Thread.interrupted()) {
-                    graph.stopWaiting(me); // leaving: no edge for others' deadlock checks to walk
                     if (cancel(waiter)) {
                         throw new InterruptedException("interrupted while waiting for lock '" + name + "'");
                     }
@@ -230,22 +293,46 @@ public final class DefaultSessionLock implements SessionLock {
                     release(waiter.holding);
                     throw new InterruptedException("interrupted while waiting for lock '" + name + "'");
                 }
-                if (unbounded) {
-                    LockSupport.park(this);
-                } else {
+                long parkNanos = 0; // 0: until unparked
+                if (!unbounded) {
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
-                        graph.stopWaiting(me);
                         if (cancel(waiter)) {
                             throw timeoutAfterWait(timeoutNanos);
                         }
                         break; // granted just in time
                     }
-                    LockSupport.parkNanos(this, remaining);
+                    parkNanos = remaining;
                 }
+                if (!registered) {
+                    if (parked) {
+                        // The wait has lasted: join the wait-for graph, then wait on.
+                        registered = true;
+                        DeadlockException cycle = graph.register(waiter);
+                        if (cycle != null) {
+                            throw cycle; // refused: already out of the queue and counted
+                        }
+                        continue;
+                    }
+                    parkNanos = parkNanos == 0 ? DEADLOCK_CHECK_AFTER_NANOS
+                            : Math.min(parkNanos, DEADLOCK_CHECK_AFTER_NANOS);
+                }
+                if (!waiter.parking) {
+                    waiter.parking = true; // before the last look at the state (Dekker with handOver)
+                }
+                if (waiter.state != Waiter.GRANTED) {
+                    if (parkNanos == 0) {
+                        LockSupport.park(this);
+                    } else {
+                        LockSupport.parkNanos(this, parkNanos);
+                    }
+                }
+                parked = true;
             }
         } finally {
-            graph.stopWaiting(me);
+            if (registered) {
+                graph.unregister(waiter);
+            }
         }
         long waited = System.nanoTime() - start;
         acquisitions++;
@@ -253,31 +340,33 @@ public final class DefaultSessionLock implements SessionLock {
         if (waited > longestWaitNanos) {
             longestWaitNanos = waited;
         }
-        return waiter.holding;
+        return new HoldLease(waiter.holding);
     }
 
     /** Removes a waiter that gives up; false when it was granted the lock first. */
     private boolean cancel(Waiter waiter) {
         queueLock.lock();
         try {
-            if (waiter.granted) {
+            if (waiter.state == Waiter.GRANTED) {
                 return false;
             }
-            waiters.remove(waiter);
-            waiting--;
+            withdrawLocked(waiter);
             return true;
         } finally {
             queueLock.unlock();
         }
     }
 
-    private void countDeadlock() {
-        queueLock.lock();
-        try {
-            deadlocks++;
-        } finally {
-            queueLock.unlock();
-        }
+    /** Takes a waiter whose wait closes a deadlock out of the queue; the caller holds the queue lock. */
+    void refuseLocked(Waiter waiter) {
+        withdrawLocked(waiter);
+        deadlocks++;
+    }
+
+    private void withdrawLocked(Waiter waiter) {
+        queue.remove(waiter);
+        waiting--;
+        waiter.state = Waiter.CANCELLED;
     }
 
     private LockTimeoutException timeoutAfterWait(long timeoutNanos) {
@@ -291,9 +380,9 @@ public final class DefaultSessionLock implements SessionLock {
     }
 
     private LockTimeoutException timeout(long timeoutNanos) {
-        Holding current = holder;
-        HolderInfo info = current == null ? null : current.snapshot(clock.nanoTime());
-        return new LockTimeoutException(name, Duration.ofNanos(Math.max(0, timeoutNanos)), info, waiters.size());
+        Holding holding = holding();
+        HolderInfo info = holding == null ? null : holding.snapshot(clock.nanoTime());
+        return new LockTimeoutException(name, Duration.ofNanos(Math.max(0, timeoutNanos)), info, queue.size());
     }
 
     /** Gives one hold back; called by the holding thread through its lease. */
@@ -305,89 +394,97 @@ public final class DefaultSessionLock implements SessionLock {
         if (held > longestHoldNanos) {
             longestHoldNanos = held;
         }
-        HOLDER.setVolatile(this, null);
+        owner = 0;
         if (waiting != 0) {
             handOver();
         }
     }
 
     private void handOver() {
+        Waiter next;
         queueLock.lock();
         try {
-            if (holder != null || waiters.isEmpty()) {
-                return; // someone took it (their release hands over) or the waiter gave up
+            if (owner != 0 || queue.isEmpty()) {
+                return; // someone took it (their release hands over) or the waiters gave up
             }
-            Waiter next = next(System.nanoTime());
-            next.holding.since = clock.nanoTime();
-            if (HOLDER.compareAndSet(this, null, next.holding)) {
-                waiters.remove(next);
-                waiting--;
-                next.granted = true;
-                LockSupport.unpark(next.holding.thread);
+            next = queue.best(agingNanos);
+            Holding holding = next.holding;
+            holding.since = clock.nanoTime();
+            holding.holds = 1;
+            if (!OWNER.compareAndSet(this, 0L, holding.tid)) {
+                return; // taken in the instant of the release; that holder's release hands over
             }
+            publish(holding);
+            queue.remove(next);
+            waiting--;
+            next.state = Waiter.GRANTED;
         } finally {
             queueLock.unlock();
         }
+        if (next.parking) {
+            LockSupport.unpark(next.thread()); // outside the queue lock: others may queue meanwhile
+        }
     }
 
-    /** The waiter with the highest aged priority, the earliest among equals. */
-    private Waiter next(long now) {
-        Waiter best = null;
-        long bestRank = Long.MIN_VALUE;
-        for (Waiter candidate : waiters) {
-            long rank = rank(candidate, now);
-            if (rank > bestRank) { // strict: among equals the earlier (lower index) stays
-                best = candidate;
-                bestRank = rank;
+    /** @return the holder's Holding, or null when the lock is free */
+    private Holding holding() {
+        while (true) {
+            long held = owner;
+            if (held == 0) {
+                return null;
             }
+            Holding holding = current;
+            if (holding != null && holding.tid == held) {
+                return holding;
+            }
+            // Taken an instant ago; the new holder publishes its Holding right after its CAS.
+            Thread.onSpinWait();
         }
-        return best;
-    }
-
-    /**
-     * The aged rank: waiting raises LOW, NORMAL and HIGH one level per aging interval up to HIGH, so
-     * none of them starves; URGENT stays above everything aged.
-     */
-    private long rank(Waiter waiter, long now) {
-        if (waiter.priority == Priority.URGENT) {
-            return Priority.URGENT.rank();
-        }
-        return Math.min(Priority.HIGH.rank(), waiter.priority.rank() + (now - waiter.since) / agingNanos);
     }
 
     @Override
     public LockInfo info() {
         long now = System.nanoTime();
         long clockNow = clock.nanoTime();
-        Holding current = holder;
+        Holding holding = holding();
+        HolderInfo holderInfo = holding == null ? null : holding.snapshot(clockNow);
         List<WaiterInfo> queued;
         long timeoutCount;
         long deadlockCount;
         queueLock.lock();
         try {
-            List<Waiter> ordered = new ArrayList<>(waiters);
-            ordered.sort(Comparator.comparingLong((Waiter w) -> -rank(w, now))
+            List<Waiter> ordered = queue.all();
+            ordered.sort(Comparator.comparingLong((Waiter w) -> -WaitQueue.rank(w, now, agingNanos))
                     .thenComparingLong(w -> w.sequence));
             queued = new ArrayList<>(ordered.size());
             for (Waiter w : ordered) {
-                queued.add(new WaiterInfo(w.holding.thread.getName(), w.holding.thread.getId(), w.holding.activity,
-                        w.priority, Duration.ofNanos(now - w.since)));
+                Thread thread = w.thread();
+                queued.add(new WaiterInfo(thread.getName(), thread.getId(), w.holding.activity, w.priority,
+                        Duration.ofNanos(now - w.since)));
             }
             timeoutCount = timeouts;
             deadlockCount = deadlocks;
         } finally {
             queueLock.unlock();
         }
-        return new LockInfo(name, domainKey, policy,
-                Optional.ofNullable(current).map(h -> h.snapshot(clockNow)), List.copyOf(queued),
+        return new LockInfo(name, domainKey, policy, Optional.ofNullable(holderInfo), List.copyOf(queued),
                 acquisitions, contended, timeoutCount, deadlockCount,
                 Duration.ofNanos(longestWaitNanos), Duration.ofNanos(longestHoldNanos));
     }
 
+    /** @return how many threads are queued (or about to queue) for this lock */
+    int queuedThreads() {
+        return waiting;
+    }
+
     /** @return the thread holding the lock right now, or {@code null} */
     Thread holderThread() {
-        Holding current = holder;
-        return current == null ? null : current.thread;
+        long held = owner;
+        if (held == 0) {
+            return null;
+        }
+        Holding holding = current;
+        return holding != null && holding.tid == held ? holding.thread : null;
     }
 
     @Override
@@ -396,7 +493,6 @@ public final class DefaultSessionLock implements SessionLock {
     }
 
     private static long saturatedNanos(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
         try {
             return timeout.toNanos();
         } catch (ArithmeticException tooLong) {
@@ -404,84 +500,81 @@ public final class DefaultSessionLock implements SessionLock {
         }
     }
 
-    /** One hold of the lock by one thread; also the outermost lease of that hold. */
-    static final class Holding implements Lease {
+    /**
+     * One thread's hold of the lock: what diagnostics and the deadlock check read about the holder.
+     * Reused by the same thread for its next hold, so its fields are written before each hold is
+     * published (by the CAS of {@link #owner} or, for a waiter, by the hand-over) and read by others
+     * only while {@link #tid} equals the owner.
+     */
+    static final class Holding {
         final DefaultSessionLock lock;
         final Thread thread;
-        final String activity;
-        long since; // written before the holding is published
-        int holds = 1; // holder only
-        private boolean closed; // holder only
+        final long tid;
+        /** What every lease of this Holding points to once closed. */
+        final ClosedLease closed = new ClosedLease(this);
+        String activity = "";
+        long since;
+        int holds; // holder only
 
-        Holding(DefaultSessionLock lock, Thread thread, String activity) {
+        Holding(DefaultSessionLock lock, Thread thread, long tid) {
             this.lock = lock;
             this.thread = thread;
-            this.activity = activity;
-        }
-
-        @Override
-        public SessionLock lock() {
-            return lock;
-        }
-
-        @Override
-        public void close() {
-            checkThread(thread, lock);
-            if (!closed) {
-                closed = true;
-                lock.release(this);
-            }
+            this.tid = tid;
         }
 
         HolderInfo snapshot(long now) {
             long heldNanos = Math.max(0, now - since);
-            return new HolderInfo(thread.getName(), thread.getId(), activity,
-                    Instant.now().minusNanos(heldNanos), Duration.ofNanos(heldNanos), holds);
+            return new HolderInfo(thread.getName(), tid, activity, Instant.now().minusNanos(heldNanos),
+                    Duration.ofNanos(heldNanos), holds);
         }
     }
 
-    /** A re-entrant acquisition by the thread that already holds the lock. */
-    private static final class NestedLease implements Lease {
-        private final Holding holding;
-        private boolean closed;
+    /** A closed lease's target: still names the lock and the thread the lease belonged to. */
+    static final class ClosedLease {
+        final Holding holding;
 
-        NestedLease(Holding holding) {
+        ClosedLease(Holding holding) {
             this.holding = holding;
+        }
+    }
+
+    /**
+     * One acquisition: outermost or re-entrant alike. Sixteen bytes (one reference), the only
+     * allocation of an uncontended acquire: it points to the Holding while open and to that
+     * Holding's {@link ClosedLease} once closed, so a second close, or the close of a lease from an
+     * earlier hold, changes nothing.
+     */
+    private static final class HoldLease implements Lease {
+        private Object target; // Holding while open, ClosedLease once closed; owner thread only
+
+        HoldLease(Holding holding) {
+            this.target = holding;
         }
 
         @Override
         public SessionLock lock() {
-            return holding.lock;
+            Object t = target;
+            return t instanceof Holding ? ((Holding) t).lock : ((ClosedLease) t).holding.lock;
         }
 
         @Override
         public void close() {
-            checkThread(holding.thread, holding.lock);
-            if (!closed) {
-                closed = true;
+            Object t = target;
+            if (t instanceof Holding) {
+                Holding holding = (Holding) t;
+                checkThread(holding);
+                target = holding.closed;
                 holding.lock.release(holding);
+            } else {
+                checkThread(((ClosedLease) t).holding);
             }
         }
     }
 
-    private static void checkThread(Thread owner, DefaultSessionLock lock) {
-        if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("Lease of lock '" + lock.name + "' belongs to thread \""
-                    + owner.getName() + "\", not to \"" + Thread.currentThread().getName() + '"');
-        }
-    }
-
-    private static final class Waiter {
-        final Holding holding;
-        final Priority priority;
-        final long since;
-        long sequence;
-        volatile boolean granted;
-
-        Waiter(Holding holding, Priority priority, long since) {
-            this.holding = holding;
-            this.priority = priority;
-            this.since = since;
+    private static void checkThread(Holding holding) {
+        if (Thread.currentThread() != holding.thread) {
+            throw new IllegalStateException("Lease of lock '" + holding.lock.name + "' belongs to thread \""
+                    + holding.thread.getName() + "\", not to \"" + Thread.currentThread().getName() + '"');
         }
     }
 }

@@ -1,5 +1,7 @@
 package org.labhal.api.internal.lock;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,17 +18,30 @@ import java.util.concurrent.TimeUnit;
  * {@code System.nanoTime()} directly, so locks that outlive their service keep correct times.
  */
 public final class LockClock implements AutoCloseable {
-    private final ScheduledExecutorService ticker;
-    private volatile long now = System.nanoTime();
-    private volatile boolean ticking;
+    /** The value of {@link #now} once the clock reads {@code System.nanoTime()} directly. */
+    private static final long PRECISE = Long.MIN_VALUE;
+    private static final VarHandle NOW;
 
-    private LockClock(ScheduledExecutorService ticker) {
+    static {
+        try {
+            NOW = MethodHandles.lookup().findVarHandle(LockClock.class, "now", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final ScheduledExecutorService ticker;
+    /** The time of the last tick, or {@link #PRECISE}: one volatile read per reading of the clock. */
+    private volatile long now;
+
+    private LockClock(ScheduledExecutorService ticker, long now) {
         this.ticker = ticker;
+        this.now = now;
     }
 
     /** @return a clock that reads {@code System.nanoTime()} on every call */
     public static LockClock precise() {
-        return new LockClock(null);
+        return new LockClock(null, PRECISE);
     }
 
     /**
@@ -40,22 +55,30 @@ public final class LockClock implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        LockClock clock = new LockClock(ticker);
+        LockClock clock = new LockClock(ticker, System.nanoTime());
         long period = Math.max(1, resolution.toNanos());
-        ticker.scheduleAtFixedRate(() -> clock.now = System.nanoTime(), 0, period, TimeUnit.NANOSECONDS);
-        clock.ticking = true;
+        ticker.scheduleAtFixedRate(clock::tick, period, period, TimeUnit.NANOSECONDS);
         return clock;
+    }
+
+    private void tick() {
+        long last = now;
+        if (last != PRECISE) {
+            // A CAS, not a write: a tick that races with close() must not undo it.
+            NOW.compareAndSet(this, last, System.nanoTime());
+        }
     }
 
     /** @return a monotonic time in nanoseconds, comparable with earlier readings of this clock */
     public long nanoTime() {
-        return ticking ? now : System.nanoTime();
+        long last = now;
+        return last != PRECISE ? last : System.nanoTime();
     }
 
     /** Stops the ticker; readings continue from {@code System.nanoTime()}. Idempotent. */
     @Override
     public void close() {
-        ticking = false;
+        now = PRECISE;
         if (ticker != null) {
             ticker.shutdownNow();
         }

@@ -13,13 +13,18 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
@@ -337,7 +342,8 @@ class SessionLockTest {
             try (Lease s = analyzer.acquire(Duration.ofSeconds(10))) {
                 bothHeld.countDown();
                 bothHeld.await();
-                await(() -> analyzer.info().waiters().size() == 1, "thread-A waits for the analyzer");
+                // A's wait has lasted long enough to join the wait-for graph: B's wait closes the cycle.
+                await(() -> service.graph().waitingThreads() == 1, "thread-A waits in the wait-for graph");
                 try (Lease g = generator.acquire(Duration.ofSeconds(20))) {
                     return null;
                 }
@@ -354,6 +360,134 @@ class SessionLockTest {
         assertEquals(null, first.get(10, TimeUnit.SECONDS));
         a.get(10, TimeUnit.SECONDS);
         assertEquals(1, generator.info().deadlocks());
+        assertEquals(0, service.graph().waitingThreads());
+    }
+
+    /**
+     * Two threads take two locks in opposite order at the same moment, so both waits pass the
+     * deadlock-check threshold and join the wait-for graph at about the same time: every time,
+     * exactly one of them is refused with the cycle named, and the other gets both locks.
+     */
+    @Test
+    void simultaneousDeadlockRefusesExactlyOneThreadEveryTime() throws Exception {
+        for (int round = 0; round < 40; round++) {
+            SessionLock left = service.newLock("left-" + round);
+            SessionLock right = service.newLock("right-" + round);
+            CyclicBarrier bothHeld = new CyclicBarrier(2);
+            String nameA = "A-" + round;
+            String nameB = "B-" + round;
+            Future<Throwable> a = pool.submit(() -> takeBoth(nameA, left, right, bothHeld));
+            Future<Throwable> b = pool.submit(() -> takeBoth(nameB, right, left, bothHeld));
+            Throwable outcomeA = a.get(20, TimeUnit.SECONDS);
+            Throwable outcomeB = b.get(20, TimeUnit.SECONDS);
+            assertTrue((outcomeA == null) != (outcomeB == null),
+                    "round " + round + ": exactly one refusal expected, got " + outcomeA + " and " + outcomeB);
+            DeadlockException refusal = assertInstanceOf(DeadlockException.class,
+                    outcomeA != null ? outcomeA : outcomeB);
+            String victim = outcomeA != null ? nameA : nameB;
+            String other = outcomeA != null ? nameB : nameA;
+            assertEquals(List.of(victim, other), refusal.threads());
+            assertEquals(outcomeA != null ? List.of(right.name(), left.name()) : List.of(left.name(), right.name()),
+                    refusal.locks(), "the victim waited for its second lock, held by the other");
+            assertEquals(1, left.info().deadlocks() + right.info().deadlocks());
+            assertTrue(left.info().holder().isEmpty() && right.info().holder().isEmpty());
+            assertEquals(0, service.graph().waitingThreads());
+        }
+    }
+
+    /** Three threads in a ring of three locks: one is refused, the other two finish. */
+    @Test
+    void threeThreadRingRefusesOneAndTheOthersFinish() throws Exception {
+        List<SessionLock> ring = List.of(service.newLock("ring-0"), service.newLock("ring-1"), service.newLock("ring-2"));
+        CyclicBarrier allHeld = new CyclicBarrier(3);
+        List<Future<Throwable>> outcomes = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SessionLock first = ring.get(i);
+            SessionLock second = ring.get((i + 1) % 3);
+            String name = "ring-thread-" + i;
+            outcomes.add(pool.submit(() -> takeBoth(name, first, second, allHeld)));
+        }
+        List<Throwable> failures = new ArrayList<>();
+        for (Future<Throwable> outcome : outcomes) {
+            Throwable t = outcome.get(20, TimeUnit.SECONDS);
+            if (t != null) {
+                failures.add(t);
+            }
+        }
+        assertEquals(1, failures.size(), "one refusal: " + failures);
+        DeadlockException refusal = assertInstanceOf(DeadlockException.class, failures.get(0));
+        assertEquals(3, refusal.threads().size(), refusal.getMessage());
+        assertEquals(3, refusal.locks().stream().distinct().count(), refusal.getMessage());
+        assertEquals(1, ring.stream().mapToLong(l -> l.info().deadlocks()).sum());
+        assertEquals(0, service.graph().waitingThreads());
+    }
+
+    /** Takes one lock, meets the others at the barrier, then waits (unbounded) for the second. */
+    private static Throwable takeBoth(String name, SessionLock first, SessionLock second, CyclicBarrier held) {
+        Thread.currentThread().setName(name);
+        try (Lease outer = first.acquire(Duration.ofSeconds(10))) {
+            held.await(10, TimeUnit.SECONDS);
+            try (Lease inner = second.acquire()) {
+                return null;
+            }
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    /**
+     * Many threads on many locks, each taking two locks in ascending order (which can never
+     * deadlock) and holding them past the deadlock-check threshold, so that waits join the wait-for
+     * graph while its edges change all the time: no thread may ever be refused. Fails too if no
+     * wait ever joined the graph (then nothing was checked).
+     */
+    @Test
+    void manyThreadsOnManyLocksNeverReportAFalseDeadlock() throws Exception {
+        int lockCount = 16;
+        int threadCount = 32;
+        List<SessionLock> locks = new ArrayList<>();
+        for (int i = 0; i < lockCount; i++) {
+            locks.add(service.newLock("independent-" + i));
+        }
+        AtomicInteger mostInGraph = new AtomicInteger();
+        AtomicBoolean done = new AtomicBoolean();
+        Future<?> sampler = pool.submit(() -> {
+            while (!done.get()) {
+                mostInGraph.accumulateAndGet(service.graph().waitingThreads(), Math::max);
+                Thread.onSpinWait();
+            }
+        });
+        List<Future<Integer>> workers = new ArrayList<>();
+        for (int t = 0; t < threadCount; t++) {
+            long seed = t;
+            workers.add(pool.submit(() -> {
+                Random random = new Random(seed);
+                int sections = 0;
+                for (int op = 0; op < 60; op++) {
+                    int i = random.nextInt(lockCount);
+                    int j = random.nextInt(lockCount);
+                    SessionLock low = locks.get(Math.min(i, j));
+                    SessionLock high = locks.get(Math.max(i, j));
+                    try (Lease a = low.acquire(); Lease b = high.acquire(Duration.ofSeconds(30))) {
+                        if (random.nextInt(4) == 0) {
+                            LockSupport.parkNanos(2_000_000); // a long step: others' waits pass the threshold
+                        }
+                        sections++;
+                    }
+                }
+                return sections;
+            }));
+        }
+        try {
+            for (Future<Integer> worker : workers) {
+                assertEquals(60, worker.get(60, TimeUnit.SECONDS), "every section ran, none refused");
+            }
+        } finally {
+            done.set(true);
+            sampler.get(10, TimeUnit.SECONDS);
+        }
+        assertEquals(0, locks.stream().mapToLong(l -> l.info().deadlocks()).sum(), "false deadlocks");
+        assertTrue(mostInGraph.get() > 0, "no wait lasted long enough to be checked: the test checked nothing");
         assertEquals(0, service.graph().waitingThreads());
     }
 
