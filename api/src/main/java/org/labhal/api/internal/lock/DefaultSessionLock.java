@@ -39,18 +39,20 @@ import org.labhal.api.lock.SessionLock;
  * never becomes free in between), which is what keeps the order fair: late arrivals cannot barge
  * past the queue. It unparks the waiter only when that may be parked, and outside the queue lock.
  * Each priority has its own FIFO ({@link WaitQueue}), so choosing the next waiter looks at four heads
- * at most. A waiter whose wait lasts beyond {@link #DEADLOCK_CHECK_AFTER_NANOS} joins the service's
- * {@link WaitGraph}, which has no lock of its own: waits on different locks never serialise.
+ * at most. A waiter queued behind others, or first in line for longer than
+ * {@link #DEADLOCK_CHECK_AFTER_NANOS}, joins the service's {@link WaitGraph}, which has no lock of its
+ * own: waits on different locks never serialise.
  * <p>
  * Counters that only the holder updates are plain fields: the volatile hand-over of {@link #owner}
  * orders them. Counters updated by waiters that fail are guarded by the queue lock.
  */
 public final class DefaultSessionLock implements SessionLock {
     /**
-     * How long a wait lasts before the waiter joins the wait-for graph and looks for a cycle: a real
-     * deadlock is reported that much later, and the many short waits of a busy lock never pay for
-     * the check. Counted as the waiter's first park, not on the clock, so that a model checker that
-     * freezes the clock still sees every deadlock.
+     * How long the first waiter in line waits before it joins the wait-for graph and looks for a
+     * cycle: a deadlock between two such waiters is reported that much later, and the short wait for
+     * one hold of a busy lock never pays for the check. Counted as the waiter's first park, not on the
+     * clock, so that a model checker that freezes the clock still sees every deadlock. Waiters queued
+     * behind others join at once (see {@link #await}).
      */
     static final long DEADLOCK_CHECK_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -249,6 +251,7 @@ public final class DefaultSessionLock implements SessionLock {
         long tid = me.getId();
         Holding mine = holdingFor(me, tid, activity);
         Waiter waiter;
+        boolean behind;
         queueLock.lock();
         try {
             waiting++; // before looking at the owner: a releasing holder then sees us (Dekker)
@@ -271,17 +274,23 @@ public final class DefaultSessionLock implements SessionLock {
             long since = Math.max(start, lastSince);
             lastSince = since;
             waiter = new Waiter(this, mine, priority, since, sequence++);
+            behind = !queue.isEmpty();
             queue.add(waiter);
         } finally {
             queueLock.unlock();
         }
-        return await(waiter, start, timeoutNanos, unbounded);
+        return await(waiter, start, timeoutNanos, unbounded, behind);
     }
 
-    private Lease await(Waiter waiter, long start, long timeoutNanos, boolean unbounded)
+    /**
+     * @param behind whether others were queued ahead: then the wait spans at least one other hold,
+     *        so the waiter joins the wait-for graph before it parks (a few hundred nanoseconds)
+     *        rather than waking up once more to join it later
+     */
+    private Lease await(Waiter waiter, long start, long timeoutNanos, boolean unbounded, boolean behind)
             throws LockTimeoutException, DeadlockException, InterruptedException {
         long deadline = start + timeoutNanos;
-        boolean parked = false;
+        boolean parked = behind;
         boolean registered = false;
         try {
             while (waiter.state != Waiter.GRANTED) {
