@@ -9,7 +9,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -39,8 +38,8 @@ import org.labhal.api.lock.SessionLock;
  * never becomes free in between), which is what keeps the order fair: late arrivals cannot barge
  * past the queue. It unparks the waiter only when that may be parked, and outside the queue lock.
  * Each priority has its own FIFO ({@link WaitQueue}), so choosing the next waiter looks at four heads
- * at most. A waiter queued behind others, or first in line for longer than
- * {@link #DEADLOCK_CHECK_AFTER_NANOS}, joins the service's {@link WaitGraph}, which has no lock of its
+ * at most. The first waiter in line looks for the hand-over a few times ({@link #SPINS}) before it
+ * parks; a waiter that parks first joins the service's {@link WaitGraph}, which has no lock of its
  * own: waits on different locks never serialise.
  * <p>
  * Counters that only the holder updates are plain fields: the volatile hand-over of {@link #owner}
@@ -48,16 +47,18 @@ import org.labhal.api.lock.SessionLock;
  */
 public final class DefaultSessionLock implements SessionLock {
     /**
-     * How long the first waiter in line waits before it joins the wait-for graph and looks for a
-     * cycle: a deadlock between two such waiters is reported that much later, and the short wait for
-     * one hold of a busy lock never pays for the check. Counted as the waiter's first park, not on the
-     * clock, so that a model checker that freezes the clock still sees every deadlock. Waiters queued
-     * behind others join at once (see {@link #await}).
+     * How often the first waiter in line looks for the hand-over before it joins the wait-for graph
+     * and parks (a few hundred nanoseconds): a short hold then passes the lock on without a park, a
+     * wake-up or a deadlock check. A wait that outlasts it parks, and every parked waiter is in the
+     * graph: a deadlock is found before anyone sleeps on it.
      */
-    static final long DEADLOCK_CHECK_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final int SPINS = 16;
 
-    /** Holdings kept for reuse, by thread id: two threads taking turns each keep theirs. */
-    private static final int SPARES = 8;
+    /**
+     * Holdings kept for reuse, by a hash of the thread id (Fibonacci hashing: ids of threads that
+     * share one lock are often evenly spaced), so threads taking turns each keep theirs.
+     */
+    private static final int SPARE_BITS = 4;
 
     private static final VarHandle OWNER;
     private static final VarHandle CURRENT;
@@ -88,7 +89,7 @@ public final class DefaultSessionLock implements SessionLock {
      */
     private volatile Holding current;
     /** Holdings made here, reused when the same thread takes the lock again; a racy cache. */
-    private final Holding[] spares = new Holding[SPARES];
+    private final Holding[] spares = new Holding[1 << SPARE_BITS];
     /** Threads queued or about to queue; read without the queue lock by releasing holders. */
     private volatile int waiting;
 
@@ -229,7 +230,7 @@ public final class DefaultSessionLock implements SessionLock {
 
     /** This thread's Holding, reused from the last acquisition when it was ours. */
     private Holding holdingFor(Thread me, long tid, String activity) {
-        int slot = (int) tid & (SPARES - 1);
+        int slot = (int) ((tid * 0x9E3779B97F4A7C15L) >>> (64 - SPARE_BITS));
         Holding mine = spares[slot];
         if (mine == null || mine.thread != me) {
             mine = new Holding(this, me, tid);
@@ -283,15 +284,16 @@ public final class DefaultSessionLock implements SessionLock {
     }
 
     /**
-     * @param behind whether others were queued ahead: then the wait spans at least one other hold,
-     *        so the waiter joins the wait-for graph before it parks (a few hundred nanoseconds)
-     *        rather than waking up once more to join it later
+     * @param behind whether others were queued ahead: then the wait spans at least one other hold and
+     *        spinning is pointless
      */
     private Lease await(Waiter waiter, long start, long timeoutNanos, boolean unbounded, boolean behind)
             throws LockTimeoutException, DeadlockException, InterruptedException {
         long deadline = start + timeoutNanos;
-        boolean parked = behind;
         boolean registered = false;
+        for (int spin = behind ? 0 : SPINS; spin > 0 && waiter.state != Waiter.GRANTED; spin--) {
+            Thread.onSpinWait();
+        }
         try {
             while (waiter.state != Waiter.GRANTED) {
                 if (Thread.interrupted()) {
@@ -314,17 +316,13 @@ public final class DefaultSessionLock implements SessionLock {
                     parkNanos = remaining;
                 }
                 if (!registered) {
-                    if (parked) {
-                        // The wait has lasted: join the wait-for graph, then wait on.
-                        registered = true;
-                        DeadlockException cycle = graph.register(waiter);
-                        if (cycle != null) {
-                            throw cycle; // refused: already out of the queue and counted
-                        }
-                        continue;
+                    // About to sleep: join the wait-for graph first (no lock of its own, see WaitGraph).
+                    registered = true;
+                    DeadlockException cycle = graph.register(waiter);
+                    if (cycle != null) {
+                        throw cycle; // refused: already out of the queue and counted
                     }
-                    parkNanos = parkNanos == 0 ? DEADLOCK_CHECK_AFTER_NANOS
-                            : Math.min(parkNanos, DEADLOCK_CHECK_AFTER_NANOS);
+                    continue;
                 }
                 if (!waiter.parking) {
                     waiter.parking = true; // before the last look at the state (Dekker with handOver)
@@ -336,7 +334,6 @@ public final class DefaultSessionLock implements SessionLock {
                         LockSupport.parkNanos(this, parkNanos);
                     }
                 }
-                parked = true;
             }
         } finally {
             if (registered) {

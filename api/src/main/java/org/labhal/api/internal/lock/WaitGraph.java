@@ -14,9 +14,9 @@ import org.labhal.api.lock.DeadlockException;
  * which deadlocks are cycles. It has no lock of its own, so waits on different locks never
  * serialise on it.
  * <p>
- * A waiter joins the graph before it parks when others are queued ahead of it, and after its first
- * park (about a millisecond) when it is first in line, so the short wait for one hold of a busy lock
- * never touches it (see {@link DefaultSessionLock}). A cycle can only be closed by a thread that joins (a hand-over gives a lock to a thread that stops
+ * A waiter joins the graph just before it parks; the first waiter in line looks for the hand-over a
+ * few times first, so the short wait for one hold of a busy lock never touches it (see
+ * {@link DefaultSessionLock}). A cycle can only be closed by a thread that joins (a hand-over gives a lock to a thread that stops
  * waiting), and each joining thread publishes its edge, fences, and then walks the chain
  * lock → holder → the lock that holder waits for. Of the threads of a cycle, the one that joined
  * last therefore sees every other edge: every real deadlock is found.

@@ -342,7 +342,7 @@ class SessionLockTest {
             try (Lease s = analyzer.acquire(Duration.ofSeconds(10))) {
                 bothHeld.countDown();
                 bothHeld.await();
-                // A's wait has lasted long enough to join the wait-for graph: B's wait closes the cycle.
+                // A has joined the wait-for graph (it parks): B's wait closes the cycle.
                 await(() -> service.graph().waitingThreads() == 1, "thread-A waits in the wait-for graph");
                 try (Lease g = generator.acquire(Duration.ofSeconds(20))) {
                     return null;
@@ -364,9 +364,9 @@ class SessionLockTest {
     }
 
     /**
-     * Two threads take two locks in opposite order at the same moment, so both waits pass the
-     * deadlock-check threshold and join the wait-for graph at about the same time: every time,
-     * exactly one of them is refused with the cycle named, and the other gets both locks.
+     * Two threads take two locks in opposite order at the same moment, so both waits outlast the
+     * first waiter's spin and join the wait-for graph at about the same time: every time, exactly
+     * one of them is refused with the cycle named, and the other gets both locks.
      */
     @Test
     void simultaneousDeadlockRefusesExactlyOneThreadEveryTime() throws Exception {
@@ -437,8 +437,8 @@ class SessionLockTest {
 
     /**
      * Many threads on many locks, each taking two locks in ascending order (which can never
-     * deadlock) and holding them past the deadlock-check threshold, so that waits join the wait-for
-     * graph while its edges change all the time: no thread may ever be refused. Fails too if no
+     * deadlock) and sometimes holding them for 2 ms, so that waits park and join the wait-for graph
+     * while its edges change all the time: no thread may ever be refused. Fails too if no
      * wait ever joined the graph (then nothing was checked).
      */
     @Test
@@ -470,7 +470,7 @@ class SessionLockTest {
                     SessionLock high = locks.get(Math.max(i, j));
                     try (Lease a = low.acquire(); Lease b = high.acquire(Duration.ofSeconds(30))) {
                         if (random.nextInt(4) == 0) {
-                            LockSupport.parkNanos(2_000_000); // a long step: others' waits pass the threshold
+                            LockSupport.parkNanos(2_000_000); // a long step: others' waits park
                         }
                         sections++;
                     }
