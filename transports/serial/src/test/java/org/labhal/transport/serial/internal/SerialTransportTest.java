@@ -621,6 +621,18 @@ class SerialTransportTest {
     }
 
     @Test
+    void theRestOfAMessageReadInPartIsNeverTheNextQuestionsAnswer() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            peer.send("abcdef");
+            assertEquals("abc", read(c, 3, IO, false));
+            write(c, "B?", true); // the caller leaves the rest of A's answer
+            peer.send("gh\nb\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    @Test
     void aFragmentLeftInTheInstrumentIsEndedBeforeTheNextConnectionsFirstCommand() throws Exception {
         try (PtyPeer peer = new PtyPeer(b)) {
             try (Connection c = open("")) {

@@ -353,7 +353,7 @@ final class SocketConnection implements Connection {
         int start = data.position();
         long total = data.remaining() + (last == data ? 0 : last.remaining());
         try {
-            if (unfinished == 0 && !asked && !waiting) {
+            if (unfinished == 0 && !asked) {
                 dropStale(l);
             }
             if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
@@ -456,6 +456,14 @@ final class SocketConnection implements Connection {
      * on an answer, so that a link in step pays no extra system call per question.
      */
     private void dropStale(Link l) throws IOException, ConnectionLostException, Interrupted {
+        if (!atMessageStart) { // a message read in part and left: its rest is owed, not the next answer
+            missed = true;
+            late++;
+            if (lateSince == 0) {
+                lateSince = System.nanoTime();
+            }
+        }
+        waiting = false;
         if (head == tail && !missed) {
             return;
         }

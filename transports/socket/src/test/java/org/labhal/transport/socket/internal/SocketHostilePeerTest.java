@@ -212,6 +212,22 @@ class SocketHostilePeerTest {
     }
 
     @Test
+    void theRestOfAnAnswerReadInPartIsNeverTheNextQuestionsAnswer() throws Exception {
+        try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
+            peer.accept();
+            Steps.write(c, "A?", IO);
+            peer.receive("A?\n".length());
+            peer.send("abcdef");
+            ByteBuffer part = ByteBuffer.allocate(3);
+            assertFalse(c.read(part, IO));
+            Steps.write(c, "B?", IO); // the caller leaves the rest of A's answer
+            peer.receive("B?\n".length());
+            peer.send("gh\nb\n");
+            assertEquals("b", Steps.read(c, IO));
+        }
+    }
+
+    @Test
     void forgettingLateAnswersAlsoForgetsAnUnfinishedBlock() throws Exception {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource("?late_ms=0"))) {
             peer.accept();
