@@ -597,7 +597,7 @@ class SerialTransportTest {
             assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), true));
             Thread.sleep(300); // the debt is forgotten: only causality is left to tell
             peer.send("a-released-by-a-stalled-line\n");
-            Thread.sleep(300);
+            Thread.sleep(1_000); // socat relays it to our side before the next question
             write(c, "B?", true);
             assertEquals("B?\n", peer.receive(3, QUIET));
             peer.send("b\n");
@@ -613,7 +613,7 @@ class SerialTransportTest {
             assertEquals("one\n", readMessage(c));
             assertEquals("two\n", readMessage(c), "a read with no write before it gets what is there");
             peer.send("three\n");
-            Thread.sleep(300);
+            Thread.sleep(1_000); // socat relays it to our side before the next question
             write(c, "B?", true);
             peer.send("b\n");
             assertEquals("b\n", readMessage(c));
