@@ -40,6 +40,8 @@ import org.labhal.transport.serial.PortInUseException;
 class SerialTransportTest {
     private static final Duration IO = Duration.ofSeconds(5);
     private static final Duration QUIET = Duration.ofMillis(300);
+    /** A drain that ends after a second of quiet: a flooding thread starved on a loaded machine is still flooding. */
+    private static final String QUIET_1S = "?drain_ms=1000";
 
     @TempDir
     Path dir;
@@ -669,19 +671,19 @@ class SerialTransportTest {
             }, "flood");
             flood.start();
             try {
-                try (Connection c = open("")) {
+                try (Connection c = open(QUIET_1S)) {
                     ConnectionLostException e = assertThrows(ConnectionLostException.class,
                             () -> c.clear(Duration.ofMillis(300)));
                     assertTrue(e.getMessage().contains("still sending"), e.getMessage());
                 }
                 LabHalException stillFlooding = assertThrows(LabHalException.class,
-                        () -> transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR"), Duration.ofMillis(300)));
+                        () -> transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR" + QUIET_1S), Duration.ofMillis(300)));
                 assertTrue(stillFlooding.getMessage().contains("still sending"), stillFlooding.getMessage());
             } finally {
                 flooding.set(false);
             }
             // The flood's last bytes wait in the pty's buffers: the next port drains them at open
-            try (Connection c = open("")) {
+            try (Connection c = open(QUIET_1S)) {
                 flood.join(IO.toMillis());
                 assertFalse(flood.isAlive(), "the flood's last send went out while the port drained");
                 write(c, "B?", true);
