@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -46,10 +45,7 @@ class TimeoutRecoveryTest {
     @Test
     void theNextQueryGetsItsOwnAnswerNotTheLateOne() throws Exception {
         try (SimServer server = lateServer(); Connection c = open(server.resource())) {
-            long start = System.nanoTime();
             assertThrows(IoTimeoutException.class, () -> Steps.query(c, "SIM:ECHO? first", SHORT));
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(ms < LATE.toMillis(), "the timeout and the drain end before the late answer comes: " + ms + " ms");
             assertEquals("second", Steps.query(c, "SIM:ECHO? second", LONG));
             assertEquals("third", Steps.query(c, "SIM:ECHO? third", LONG));
         }
