@@ -40,6 +40,8 @@ import org.labhal.api.transport.Uninterruptibly;
  * and its owner can reconnect.
  */
 final class Channel {
+    /** The most one read of a response asks the connection for. */
+    static final int RECEIVE_CHUNK = 8192;
     final ResourceAddress address;
     final Connection connection;
     final TransportFactory transport;
@@ -58,6 +60,11 @@ final class Channel {
     /** Nested instrument-side holds on this connection; the transport is asked on the first only. */
     private int instrumentHolds; // guarded by wire
     private String instrumentKey; // guarded by wire; the shared key of the held lock, null: exclusive
+    /**
+     * Where steps read responses into; guarded by wire. One per connection rather than one per
+     * response: a short answer then costs no allocation but its result (see DefaultSession.receive).
+     */
+    private final ByteBuffer receiveChunk = ByteBuffer.allocate(RECEIVE_CHUNK);
 
     Channel(ResourceAddress address, Connection connection, TransportFactory transport, AtomicLong sessionNumbers,
             Runnable onClose) {
@@ -174,6 +181,15 @@ final class Channel {
         }
         Duration held = Duration.ofNanos(System.nanoTime() - wireSince);
         return new HolderInfo(holder.getName(), holder.getId(), wireActivity, Instant.now().minus(held), held, 1);
+    }
+
+    /**
+     * @return the buffer a step reads responses into; only the thread holding the wire lock may use
+     *         it, and only until it gives the lock back
+     */
+    ByteBuffer receiveChunk() {
+        assert wire.isHeldByCurrentThread() : "the receive chunk belongs to the step holding the wire lock";
+        return receiveChunk;
     }
 
     /** {@link Connection#write}, closing the channel when the connection is lost. */
