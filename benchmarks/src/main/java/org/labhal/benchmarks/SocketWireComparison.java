@@ -20,7 +20,8 @@ import org.labhal.transport.sim.SimServer;
 
 /**
  * Issue 11: {@code *IDN?} round trips of one LabHAL socket session against the raw blocking
- * {@link java.net.Socket} client ({@link RawLineClient}, same JVM) and PyVISA-py (a child Python
+ * {@link java.net.Socket} client ({@link RawLineClient}, same JVM; {@code raw} with SO_TIMEOUT 5 s as
+ * the transport benchmarks open it, {@code rawBlocking} with no timeout) and PyVISA-py (a child Python
  * process), against a SCPI server that is not ours (the C responder, {@code benchmarks/c}) and against
  * {@link SimServer}. Optionally the socket session of another build runs beside them
  * ({@code --before}, loaded by {@link IsolatedStack}), so that a change is measured before and after
@@ -79,8 +80,9 @@ public final class SocketWireComparison {
                 List<Client> clients = clients(server, clientNames());
                 List<String> names = clients.stream().map(Client::name).toList();
                 List<Ratio> ratios = new ArrayList<>();
-                for (String[] pair : new String[][] {{"labhal", "raw"}, {"labhal", "pyvisa"}, {"before", "raw"},
-                        {"before", "pyvisa"}, {"labhal", "before"}, {"pyvisa", "raw"}}) {
+                for (String[] pair : new String[][] {{"labhal", "raw"}, {"labhal", "rawBlocking"}, {"labhal", "pyvisa"},
+                        {"before", "raw"}, {"before", "rawBlocking"}, {"before", "pyvisa"}, {"labhal", "before"},
+                        {"raw", "rawBlocking"}, {"pyvisa", "raw"}}) {
                     if (names.contains(pair[0]) && names.contains(pair[1])) {
                         ratios.add(new Ratio(names.indexOf(pair[0]), names.indexOf(pair[1])));
                     }
@@ -137,13 +139,14 @@ public final class SocketWireComparison {
         }
     }
 
-    /** labhal, before (with {@code --before}), raw, pyvisa (unless {@code --no-pyvisa}). */
+    /** labhal, before (with {@code --before}), raw, rawBlocking, pyvisa (unless {@code --no-pyvisa}). */
     private List<String> clientNames() {
         List<String> names = new ArrayList<>(List.of("labhal"));
         if (options.containsKey("before")) {
             names.add("before");
         }
         names.add("raw");
+        names.add("rawBlocking");
         if (!options.containsKey("no-pyvisa")) {
             names.add("pyvisa");
         }
@@ -191,6 +194,15 @@ public final class SocketWireComparison {
             }
             case "raw" -> {
                 Socket socket = keep(rawSocket(resource));
+                RawLineClient raw = new RawLineClient(socket.getInputStream(), socket.getOutputStream());
+                byte[] message = (QUERY + "\n").getBytes(StandardCharsets.US_ASCII);
+                return new Client(name, () -> checked(stripCr(raw.query(message)), expected));
+            }
+            case "rawBlocking" -> {
+                // The 20-line client of the issue: no timeout at all, so each read is one blocking read()
+                // (with SO_TIMEOUT the JDK reads without blocking and waits in poll() when nothing is there)
+                Socket socket = keep(rawSocket(resource));
+                socket.setSoTimeout(0);
                 RawLineClient raw = new RawLineClient(socket.getInputStream(), socket.getOutputStream());
                 byte[] message = (QUERY + "\n").getBytes(StandardCharsets.US_ASCII);
                 return new Client(name, () -> checked(stripCr(raw.query(message)), expected));

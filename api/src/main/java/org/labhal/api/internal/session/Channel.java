@@ -146,9 +146,23 @@ final class Channel {
     /**
      * Takes the wire lock for one step (see the class comment).
      *
-     * @param wait how long to wait for a step of another session lock on this connection
+     * @param wait by when to have it, at the latest, when a step of another session lock holds it
      */
-    void lockWire(Duration wait, String session, String activity) throws LabHalException {
+    void lockWire(Deadline wait, String session, String activity) throws LabHalException {
+        // A free wire lock is taken without asking the clock what is left of the wait (the usual case:
+        // handles with one session lock never find it taken); an interrupted thread takes the timed
+        // path, which throws as it always did
+        if (Thread.currentThread().isInterrupted() || !wire.tryLock()) {
+            lockWireWaiting(wait.remaining(), session, activity);
+        }
+        if (wire.getHoldCount() == 1) {
+            wireHolder = Thread.currentThread();
+            wireActivity = activity;
+            wireSince = System.nanoTime();
+        }
+    }
+
+    private void lockWireWaiting(Duration wait, String session, String activity) throws LabHalException {
         try {
             if (!wire.tryLock(Deadline.nanos(wait), TimeUnit.NANOSECONDS)) {
                 throw new LockTimeoutException("connection " + address.canonical() + " (shared by handles with "
@@ -158,11 +172,6 @@ final class Channel {
             Thread.currentThread().interrupt();
             throw new StepInterruptedException("Interrupted waiting for the connection of " + session + " to "
                     + activity, e);
-        }
-        if (wire.getHoldCount() == 1) {
-            wireHolder = Thread.currentThread();
-            wireActivity = activity;
-            wireSince = System.nanoTime();
         }
     }
 

@@ -306,7 +306,7 @@ final class DefaultSession implements Session {
         Deadline deadline = Deadline.after(wait);
         Lease lease = instrumentLock ? layered(activity, wait, null) : enter(activity, wait);
         try {
-            channel.lockWire(deadline.remaining(), name, activity);
+            channel.lockWire(deadline, name, activity);
         } catch (LabHalException | RuntimeException e) {
             lease.close();
             throw e;
@@ -582,7 +582,7 @@ final class DefaultSession implements Session {
         Deadline deadline = Deadline.after(wait);
         Lease sessionLease = enter(activity, wait);
         try {
-            channel.lockWire(deadline.remaining(), name, activity);
+            channel.lockWire(deadline, name, activity);
             try {
                 channel.holdInstrument(locking, deadline.remaining(), sharedKey, name);
             } finally {

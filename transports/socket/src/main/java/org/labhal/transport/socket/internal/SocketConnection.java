@@ -352,7 +352,8 @@ final class SocketConnection implements Connection {
 
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
-        long deadline = deadline(timeout);
+        long now = System.nanoTime();
+        long deadline = now + Deadline.nanos(timeout);
         Link l = link(true, deadline);
         byte[] termination = end ? settings.writeTermination().bytes() : NO_BYTES;
         int start = data.position();
@@ -363,7 +364,7 @@ final class SocketConnection implements Connection {
             if (unfinished == 0 && !asked) {
                 dropStale(l);
             }
-            if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
+            if (now - lastReceived > PROBE_AFTER_IDLE_NANOS) { // "now" is the call's start: close enough
                 probe(l);
             }
             long sent = total <= outbound.capacity() ? writeWhole(l, data, termination) : 0;
