@@ -26,21 +26,33 @@ import java.util.Locale;
  * {@code lan-block} are the VXI-11 and HiSLIP comparisons of {@code run-lan-bench.sh}).
  */
 public final class InterleavedComparison {
-    private static final int WARMUP_ROUNDS = 12;
+    static final int WARMUP_ROUNDS = 12;
     /** Short windows: the two halves of a pair are measured a quarter of a second apart. */
-    private static final long WINDOW_NANOS = 250_000_000L;
+    static final long WINDOW_NANOS = 250_000_000L;
 
     /** One operation of a client. */
     @FunctionalInterface
-    private interface Operation {
+    interface Operation {
         void run() throws Exception;
     }
 
-    private record Client(String name, Operation operation) {
+    /** One window of a client: runs for about {@code nanos} and measures itself. */
+    @FunctionalInterface
+    interface Window {
+        /** @return operations per second over the window */
+        double run(long nanos) throws Exception;
+    }
+
+    /** A client: a name and how it runs a window. */
+    record Client(String name, Window window) {
+        /** A client of this JVM whose window the harness times, one operation after the other. */
+        Client(String name, Operation operation) {
+            this(name, nanos -> InterleavedComparison.window(operation, nanos));
+        }
     }
 
     /** A ratio to print: the rate of client {@code over} divided by that of client {@code under}. */
-    private record Ratio(int over, int under) {
+    record Ratio(int over, int under) {
     }
 
     private InterleavedComparison() {
@@ -177,7 +189,7 @@ public final class InterleavedComparison {
     }
 
     /** Like {@link #compare(String, int, double, List, List)}, with the first client over each of the others. */
-    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
+    static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
             throws Exception {
         List<Ratio> ratios = new ArrayList<>();
         for (int c = 1; c < clients.size(); c++) {
@@ -187,21 +199,34 @@ public final class InterleavedComparison {
     }
 
     /**
-     * Runs the rounds and prints each client's median rate and the per-round ratios asked for.
+     * Runs the rounds after {@value #WARMUP_ROUNDS} warm-up rounds and prints each client's median
+     * rate and the per-round ratios asked for.
      *
      * @param unitsPerOperation what one operation is worth in the printed unit (1 for queries, 100 for
      *        a 100 MB block in MB)
      * @param ratios which clients to divide by which, per round
      */
-    private static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients,
+    static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients,
             List<Ratio> ratios) throws Exception {
+        compare(title, WARMUP_ROUNDS, rounds, unitsPerOperation, clients, ratios);
+    }
+
+    /**
+     * Runs the rounds and prints each client's median rate and the per-round ratios asked for.
+     *
+     * @param warmupRounds rounds run first and not counted
+     * @param unitsPerOperation what one operation is worth in the printed unit
+     * @return every counted window's rate, by client and round
+     */
+    static double[][] compare(String title, int warmupRounds, int rounds, double unitsPerOperation,
+            List<Client> clients, List<Ratio> ratios) throws Exception {
         System.out.printf(Locale.ROOT, "%n## %s (load average %s)%n", title, loadAverage());
         int n = clients.size();
         double[][] rates = new double[n][rounds];
-        for (int round = -WARMUP_ROUNDS; round < rounds; round++) {
+        for (int round = -warmupRounds; round < rounds; round++) {
             for (int k = 0; k < n; k++) {
                 int c = Math.floorMod(round + k, n); // rotate who goes first
-                double rate = window(clients.get(c).operation()) * unitsPerOperation;
+                double rate = clients.get(c).window().run(WINDOW_NANOS) * unitsPerOperation;
                 if (round >= 0) {
                     rates[c][round] = rate;
                 }
@@ -227,10 +252,11 @@ public final class InterleavedComparison {
             System.out.println("    every round: " + text(perRound));
         }
         System.out.printf(Locale.ROOT, "  load average after: %s%n", loadAverage());
+        return rates;
     }
 
-    /** @return operations per second over one window (at least one operation) */
-    private static double window(Operation operation) throws Exception {
+    /** @return operations per second over one window of about {@code nanos} (at least one operation) */
+    private static double window(Operation operation, long nanos) throws Exception {
         long begin = System.nanoTime();
         long end;
         long count = 0;
@@ -238,12 +264,12 @@ public final class InterleavedComparison {
             operation.run();
             count++;
             end = System.nanoTime();
-        } while (end - begin < WINDOW_NANOS);
+        } while (end - begin < nanos);
         return count / ((end - begin) / 1e9);
     }
 
     /** @return the p-th percentile, interpolated between neighbours */
-    private static double percentile(double[] values, double p) {
+    static double percentile(double[] values, double p) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         double at = p / 100 * (sorted.length - 1);
@@ -252,19 +278,19 @@ public final class InterleavedComparison {
         return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
     }
 
-    private static double min(double[] values) {
+    static double min(double[] values) {
         return Arrays.stream(values).min().orElse(Double.NaN);
     }
 
-    private static double max(double[] values) {
+    static double max(double[] values) {
         return Arrays.stream(values).max().orElse(Double.NaN);
     }
 
-    private static String number(double value) {
+    static String number(double value) {
         return String.format(Locale.ROOT, "%.0f", value);
     }
 
-    private static String numbers(double[] values) {
+    static String numbers(double[] values) {
         List<String> texts = new ArrayList<>();
         for (double value : values) {
             texts.add(number(value));
@@ -272,7 +298,7 @@ public final class InterleavedComparison {
         return String.join(" ", texts);
     }
 
-    private static String text(double[] ratios) {
+    static String text(double[] ratios) {
         List<String> texts = new ArrayList<>();
         for (double ratio : ratios) {
             texts.add(String.format(Locale.ROOT, "%.2f", ratio));
@@ -280,7 +306,7 @@ public final class InterleavedComparison {
         return String.join(" ", texts);
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return fields[0] + " " + fields[1] + " " + fields[2];

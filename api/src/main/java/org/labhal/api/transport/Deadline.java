@@ -16,12 +16,17 @@ public final class Deadline {
     private static final long FOREVER = Long.MAX_VALUE / 2;
     private final long at;
     private final Duration timeout;
-    /** The last {@link #remaining()}, reused while the whole milliseconds left are the same. */
+    /**
+     * The last {@link #remaining()}, reused while the whole milliseconds left are the same; at first
+     * the timeout itself when it is a whole number of milliseconds, which is what {@link #remaining()}
+     * gives until a millisecond has passed (a fresh deadline then allocates nothing for the first wait).
+     */
     private Duration lastRemaining;
 
-    private Deadline(long at, Duration timeout) {
+    private Deadline(long at, Duration timeout, long nanos) {
         this.at = at;
         this.timeout = timeout;
+        this.lastRemaining = nanos > 0 && nanos % 1_000_000 == 0 ? timeout : null;
     }
 
     /**
@@ -29,7 +34,8 @@ public final class Deadline {
      * @return the deadline that far from now
      */
     public static Deadline after(Duration timeout) {
-        return new Deadline(System.nanoTime() + nanos(timeout), timeout);
+        long nanos = nanos(timeout);
+        return new Deadline(System.nanoTime() + nanos, timeout, nanos);
     }
 
     /**

@@ -185,6 +185,62 @@ final class ChildRuntime implements AutoCloseable {
         throw new AssertionError("no line with \"" + text + "\" in:\n" + String.join("\n", seen));
     }
 
+    /**
+     * A child's log lines as they come, all kept, so a test can wait for lines in any order and count
+     * them afterwards.
+     */
+    static final class LogLines {
+        private final BlockingQueue<String> incoming;
+        private final List<String> seen = new ArrayList<>();
+
+        /** @param incoming from {@link ChildRuntime#lines} */
+        LogLines(BlockingQueue<String> incoming) {
+            this.incoming = incoming;
+        }
+
+        /**
+         * @param text what to look for
+         * @return the first line containing it, seen already or waited for up to {@value #RUN_SECONDS} s
+         * @throws InterruptedException when interrupted
+         */
+        String await(String text) throws InterruptedException {
+            return await(text, 1);
+        }
+
+        /**
+         * @param text what to look for
+         * @param occurrence which line containing it: 1 for the first
+         * @return that line, seen already or waited for up to {@value #RUN_SECONDS} s
+         * @throws InterruptedException when interrupted
+         */
+        String await(String text, int occurrence) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RUN_SECONDS);
+            int found = 0;
+            for (int i = 0;; i++) {
+                while (i >= seen.size()) {
+                    String line = incoming.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                    if (line == null) {
+                        throw new AssertionError("no line number " + occurrence + " with \"" + text + "\" in:\n"
+                                + String.join("\n", seen));
+                    }
+                    seen.add(line);
+                }
+                if (seen.get(i).contains(text) && ++found == occurrence) {
+                    return seen.get(i);
+                }
+            }
+        }
+
+        /**
+         * @param text what to look for
+         * @return how many lines seen so far contain it
+         */
+        long count(String text) {
+            incoming.drainTo(seen);
+            return seen.stream().filter(line -> line.contains(text)).count();
+        }
+    }
+
     /** Ends the children still running (politely, then forcibly) and deletes the working directory. */
     @Override
     public void close() throws Exception {

@@ -6,12 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.itest.runtime.ChildRuntime.awaitLine;
 import static org.labhal.itest.runtime.RuntimeTesting.row;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.BlockingQueue;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.labhal.api.Session;
 import org.labhal.api.SessionFactory;
+import org.labhal.itest.runtime.ChildRuntime.LogLines;
 import org.labhal.itest.runtime.ChildRuntime.Run;
 import org.osgi.framework.BundleContext;
 import org.osgi.test.common.annotation.InjectBundleContext;
@@ -126,6 +137,52 @@ class ExecutableJarTest {
     }
 
     @Test
+    void jarsInTheWatchedFolderThatAreNotBundlesAreReportedOnceByNameAndAGoodBundleStillInstalls() throws Exception {
+        Process daemon = child.start(List.of("-Dgosh.args=--nointeractive", "-Dlabhal.log.level=info"), List.of());
+        LogLines log = new LogLines(child.lines(daemon.getErrorStream()));
+        child.read(daemon.getInputStream());
+        log.await("sim-smw: online");
+        Path deploy = Files.createDirectories(work.resolve("deploy"));
+
+        // Dropped as a user drops them: written straight into the watched folder.
+        byte[] good = bundle("org.labhal.itest.dropped");
+        Files.write(deploy.resolve("random.jar"), random(3000, 1));
+        Files.write(deploy.resolve("truncated.jar"), Arrays.copyOf(good, good.length / 2));
+        Files.write(deploy.resolve("nomanifest.jar"), zipWithoutManifest());
+        Files.write(deploy.resolve("plain.jar"), bundle(null));
+        String notABundle = "ERROR org.labhal.runtime: deploy/%s is not a bundle: %s (ignored until the file changes)";
+        for (String[] expected : new String[][] { { "random.jar", "zip END header not found" },
+                { "truncated.jar", "zip END header not found" },
+                { "nomanifest.jar", "it has no META-INF/MANIFEST.MF" },
+                { "plain.jar", "its manifest has no Bundle-SymbolicName (a plain jar, not an OSGi bundle)" } }) {
+            String line = log.await("deploy/" + expected[0] + " is not a bundle");
+            assertTrue(line.endsWith(String.format(notABundle, expected[0], expected[1])), line);
+        }
+
+        // FileInstall goes on polling the broken files, and installs a good bundle beside them.
+        Files.write(deploy.resolve("good.jar"), good);
+        String started = log.await("Started bundle: ");
+        assertTrue(started.endsWith("/deploy/good.jar"), started);
+        // A later broken jar is reported after FileInstall has polled the first ones several more times
+        // (its report waits a second for the file to settle): each of them was still said once only.
+        Files.write(deploy.resolve("late.jar"), random(3000, 2));
+        log.await("deploy/late.jar is not a bundle");
+        for (String name : List.of("random.jar", "truncated.jar", "nomanifest.jar", "plain.jar")) {
+            assertEquals(1, log.count("deploy/" + name + " is not a bundle"), name + " said once, not at every poll");
+        }
+
+        // A new content is said again; a bundle replaced by garbage is named with the bundle it cost.
+        Files.write(deploy.resolve("random.jar"), random(4000, 3));
+        log.await("deploy/random.jar is not a bundle", 2);
+        Files.write(deploy.resolve("good.jar"), random(3000, 4));
+        String replaced = log.await("deploy/good.jar is not a bundle");
+        assertTrue(replaced.endsWith("ERROR org.labhal.runtime: deploy/good.jar is not a bundle: zip END header not"
+                + " found (ignored until the file changes; FileInstall uninstalled org.labhal.itest.dropped 1.0.0,"
+                + " which it had installed from it)"), replaced);
+        assertTrue(daemon.isAlive());
+    }
+
+    @Test
     void theJarServesSimulatedInstrumentsOverHislipVxi11AndSocketsToOtherProcesses() throws Exception {
         // Any free ports here (the jar's defaults are 4880 and the portmapper's 111); a -D wins over the
         // jar's own setting, the way a user moves them.
@@ -153,6 +210,38 @@ class ExecutableJarTest {
                 assertEquals(expected[1], session.query("*IDN?"), expected[0]);
             }
         }
+    }
+
+    /** @param symbolicName {@code null} for a plain jar whose manifest names no bundle */
+    private static byte[] bundle(String symbolicName) throws IOException {
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        if (symbolicName != null) {
+            manifest.getMainAttributes().putValue("Bundle-ManifestVersion", "2");
+            manifest.getMainAttributes().putValue("Bundle-SymbolicName", symbolicName);
+            manifest.getMainAttributes().putValue("Bundle-Version", "1.0.0");
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (JarOutputStream jar = new JarOutputStream(bytes, manifest)) {
+            jar.putNextEntry(new ZipEntry("data.bin"));
+            jar.write(random(4000, 5)); // random: does not compress, so half the jar loses its directory
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] zipWithoutManifest() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            zip.putNextEntry(new ZipEntry("readme.txt"));
+            zip.write("a zip, but no manifest".getBytes(StandardCharsets.UTF_8));
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] random(int size, long seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
     }
 
     private static String resourceIn(String line) {

@@ -40,6 +40,8 @@ import org.labhal.api.transport.Uninterruptibly;
  * and its owner can reconnect.
  */
 final class Channel {
+    /** The most one read of a response asks the connection for. */
+    static final int RECEIVE_CHUNK = 8192;
     final ResourceAddress address;
     final Connection connection;
     final TransportFactory transport;
@@ -58,6 +60,11 @@ final class Channel {
     /** Nested instrument-side holds on this connection; the transport is asked on the first only. */
     private int instrumentHolds; // guarded by wire
     private String instrumentKey; // guarded by wire; the shared key of the held lock, null: exclusive
+    /**
+     * Where steps read responses into; guarded by wire. One per connection rather than one per
+     * response: a short answer then costs no allocation but its result (see DefaultSession.receive).
+     */
+    private final ByteBuffer receiveChunk = ByteBuffer.allocate(RECEIVE_CHUNK);
 
     Channel(ResourceAddress address, Connection connection, TransportFactory transport, AtomicLong sessionNumbers,
             Runnable onClose) {
@@ -139,9 +146,23 @@ final class Channel {
     /**
      * Takes the wire lock for one step (see the class comment).
      *
-     * @param wait how long to wait for a step of another session lock on this connection
+     * @param wait by when to have it, at the latest, when a step of another session lock holds it
      */
-    void lockWire(Duration wait, String session, String activity) throws LabHalException {
+    void lockWire(Deadline wait, String session, String activity) throws LabHalException {
+        // A free wire lock is taken without asking the clock what is left of the wait (the usual case:
+        // handles with one session lock never find it taken); an interrupted thread takes the timed
+        // path, which throws as it always did
+        if (Thread.currentThread().isInterrupted() || !wire.tryLock()) {
+            lockWireWaiting(wait.remaining(), session, activity);
+        }
+        if (wire.getHoldCount() == 1) {
+            wireHolder = Thread.currentThread();
+            wireActivity = activity;
+            wireSince = System.nanoTime();
+        }
+    }
+
+    private void lockWireWaiting(Duration wait, String session, String activity) throws LabHalException {
         try {
             if (!wire.tryLock(Deadline.nanos(wait), TimeUnit.NANOSECONDS)) {
                 throw new LockTimeoutException("connection " + address.canonical() + " (shared by handles with "
@@ -151,11 +172,6 @@ final class Channel {
             Thread.currentThread().interrupt();
             throw new StepInterruptedException("Interrupted waiting for the connection of " + session + " to "
                     + activity, e);
-        }
-        if (wire.getHoldCount() == 1) {
-            wireHolder = Thread.currentThread();
-            wireActivity = activity;
-            wireSince = System.nanoTime();
         }
     }
 
@@ -174,6 +190,15 @@ final class Channel {
         }
         Duration held = Duration.ofNanos(System.nanoTime() - wireSince);
         return new HolderInfo(holder.getName(), holder.getId(), wireActivity, Instant.now().minus(held), held, 1);
+    }
+
+    /**
+     * @return the buffer a step reads responses into; only the thread holding the wire lock may use
+     *         it, and only until it gives the lock back
+     */
+    ByteBuffer receiveChunk() {
+        assert wire.isHeldByCurrentThread() : "the receive chunk belongs to the step holding the wire lock";
+        return receiveChunk;
     }
 
     /** {@link Connection#write}, closing the channel when the connection is lost. */

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -38,7 +39,6 @@ import org.labhal.api.transport.InstrumentLocking;
 final class DefaultSession implements Session {
     /** An error queue that has not drained after this many reads is broken, not busy. */
     static final int MAX_ERROR_READS = 100;
-    private static final int CHUNK = 8192;
     private static final int MAX_ACTIVITY = 60;
     private static final byte[] ERROR_QUERY = "SYST:ERR?".getBytes(StandardCharsets.ISO_8859_1);
 
@@ -57,6 +57,8 @@ final class DefaultSession implements Session {
     private volatile Priority priority;
     private volatile long maxAnswerSize;
     private volatile boolean open = true;
+    /** The activity text of the latest step, reused while the same command repeats ({@link #activity}). */
+    private volatile Activity recentActivity;
 
     DefaultSession(String name, Channel channel, LockService locks, LockPolicy policy, SessionLock lock,
             SessionOptions options) {
@@ -97,7 +99,7 @@ final class DefaultSession implements Session {
     private void writeBytes(String command, byte[] message) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter("write " + quote(command))) {
+        try (Step step = enter(activity("write ", command))) {
             send(command, message, io);
             if (check) {
                 throwErrors(command, readErrors(io));
@@ -107,16 +109,21 @@ final class DefaultSession implements Session {
 
     @Override
     public String query(String query) throws LabHalException {
-        return text(queryBytes(query));
+        return ask(query, DefaultSession::text);
     }
 
     @Override
     public byte[] queryBytes(String query) throws LabHalException {
+        return ask(query, DefaultSession::bytes);
+    }
+
+    /** One query step; the answer is decoded before the error queue is read (which reuses the chunk). */
+    private <T> T ask(String query, Decoder<T> decoder) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter("query " + quote(query))) {
+        try (Step step = enter(activity("query ", query))) {
             send(query, query.getBytes(StandardCharsets.ISO_8859_1), io);
-            byte[] response = receive(io);
+            T response = receive(io, decoder);
             if (check) {
                 throwErrors(query, readErrors(io));
             }
@@ -128,7 +135,7 @@ final class DefaultSession implements Session {
     public String read() throws LabHalException {
         Duration io = ioTimeout;
         try (Step step = enter("read")) {
-            return text(receive(io));
+            return receive(io, DefaultSession::text);
         }
     }
 
@@ -299,7 +306,7 @@ final class DefaultSession implements Session {
         Deadline deadline = Deadline.after(wait);
         Lease lease = instrumentLock ? layered(activity, wait, null) : enter(activity, wait);
         try {
-            channel.lockWire(deadline.remaining(), name, activity);
+            channel.lockWire(deadline, name, activity);
         } catch (LabHalException | RuntimeException e) {
             lease.close();
             throw e;
@@ -360,49 +367,85 @@ final class DefaultSession implements Session {
     }
 
     /**
+     * Turns the bytes of a response, terminator included, into what the caller gets. The array is
+     * valid only during the call: it may be the channel's receive chunk, which the next read reuses.
+     */
+    @FunctionalInterface
+    private interface Decoder<T> {
+        /**
+         * @param owned whether {@code array} belongs to this response alone (a {@link ResponseBuffer}'s)
+         *        and may be returned as it is when it has exactly {@code size} bytes
+         */
+        T decode(byte[] array, int size, boolean owned);
+    }
+
+    /**
      * Reads one response message. A definite-length block is read to its announced length before
      * message ends count, because its data may contain the termination character; the length only
      * bounds how far we read, memory grows with the bytes that really arrive. On stream transports
      * the block's terminator is read too, even when the data's last byte is a line feed.
+     * <p>
+     * Reads go into the channel's receive chunk, reused by every step. An answer that one read brings
+     * whole (the usual short answer) is decoded straight from it; only a longer one is collected in a
+     * {@link ResponseBuffer}. This spares a query two 8 KiB arrays, which at tens of thousands of
+     * queries a second cost more time zeroing memory and collecting garbage than the answer takes to
+     * arrive.
      */
-    private byte[] receive(Duration io) throws LabHalException {
+    private <T> T receive(Duration io, Decoder<T> decoder) throws LabHalException {
         Deadline deadline = Deadline.after(io);
-        ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
-        long limit = maxAnswerSize;
-        ResponseBuffer response = new ResponseBuffer(name, (int) Math.min(limit, ResponseBuffer.MAX_SIZE));
+        ByteBuffer chunk = channel.receiveChunk();
+        int limit = (int) Math.min(maxAnswerSize, ResponseBuffer.MAX_SIZE);
+        ResponseBuffer response = null; // made when an answer takes more than one read
         long dataEnd = BlockHeader.UNKNOWN; // index after the block's data, once the header is known
         boolean over = false; // whether the whole message has been read
         try {
             while (true) {
                 if (deadline.expired()) {
+                    int arrived = response == null ? 0 : response.size();
                     throw new IoTimeoutException(name + ": no complete answer within the I/O timeout of "
-                            + Deadline.millis(io) + " ms; " + response.size() + " bytes had arrived"
-                            + (response.size() == 0 ? "" : ": " + Excerpt.of(response.array(), 0, response.size())), io);
+                            + Deadline.millis(io) + " ms; " + arrived + " bytes had arrived"
+                            + (arrived == 0 ? "" : ": " + Excerpt.of(response.array(), 0, arrived)), io);
                 }
                 chunk.clear();
                 boolean end = channel.read(chunk, deadline.remaining());
-                if (chunk.position() == 0 && !end) {
+                int read = chunk.position();
+                if (read == 0 && !end) {
                     throw new LabHalException(name + ": the transport returned from a read with no data and no "
                             + "message end, breaking its contract");
                 }
-                response.accept(chunk.array(), 0, chunk.position());
-                int size = response.size();
+                byte[] array;
+                int size;
+                if (response == null && end && read <= limit) { // whole in one read: no copy yet
+                    array = chunk.array();
+                    size = read;
+                } else {
+                    if (response == null) {
+                        response = new ResponseBuffer(name, limit);
+                    }
+                    response.accept(chunk.array(), 0, read);
+                    array = response.array();
+                    size = response.size();
+                }
                 over = end; // until a block header is known, every message end is real
                 if (dataEnd == BlockHeader.UNKNOWN) {
-                    dataEnd = BlockHeader.dataEnd(response.array(), size, name);
+                    dataEnd = BlockHeader.dataEnd(array, size, name);
                 }
                 // Inside a definite block's data only END counts; a termination character is data.
                 over = end && (dataEnd == BlockHeader.UNKNOWN || dataEnd == BlockHeader.NOT_A_BLOCK
                         || !streamTransport || size > dataEnd);
                 if (!over) {
+                    if (response == null) { // the chunk is read into again: keep what it holds
+                        response = new ResponseBuffer(name, limit);
+                        response.accept(array, 0, size);
+                    }
                     continue;
                 }
                 if (dataEnd == BlockHeader.NOT_A_BLOCK || size < 2
                         || dataEnd != BlockHeader.UNKNOWN && size >= dataEnd) {
-                    return response.toByteArray();
+                    return decoder.decode(array, size, response != null);
                 }
                 throw new MalformedResponseException(name + ": the message ended " + (dataEnd == BlockHeader.UNKNOWN
-                        ? "inside the block header " + Excerpt.of(response.array(), 0, size)
+                        ? "inside the block header " + Excerpt.of(array, 0, size)
                         : "after " + size + " bytes, inside the block whose header announced " + dataEnd
                                 + " bytes in all"));
             }
@@ -423,7 +466,7 @@ final class DefaultSession implements Session {
         List<InstrumentError> errors = new ArrayList<>();
         for (int i = 0; i < MAX_ERROR_READS; i++) {
             send("SYST:ERR?", ERROR_QUERY, io);
-            String answer = text(receive(io));
+            String answer = receive(io, DefaultSession::text);
             InstrumentError error = parseError(answer);
             if (error.code() == 0) {
                 return errors;
@@ -468,8 +511,9 @@ final class DefaultSession implements Session {
         return closed;
     }
 
-    private static String text(byte[] response) {
-        int end = response.length;
+    /** The response as text, without its LF or CR LF; one byte per character (ISO 8859-1). */
+    private static String text(byte[] response, int size, boolean owned) {
+        int end = size;
         if (end > 0 && response[end - 1] == '\n') {
             end--;
             if (end > 0 && response[end - 1] == '\r') {
@@ -477,6 +521,29 @@ final class DefaultSession implements Session {
             }
         }
         return new String(response, 0, end, StandardCharsets.ISO_8859_1);
+    }
+
+    /** The response's bytes, terminator included, in an array of their own. */
+    private static byte[] bytes(byte[] response, int size, boolean owned) {
+        return owned && response.length == size ? response : Arrays.copyOf(response, size);
+    }
+
+    /** What a step does, e.g. {@code query "*IDN?"}, as the lock shows it to whoever waits. */
+    private record Activity(String verb, String command, String text) {
+    }
+
+    /**
+     * @return {@code verb} and the quoted command, e.g. {@code query "*IDN?"} for lock diagnostics;
+     *         built once while the same command repeats, since building it costs a step two strings
+     */
+    private String activity(String verb, String command) {
+        Activity recent = recentActivity; // immutable: a racy read sees a whole one or null
+        if (recent != null && recent.verb().equals(verb) && recent.command().equals(command)) {
+            return recent.text();
+        }
+        String text = verb + quote(command);
+        recentActivity = new Activity(verb, command, text);
+        return text;
     }
 
     private static String quote(String command) {
@@ -515,7 +582,7 @@ final class DefaultSession implements Session {
         Deadline deadline = Deadline.after(wait);
         Lease sessionLease = enter(activity, wait);
         try {
-            channel.lockWire(deadline.remaining(), name, activity);
+            channel.lockWire(deadline, name, activity);
             try {
                 channel.holdInstrument(locking, deadline.remaining(), sharedKey, name);
             } finally {

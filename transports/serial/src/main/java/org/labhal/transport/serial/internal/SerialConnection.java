@@ -187,6 +187,11 @@ final class SerialConnection implements Connection {
      * {@link #STALE_LIMIT} bytes, so that a talking instrument cannot hold a write here.
      */
     private void dropStale() throws LabHalException {
+        if (midMessage) { // a message read in part and left: its rest is not the next question's
+            line.owe();
+            midMessage = false;
+        }
+        waiting = false;
         long dropped = 0;
         while (true) {
             dropped += inputEnd - inputStart;

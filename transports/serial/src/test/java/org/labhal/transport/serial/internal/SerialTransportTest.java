@@ -40,6 +40,8 @@ import org.labhal.transport.serial.PortInUseException;
 class SerialTransportTest {
     private static final Duration IO = Duration.ofSeconds(5);
     private static final Duration QUIET = Duration.ofMillis(300);
+    /** A drain that ends after a second of quiet: a flooding thread starved on a loaded machine is still flooding. */
+    private static final String QUIET_1S = "?drain_ms=1000";
 
     @TempDir
     Path dir;
@@ -597,7 +599,7 @@ class SerialTransportTest {
             assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), true));
             Thread.sleep(300); // the debt is forgotten: only causality is left to tell
             peer.send("a-released-by-a-stalled-line\n");
-            Thread.sleep(300);
+            Thread.sleep(1_000); // socat relays it to our side before the next question
             write(c, "B?", true);
             assertEquals("B?\n", peer.receive(3, QUIET));
             peer.send("b\n");
@@ -613,9 +615,21 @@ class SerialTransportTest {
             assertEquals("one\n", readMessage(c));
             assertEquals("two\n", readMessage(c), "a read with no write before it gets what is there");
             peer.send("three\n");
-            Thread.sleep(300);
+            Thread.sleep(1_000); // socat relays it to our side before the next question
             write(c, "B?", true);
             peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    @Test
+    void theRestOfAMessageReadInPartIsNeverTheNextQuestionsAnswer() throws Exception {
+        try (Connection c = open(""); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            peer.send("abcdef");
+            assertEquals("abc", read(c, 3, IO, false));
+            write(c, "B?", true); // the caller leaves the rest of A's answer
+            peer.send("gh\nb\n");
             assertEquals("b\n", readMessage(c));
         }
     }
@@ -657,19 +671,19 @@ class SerialTransportTest {
             }, "flood");
             flood.start();
             try {
-                try (Connection c = open("")) {
+                try (Connection c = open(QUIET_1S)) {
                     ConnectionLostException e = assertThrows(ConnectionLostException.class,
                             () -> c.clear(Duration.ofMillis(300)));
                     assertTrue(e.getMessage().contains("still sending"), e.getMessage());
                 }
                 LabHalException stillFlooding = assertThrows(LabHalException.class,
-                        () -> transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR"), Duration.ofMillis(300)));
+                        () -> transport.open(ResourceAddress.parse("ASRL" + a + "::INSTR" + QUIET_1S), Duration.ofMillis(300)));
                 assertTrue(stillFlooding.getMessage().contains("still sending"), stillFlooding.getMessage());
             } finally {
                 flooding.set(false);
             }
             // The flood's last bytes wait in the pty's buffers: the next port drains them at open
-            try (Connection c = open("")) {
+            try (Connection c = open(QUIET_1S)) {
                 flood.join(IO.toMillis());
                 assertFalse(flood.isAlive(), "the flood's last send went out while the port drained");
                 write(c, "B?", true);

@@ -92,6 +92,12 @@ final class SocketConnection implements Connection {
      * unsliced 64 MiB block would cost 64 MiB of native memory per writing thread.
      */
     private static final int WRITE_SLICE = 256 * 1024;
+    /** Messages up to this long, termination included, go out in one write from {@link #outbound}. */
+    private static final int OUTBOUND_SIZE = 8192;
+    private static final byte[] NO_BYTES = new byte[0];
+    /** Selected keys are not needed: after a wait the caller simply tries its operation again. */
+    private static final Consumer<SelectionKey> IGNORE_KEY = key -> {
+    };
     // Where the recogniser of a definite-length block header is, at the start of a message
     private static final int HEADER_START = 0; // expecting '#' or any other first byte
     private static final int HEADER_HASH = 1; // seen '#', expecting the digit count
@@ -129,8 +135,10 @@ final class SocketConnection implements Connection {
     private int late; // answers owed to reads that gave up on them
     private long lateSince; // System.nanoTime() when the reads started missing answers; 0 while in step
     private boolean missed; // a read on this link gave up on an answer: later ones may come at any time
-    // Send side: bytes of a message that went out without its end (writes with end=false)
+    // Send side, used by one step at a time: bytes of a message that went out without its end (writes
+    // with end=false), and the direct buffer short messages go out from (writeWhole)
     private long unfinished;
+    private final ByteBuffer outbound = ByteBuffer.allocateDirect(OUTBOUND_SIZE);
 
     SocketConnection(ResourceAddress address, SocketSettings settings, Duration connectTimeout,
             Consumer<SocketConnection> onClosed) {
@@ -166,8 +174,8 @@ final class SocketConnection implements Connection {
                 if (key.interestOps() != op) {
                     key.interestOps(op);
                 }
-                selector.select(Math.max(1, Math.min(Long.MAX_VALUE / 2, nanos) / 1_000_000 + 1)); // 0: forever
-                selector.selectedKeys().clear();
+                // The form with an action leaves the selected-key set alone: no set to fill and clear per wait
+                selector.select(IGNORE_KEY, Math.max(1, Math.min(Long.MAX_VALUE / 2, nanos) / 1_000_000 + 1)); // 0: forever
             } catch (ClosedSelectorException | CancelledKeyException closedMeanwhile) {
                 throw new ClosedChannelException();
             }
@@ -344,42 +352,48 @@ final class SocketConnection implements Connection {
 
     @Override
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
-        long deadline = deadline(timeout);
+        long now = System.nanoTime();
+        long deadline = now + Deadline.nanos(timeout);
         Link l = link(true, deadline);
-        ByteBuffer[] parts = end && settings.writeTermination() != Termination.NONE
-                ? new ByteBuffer[] {data, ByteBuffer.wrap(settings.writeTermination().bytes())}
-                : new ByteBuffer[] {data};
-        ByteBuffer last = parts[parts.length - 1];
+        byte[] termination = end ? settings.writeTermination().bytes() : NO_BYTES;
         int start = data.position();
-        long total = data.remaining() + (last == data ? 0 : last.remaining());
+        int length = data.remaining();
+        long total = length + (long) termination.length;
+        ByteBuffer ending = null; // the termination's bytes, once the first attempt fell short
         try {
-            if (unfinished == 0 && !asked && !waiting) {
+            if (unfinished == 0 && !asked) {
                 dropStale(l);
             }
-            if (System.nanoTime() - lastReceived > PROBE_AFTER_IDLE_NANOS) {
+            if (now - lastReceived > PROBE_AFTER_IDLE_NANOS) { // "now" is the call's start: close enough
                 probe(l);
             }
-            while (last.hasRemaining() || data.hasRemaining()) {
-                if (writeSome(l, data, parts) == 0) {
-                    long remaining = deadline - System.nanoTime();
-                    if (remaining <= 0) {
-                        long sent = sent(data, start, last);
-                        String why = "the instrument did not accept the rest within " + ms(timeout) + " ms";
-                        if (unfinished + sent > 0) {
-                            throw lose(cutShort(sent, total, why), null);
+            long sent = total <= outbound.capacity() ? writeWhole(l, data, termination) : 0;
+            if (sent < total) {
+                ending = ByteBuffer.wrap(termination);
+                ending.position((int) Math.max(0, sent - length));
+                ByteBuffer[] parts = ending.hasRemaining() ? new ByteBuffer[] {data, ending} : new ByteBuffer[] {data};
+                while (data.hasRemaining() || ending.hasRemaining()) {
+                    if (writeSome(l, data, parts) == 0) {
+                        long remaining = deadline - System.nanoTime();
+                        if (remaining <= 0) {
+                            long out = sent(data, start, ending);
+                            String why = "the instrument did not accept the rest within " + ms(timeout) + " ms";
+                            if (unfinished + out > 0) {
+                                throw lose(cutShort(out, total, why), null);
+                            }
+                            throw new IoTimeoutException(resource + " did not accept a message of " + total
+                                    + " bytes within " + ms(timeout) + " ms; nothing of it went out", timeout);
                         }
-                        throw new IoTimeoutException(resource + " did not accept a message of " + total
-                                + " bytes within " + ms(timeout) + " ms; nothing of it went out", timeout);
+                        l.await(SelectionKey.OP_WRITE, remaining);
                     }
-                    l.await(SelectionKey.OP_WRITE, remaining);
                 }
             }
         } catch (IOException e) {
             throw failure(e);
         } catch (Interrupted e) {
-            long sent = sent(data, start, last);
+            long out = sent(data, start, ending);
             throw interrupted("writing to", e,
-                    unfinished + sent > 0 ? cutShort(sent, total, "the writing thread was interrupted") : null);
+                    unfinished + out > 0 ? cutShort(out, total, "the writing thread was interrupted") : null);
         } finally {
             restoreReadInterest(l);
         }
@@ -389,6 +403,23 @@ final class SocketConnection implements Connection {
         } else {
             unfinished += total;
         }
+    }
+
+    /**
+     * The usual write, a short message: message and termination copied into the connection's direct
+     * buffer and handed to the socket in one {@code write}. A heap buffer or a gathering write would
+     * make the JDK copy each part into a temporary direct buffer and build an I/O vector first.
+     *
+     * @return how many bytes went out; {@code data}'s position is advanced past those of its bytes
+     */
+    private long writeWhole(Link l, ByteBuffer data, byte[] termination) throws IOException {
+        int start = data.position();
+        outbound.clear();
+        outbound.put(data).put(termination).flip();
+        data.position(start); // nothing went out yet, should the write fail
+        int sent = l.channel.write(outbound);
+        data.position(start + Math.min(sent, data.remaining()));
+        return sent;
     }
 
     /**
@@ -411,10 +442,10 @@ final class SocketConnection implements Connection {
         }
     }
 
-    /** @return how many bytes of this write went out */
-    private static long sent(ByteBuffer data, int start, ByteBuffer last) {
+    /** @return how many bytes of this write went out, the termination's included */
+    private static long sent(ByteBuffer data, int start, ByteBuffer ending) {
         long sent = data.position() - start;
-        return last == data ? sent : sent + last.position();
+        return ending == null ? sent : sent + ending.position();
     }
 
     /**
@@ -456,6 +487,14 @@ final class SocketConnection implements Connection {
      * on an answer, so that a link in step pays no extra system call per question.
      */
     private void dropStale(Link l) throws IOException, ConnectionLostException, Interrupted {
+        if (!atMessageStart) { // a message read in part and left: its rest is owed, not the next answer
+            missed = true;
+            late++;
+            if (lateSince == 0) {
+                lateSince = System.nanoTime();
+            }
+        }
+        waiting = false;
         if (head == tail && !missed) {
             return;
         }

@@ -116,8 +116,10 @@ class SocketHostilePeerTest {
             long start = System.nanoTime();
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(Duration.ofMillis(500)));
             assertTrue(millisSince(start) < 500 + GRACE_MS, millisSince(start) + " ms");
-            assertTrue(e.getMessage().contains("still sending after") && e.getMessage().contains("bytes drained"),
-                    e.getMessage());
+            // A flooding thread starved for longer than the quiet (a loaded machine) looks like an answer
+            // that stopped half way: the link is closed then too, which is what the bound is about
+            assertTrue(e.getMessage().contains("still sending after") && e.getMessage().contains("bytes drained")
+                    || e.getMessage().contains("stopped after part of it"), e.getMessage());
             assertFalse(c.isOpen());
         }
     }
@@ -127,6 +129,7 @@ class SocketHostilePeerTest {
         try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource("?drain_bytes=65536"))) {
             peer.accept();
             peer.flood("x");
+            Thread.sleep(300); // the socket buffers fill with far more than drain_bytes: no wait on the flooder
             long start = System.nanoTime();
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(Duration.ofDays(1)));
             assertTrue(millisSince(start) < GRACE_MS, "stopped by bytes, not by the day-long timeout: "
@@ -143,7 +146,10 @@ class SocketHostilePeerTest {
             long start = System.nanoTime();
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.clear(Duration.ofMillis(600)));
             assertTrue(millisSince(start) < 600 + GRACE_MS, millisSince(start) + " ms");
-            assertTrue(e.getMessage().contains("still sending"), e.getMessage());
+            // A peer thread starved for longer than the quiet (a loaded machine) looks like an answer that
+            // stopped half way: the link is closed then too, which is what the bound is about
+            assertTrue(e.getMessage().contains("still sending") || e.getMessage().contains("stopped after part of it"),
+                    e.getMessage());
         }
     }
 
@@ -208,6 +214,22 @@ class SocketHostilePeerTest {
             peer.receive("C?\n".length());
             peer.send("c\n");
             assertEquals("c", Steps.read(c, IO), "in step after it");
+        }
+    }
+
+    @Test
+    void theRestOfAnAnswerReadInPartIsNeverTheNextQuestionsAnswer() throws Exception {
+        try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
+            peer.accept();
+            Steps.write(c, "A?", IO);
+            peer.receive("A?\n".length());
+            peer.send("abcdef");
+            ByteBuffer part = ByteBuffer.allocate(3);
+            assertFalse(c.read(part, IO));
+            Steps.write(c, "B?", IO); // the caller leaves the rest of A's answer
+            peer.receive("B?\n".length());
+            peer.send("gh\nb\n");
+            assertEquals("b", Steps.read(c, IO));
         }
     }
 

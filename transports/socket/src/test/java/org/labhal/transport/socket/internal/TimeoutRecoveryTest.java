@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +25,7 @@ import org.labhal.transport.sim.SimSettings;
 class TimeoutRecoveryTest {
     private static final Duration SHORT = Duration.ofMillis(100);
     private static final Duration LONG = Duration.ofSeconds(5);
+    private static final Duration LATE = Duration.ofSeconds(1);
     private final SocketTransportFactory transport = new SocketTransportFactory();
 
     @AfterEach
@@ -37,18 +37,15 @@ class TimeoutRecoveryTest {
         return transport.open(ResourceAddress.parse(resource), LONG);
     }
 
+    /** Answers after {@link #LATE}: ten times SHORT, so a step descheduled on a loaded machine still times out. */
     private static SimServer lateServer() throws Exception {
-        return SimServer.builder("SMW200A").settings(SimSettings.defaults()
-                .withProcessingDelay(Duration.ofMillis(300))).start();
+        return SimServer.builder("SMW200A").settings(SimSettings.defaults().withProcessingDelay(LATE)).start();
     }
 
     @Test
     void theNextQueryGetsItsOwnAnswerNotTheLateOne() throws Exception {
         try (SimServer server = lateServer(); Connection c = open(server.resource())) {
-            long start = System.nanoTime();
             assertThrows(IoTimeoutException.class, () -> Steps.query(c, "SIM:ECHO? first", SHORT));
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(ms < 300, "the timeout and the drain end before the late answer comes: " + ms + " ms");
             assertEquals("second", Steps.query(c, "SIM:ECHO? second", LONG));
             assertEquals("third", Steps.query(c, "SIM:ECHO? third", LONG));
         }
@@ -75,9 +72,11 @@ class TimeoutRecoveryTest {
     @Test
     void aLateAnswerCaughtByTheDrainIsNotDiscardedTwice() throws Exception {
         try (SimServer server = SimServer.builder("SMW200A").settings(SimSettings.defaults()
-                .withProcessingDelay(Duration.ofMillis(150))).start();
-                Connection c = open(server.resource() + "?drain_ms=200")) {
-            assertThrows(IoTimeoutException.class, () -> Steps.query(c, "SIM:ECHO? first", SHORT));
+                .withProcessingDelay(Duration.ofMillis(500))).start();
+                Connection c = open(server.resource() + "?drain_ms=1500")) {
+            Steps.write(c, "SIM:ECHO? first", LONG);
+            assertThrows(IoTimeoutException.class, () -> c.read(ByteBuffer.allocate(64), SHORT));
+            c.clear(Duration.ofSeconds(4)); // quiet for 1 s ends it: the answer at 500 ms comes inside
             assertEquals("second", Steps.query(c, "SIM:ECHO? second", LONG));
         }
     }

@@ -19,6 +19,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
@@ -324,12 +325,21 @@ public final class Vxi11SimServer implements AutoCloseable {
         Socket client = connection.channel().socket();
         Map<Integer, Link> created = new ConcurrentHashMap<>(); // the links this connection created
         BlockingQueue<byte[]> calls = new ArrayBlockingQueue<>(QUEUED_CALLS);
+        AtomicBoolean answering = new AtomicBoolean(true);
         try {
             client.setTcpNoDelay(true);
             RecordStream records = new RecordStream(client.getInputStream(), maxRecord);
-            connection.startCompanion(() -> answer(client, handler, created, calls));
+            connection.startCompanion(() -> answer(client, handler, created, calls, answering));
             while (!closed) {
-                calls.put(records.read());
+                byte[] call = records.read();
+                // The answerer ends when a reply cannot be sent (the client went away while it did not read
+                // its replies): then nobody takes calls any more, and a put on the full queue would wait for
+                // ever, holding this thread and the connection's slot. It clears the queue after saying so,
+                // so a put that got past this check finds room.
+                if (!answering.get()) {
+                    return;
+                }
+                calls.put(call);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing
@@ -341,7 +351,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     }
 
     /** Answers one connection's calls in order. */
-    private void answer(Socket client, Handler handler, Map<Integer, Link> created, BlockingQueue<byte[]> calls) {
+    private void answer(Socket client, Handler handler, Map<Integer, Link> created, BlockingQueue<byte[]> calls,
+            AtomicBoolean answering) {
         try {
             OutputStream out = client.getOutputStream();
             while (!closed) {
@@ -356,6 +367,8 @@ public final class Vxi11SimServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing
         } finally {
+            answering.set(false); // first: the reader puts nothing after it has seen this
+            calls.clear(); // frees a reader waiting to put; its next read fails on the closed socket
             end(client, created);
         }
     }

@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataOutputStream;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -121,6 +125,86 @@ class Vxi11SimServerExhaustionTest {
                 s.close();
             }
         }
+    }
+
+    /**
+     * A client that sends calls without reading their replies, then goes away: the thread answering
+     * stalls on the full send buffer and the reading thread on the full queue of calls. The close must end
+     * both and free the slot; before the fix the reading thread waited on the queue for ever, so each such
+     * client cost a slot and a thread until the server stopped (the exhaustion run lost 29 of 128; this
+     * test, before the fix, both of its two).
+     */
+    @Test
+    void aClientThatFloodsCallsWithoutReadingThenLeavesFreesItsSlotAndThreads() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        List<SocketChannel> floods = new ArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").maxConnections(2).start()) {
+            String prefix = "labhal-vxi11-sim-core-" + server.corePort() + "-";
+            java.io.ByteArrayOutputStream record = new java.io.ByteArrayOutputStream();
+            RecordStream.write(record, Rpc.call(1, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION, 0, 0));
+            byte[] call = record.toByteArray();
+            for (int i = 0; i < 2; i++) {
+                SocketChannel flood = SocketChannel.open();
+                floods.add(flood);
+                flood.setOption(StandardSocketOptions.SO_RCVBUF, 4096); // its unread replies soon stall the server
+                flood.connect(new InetSocketAddress("127.0.0.1", server.corePort()));
+                flood.configureBlocking(false);
+            }
+            assertTrue(server.awaitOpenConnections(2, Duration.ofSeconds(10)));
+            // Calls as fast as the connections take them, never a reply read, until no connection takes any
+            // more for half a second: then the answerer of each is stuck sending replies nobody reads, and
+            // its reader on the full queue of calls (which is why the connection no longer takes calls).
+            List<ByteBuffer> pending = new ArrayList<>(); // per connection, so no call is ever cut in two
+            for (int i = 0; i < floods.size(); i++) {
+                ByteBuffer calls = ByteBuffer.allocate(call.length * 256);
+                while (calls.hasRemaining()) {
+                    calls.put(call);
+                }
+                pending.add(calls.flip());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            long lastTaken = System.nanoTime();
+            while (System.nanoTime() - lastTaken < Duration.ofMillis(500).toNanos() || stalledReaders(prefix) < 2) {
+                assertTrue(System.nanoTime() < deadline, "the connections still take calls after 30 s");
+                boolean taken = false;
+                for (int i = 0; i < floods.size(); i++) {
+                    ByteBuffer calls = pending.get(i);
+                    if (!calls.hasRemaining()) {
+                        calls.rewind();
+                    }
+                    taken |= floods.get(i).write(calls) > 0;
+                }
+                if (taken) {
+                    lastTaken = System.nanoTime();
+                } else {
+                    Thread.sleep(5); // full: see whether the server takes more
+                }
+            }
+            for (SocketChannel flood : floods) {
+                flood.close();
+            }
+            assertTrue(server.awaitOpenConnections(0, Duration.ofSeconds(10)),
+                    "every slot freed: " + server.counters());
+            // (the threads themselves go back to the pool, which ends them after 10 s idle)
+            assertEquals(0, stalledReaders(prefix), "no reader left waiting on a queue nobody takes from");
+            Socket after = open(server.corePort(), sockets);
+            assertTrue(ping(after, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "and it serves again");
+        } finally {
+            for (SocketChannel flood : floods) {
+                flood.close();
+            }
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    /** Threads of the server blocked putting a call into the answerer's queue. */
+    private static long stalledReaders(String prefix) {
+        return Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> e.getKey().getName().startsWith(prefix) && java.util.Arrays.stream(e.getValue())
+                        .anyMatch(f -> f.getMethodName().equals("put") && f.getClassName().endsWith("BlockingQueue")))
+                .count();
     }
 
     @Test
