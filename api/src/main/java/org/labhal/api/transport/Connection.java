@@ -49,6 +49,26 @@ public interface Connection extends AutoCloseable {
     void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException;
 
     /**
+     * Sends a whole program message whose response the caller reads next, with {@link #read} until
+     * the message ends (or gives up on it with {@link #clear} or {@link #close}). A message-based
+     * transport may ask the instrument for the response in the same breath: VXI-11 sends its
+     * device_read right behind the device_write, saving a round trip per query. The response of a
+     * query the caller does not read is dropped before the next message goes out, never handed to a
+     * later read. The default is {@code write(query, true, timeout)}.
+     *
+     * @param query the bytes from position to limit: the whole message; consumed entirely on success;
+     *        after a failure its position tells how many went out
+     * @param timeout bounds this whole call (see the class comment)
+     * @throws org.labhal.api.IoTimeoutException when the instrument does not accept the bytes in time
+     * @throws org.labhal.api.ConnectionLostException when the link broke
+     * @throws LabHalException for other transport failures
+     * @since 1.3
+     */
+    default void writeQuery(ByteBuffer query, Duration timeout) throws LabHalException {
+        write(query, true, timeout);
+    }
+
+    /**
      * Reads at least one byte of the instrument's response into {@code into} (from its position up
      * to its limit), stopping after a byte that ends a message (the END indicator, or the read
      * termination character of stream transports) so that no byte of a later message is consumed.

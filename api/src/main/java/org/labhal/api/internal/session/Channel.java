@@ -210,6 +210,15 @@ final class Channel {
         }
     }
 
+    /** {@link Connection#writeQuery}, closing the channel when the connection is lost. */
+    void writeQuery(ByteBuffer query, Duration timeout) throws LabHalException {
+        try {
+            connection.writeQuery(query, timeout);
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+    }
+
     /** {@link Connection#read}, closing the channel when the connection is lost. */
     boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
         try {

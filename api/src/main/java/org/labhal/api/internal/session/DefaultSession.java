@@ -100,7 +100,7 @@ final class DefaultSession implements Session {
         boolean check = errorChecking;
         Duration io = ioTimeout;
         try (Step step = enter(activity("write ", command))) {
-            send(command, message, io);
+            send(command, message, io, false);
             if (check) {
                 throwErrors(command, readErrors(io));
             }
@@ -122,7 +122,7 @@ final class DefaultSession implements Session {
         boolean check = errorChecking;
         Duration io = ioTimeout;
         try (Step step = enter(activity("query ", query))) {
-            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io);
+            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io, true);
             T response = receive(io, decoder);
             if (check) {
                 throwErrors(query, readErrors(io));
@@ -181,7 +181,7 @@ final class DefaultSession implements Session {
         boolean check = errorChecking;
         Duration io = ioTimeout;
         try (Step step = enter("query block " + quote(query))) {
-            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io);
+            send(query, query.getBytes(StandardCharsets.ISO_8859_1), io, true);
             BlockReader reader = new BlockReader(channel, name, streamTransport, io);
             long length;
             try {
@@ -357,10 +357,19 @@ final class DefaultSession implements Session {
         }
     }
 
-    private void send(String command, byte[] message, Duration io) throws LabHalException {
+    /**
+     * Sends one whole message.
+     *
+     * @param query whether the step reads its response next ({@link Channel#writeQuery})
+     */
+    private void send(String command, byte[] message, Duration io, boolean query) throws LabHalException {
         ByteBuffer data = ByteBuffer.wrap(message);
         try {
-            channel.write(data, true, io);
+            if (query) {
+                channel.writeQuery(data, io);
+            } else {
+                channel.write(data, true, io);
+            }
         } catch (LabHalException e) {
             throw afterWriteFailure(e, data.position() > 0, "the command " + quote(command), io);
         }
@@ -465,7 +474,7 @@ final class DefaultSession implements Session {
     private List<InstrumentError> readErrors(Duration io) throws LabHalException {
         List<InstrumentError> errors = new ArrayList<>();
         for (int i = 0; i < MAX_ERROR_READS; i++) {
-            send("SYST:ERR?", ERROR_QUERY, io);
+            send("SYST:ERR?", ERROR_QUERY, io, true);
             String answer = receive(io, DefaultSession::text);
             InstrumentError error = parseError(answer);
             if (error.code() == 0) {

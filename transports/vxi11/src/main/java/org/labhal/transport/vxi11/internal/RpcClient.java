@@ -10,9 +10,10 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.labhal.api.transport.Deadline;
 
@@ -39,7 +40,13 @@ public final class RpcClient implements AutoCloseable {
     /** How often a wait for a reply looks at the caller's interrupt status. */
     static final Duration INTERRUPT_POLL = Duration.ofMillis(50);
 
+    /** How often the watchdog looks for a record that has not gone out by its deadline. */
+    static final Duration WATCH_PERIOD = Duration.ofMillis(10);
+
     private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
+    /** The open connections, which the watchdog looks at while there are any. */
+    private static final Set<RpcClient> OPEN = ConcurrentHashMap.newKeySet();
+    private static ScheduledFuture<?> watching; // guarded by OPEN
 
     private final Socket socket;
     private final TimedInput in;
@@ -47,6 +54,10 @@ public final class RpcClient implements AutoCloseable {
     private final RecordStream records;
     private int xid = ThreadLocalRandom.current().nextInt();
     private String outOfStep; // why the stream cannot be framed any more, or null
+    /** When the record being sent must be out (System.nanoTime), valid while {@link #sending}. */
+    private volatile long sendUntil;
+    private volatile boolean sending;
+    private volatile boolean sendExpired; // the watchdog closed the connection during a send
 
     private RpcClient(Socket socket, int maxReply) throws IOException {
         this.socket = socket;
@@ -77,7 +88,9 @@ public final class RpcClient implements AutoCloseable {
                 throw new SocketTimeoutException("no time left to connect to " + target);
             }
             socket.connect(target, ms);
-            return new RpcClient(socket, maxReply);
+            RpcClient client = new RpcClient(socket, maxReply);
+            client.watch();
+            return client;
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -110,36 +123,57 @@ public final class RpcClient implements AutoCloseable {
      */
     public XdrDecoder call(Request request, Deadline deadline) throws IOException, RpcRejectedException {
         checkInStep();
-        send(request, deadline);
+        send(deadline, request);
         return reply(request, deadline);
     }
 
     /**
-     * Writes the call's record. A blocking socket write has no timeout of its own, so a watchdog closes
-     * the connection when the instrument has not taken the whole record by the deadline (it stopped
-     * reading): the record is cut, and the stream cannot be framed after it anyway.
+     * Sends a call with a second one right behind it, in one write, and waits for the first one's
+     * reply; the second one's reply is the next to come, for {@link #reply}. ONC RPC over TCP lets a
+     * client send calls without waiting for replies; the server answers them in order.
+     *
+     * @param request the call whose reply is awaited
+     * @param follower the call sent behind it
+     * @param deadline when the first call must be done (the records going out, and its reply)
+     * @return a decoder positioned at the first call's results
+     * @throws IOException as {@link #call}
+     * @throws RpcRejectedException when the server refused the first call
+     */
+    public XdrDecoder call(Request request, Request follower, Deadline deadline) throws IOException,
+            RpcRejectedException {
+        checkInStep();
+        send(deadline, request, follower);
+        return reply(request, deadline);
+    }
+
+    /**
+     * Writes the calls' records, in one write. A blocking socket write has no timeout of its own, so
+     * the watchdog ({@link #watch}) closes the connection when the instrument has not taken the
+     * whole record by the deadline (it stopped reading): the record is cut, and the stream cannot be
+     * framed after it anyway.
      *
      * @throws WriteTimeoutException when the watchdog closed the connection
      */
-    private void send(Request request, Deadline deadline) throws IOException {
+    private void send(Deadline deadline, Request... requests) throws IOException {
         if (deadline.expired()) {
             throw new SocketTimeoutException("no time left to send the call");
         }
-        AtomicBoolean expired = new AtomicBoolean();
-        ScheduledFuture<?> watch = WATCHDOG.schedule(() -> {
-            expired.set(true);
-            close();
-        }, deadline.remainingNanos(), TimeUnit.NANOSECONDS);
+        sendUntil = System.nanoTime() + deadline.remainingNanos();
+        sending = true; // after sendUntil: the watchdog reads them in the other order
         try {
-            RecordStream.write(out, request.args());
+            if (requests.length == 1) {
+                RecordStream.write(out, requests[0].args());
+            } else {
+                RecordStream.write(out, requests[0].args(), requests[1].args());
+            }
         } catch (IOException e) {
-            if (expired.get()) {
+            if (sendExpired) {
                 throw new WriteTimeoutException("the instrument took no more of the call for "
                         + Deadline.millis(deadline.timeout()) + " ms, so the connection was closed", e);
             }
             throw e;
         } finally {
-            watch.cancel(false);
+            sending = false;
         }
     }
 
@@ -152,7 +186,43 @@ public final class RpcClient implements AutoCloseable {
         }
     }
 
-    /** One daemon thread for all connections, there only while some write is watched. */
+    /**
+     * Has the watchdog look at this connection until it closes. A blocking socket write has no
+     * timeout, so the watchdog, every {@link #WATCH_PERIOD} while any connection is open, closes a
+     * connection whose record is not out by its deadline. Sending costs two volatile writes, not a
+     * scheduled task (whose queueing and wake-up cost more than a small record's round trip).
+     */
+    private void watch() {
+        synchronized (OPEN) {
+            OPEN.add(this);
+            if (watching == null) {
+                long period = WATCH_PERIOD.toNanos();
+                watching = WATCHDOG.scheduleAtFixedRate(RpcClient::closeExpired, period, period, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    private void unwatch() {
+        synchronized (OPEN) {
+            if (OPEN.remove(this) && OPEN.isEmpty() && watching != null) {
+                watching.cancel(false);
+                watching = null;
+            }
+        }
+    }
+
+    /** The watchdog's round: closes every connection whose record is late. */
+    private static void closeExpired() {
+        long now = System.nanoTime();
+        for (RpcClient client : OPEN) {
+            if (client.sending && now - client.sendUntil > 0) {
+                client.sendExpired = true;
+                client.close();
+            }
+        }
+    }
+
+    /** One daemon thread for all connections, there only while some connection is open. */
     private static ScheduledThreadPoolExecutor watchdog() {
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "labhal-vxi11-write-watchdog");
@@ -268,6 +338,7 @@ public final class RpcClient implements AutoCloseable {
     /** Closes the connection; a thread blocked in {@link #call} wakes with an {@link IOException}. */
     @Override
     public void close() {
+        unwatch();
         try {
             socket.close();
         } catch (IOException ignored) {

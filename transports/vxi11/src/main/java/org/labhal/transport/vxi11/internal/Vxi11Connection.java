@@ -102,6 +102,13 @@ final class Vxi11Connection implements Vxi11Link {
     private volatile int lid;
     private int maxRecvSize;
     private boolean unended; // guarded by calls: the instrument may hold part of a message not yet ended
+
+    // The read-ahead of writeQuery, guarded by calls (ahead is volatile for close() to peek at)
+    private volatile RpcClient.Request ahead; // device_read sent behind a query's device_write; reply not yet taken
+    private Budget aheadBudget; // the query's time, which the read-ahead's io_timeout came from
+    private ByteBuffer aheadData; // data of the read-ahead's reply that read() has not handed out yet
+    private boolean aheadEnded; // whether that reply ended the message
+    private LabHalException aheadFailure; // the error the read-ahead's reply reported, for the next read()
     private String remote = "";
 
     Vxi11Connection(ResourceAddress address, Vxi11Settings settings, Consumer<Vxi11Connection> onClosed) {
@@ -221,12 +228,50 @@ final class Vxi11Connection implements Vxi11Link {
                             + ms(timeout) + " ms", timeout);
                 } else {
                     int chunk = Math.min(data.remaining(), maxRecvSize);
-                    failed = writeChunk(data, chunk, end && chunk == data.remaining(), budget);
+                    failed = writeChunk(data, chunk, end && chunk == data.remaining(), budget, null);
                 }
                 if (failed != null) {
                     throw unended && isOpen() ? dropFragment(failed, budget) : failed;
                 }
             } while (data.hasRemaining());
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /**
+     * A query that fits one device_write goes out with its device_read right behind it, in one write
+     * ({@code read_ahead}, on unless the resource says {@code read_ahead=off}): the instrument answers
+     * both in turn, so a query costs one round trip instead of two. {@link #read} takes the
+     * read-ahead's reply. A read-ahead nobody read is taken and dropped before the next message or
+     * device_clear goes out, and kept for {@link #read} when another operation (device_readstb, say)
+     * comes between; either way the core channel stays in step, since replies come in the order of
+     * the calls.
+     * <p>
+     * When the device_write fails, its read-ahead is already queued on the instrument: after error 11
+     * (locked by another link) it fails the same way at once, and its reply is taken and dropped;
+     * after any other error it would hold the core channel until the instrument's io_timeout, so the
+     * link is closed ({@link ConnectionLostException}). A long query (more than maxRecvSize bytes)
+     * goes out as {@link #write} sends it, without a read-ahead.
+     */
+    @Override
+    public void writeQuery(ByteBuffer query, Duration timeout) throws LabHalException {
+        int chunk = query.remaining();
+        if (!settings.readAhead() || chunk == 0 || chunk > maxRecvSize) {
+            write(query, true, timeout);
+            return;
+        }
+        Budget budget = Budget.of(timeout);
+        enter(DEVICE_WRITE);
+        try {
+            settleAhead(DEVICE_WRITE); // the answer to an earlier query nobody read
+            RpcClient.Request read = readRequest(settings.maxRead(), budget);
+            LabHalException failed = writeChunk(query, chunk, true, budget, read);
+            if (failed != null) {
+                throw unended && isOpen() ? dropFragment(failed, budget) : failed;
+            }
+            ahead = read;
+            aheadBudget = budget;
         } finally {
             calls.unlock();
         }
@@ -243,8 +288,8 @@ final class Vxi11Connection implements Vxi11Link {
      *         without a reply ({@link #cutOff})
      * @throws LabHalException when the caller was interrupted (the link is closed then)
      */
-    private LabHalException writeChunk(ByteBuffer data, int chunk, boolean ends, Budget budget)
-            throws LabHalException {
+    private LabHalException writeChunk(ByteBuffer data, int chunk, boolean ends, Budget budget,
+            RpcClient.Request readAhead) throws LabHalException {
         boolean before = unended;
         RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_WRITE, 24 + chunk);
         ByteBuffer slice = data.duplicate();
@@ -255,7 +300,9 @@ final class Vxi11Connection implements Vxi11Link {
         unended = before || chunk > 0;
         XdrDecoder reply;
         try {
-            reply = call(DEVICE_WRITE, request, budget.reply());
+            Deadline deadline = budget.reply();
+            reply = readAhead == null ? call(DEVICE_WRITE, request, deadline)
+                    : exchange(DEVICE_WRITE, request, deadline, () -> rpc.call(request, readAhead, deadline));
         } catch (IoTimeoutException e) {
             if (!unended) {
                 return e; // nothing of a message can be in the instrument: in step, a late reply is dropped by its xid
@@ -270,6 +317,9 @@ final class Vxi11Connection implements Vxi11Link {
             }
             data.position(data.position() + (int) size); // also after an error: it tells how many went out
             unended = !(error == ERR_NONE && ends && size == chunk) && (size > 0 || before);
+            if (readAhead != null && (error != ERR_NONE || size != chunk)) {
+                dropReadAhead(readAhead, error, budget);
+            }
             if (error != ERR_NONE) {
                 return closedOr(failure(DEVICE_WRITE, error, budget.timeout(), size > 0
                         ? " after the instrument took " + size + " of " + chunk + " bytes" : ""));
@@ -282,6 +332,27 @@ final class Vxi11Connection implements Vxi11Link {
         } catch (XdrException e) {
             throw lose("sent a malformed device_write reply: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A query's device_write failed while its read-ahead was queued behind it; the caller holds
+     * {@code calls}. Error 11 (locked by another link) fails the read-ahead at once too: its reply is
+     * taken and dropped. After any other error the instrument would work on the read-ahead until its
+     * io_timeout, holding the core channel, so the link is closed.
+     */
+    private void dropReadAhead(RpcClient.Request readAhead, int error, Budget budget) throws LabHalException {
+        String why = "device_write " + (error == ERR_NONE ? "took only part of the query"
+                : "failed with VXI-11 error " + error) + " while the query's device_read was queued behind it";
+        if (error == ERR_LOCKED) {
+            try {
+                Deadline deadline = budget.reply();
+                exchange(DEVICE_READ, readAhead, deadline, () -> rpc.reply(readAhead, deadline));
+                return;
+            } catch (IoTimeoutException e) {
+                throw lose(why + ", and that device_read was not answered in time either", e);
+            }
+        }
+        throw lose(why + "; that device_read would hold the core channel until the instrument's timeout", null);
     }
 
     /**
@@ -345,15 +416,15 @@ final class Vxi11Connection implements Vxi11Link {
         Budget budget = Budget.of(timeout);
         enter(DEVICE_READ);
         try {
+            if (ahead != null || aheadData != null || aheadFailure != null) {
+                Boolean ended = readAhead(into, budget);
+                if (ended != null) {
+                    return ended;
+                }
+            }
             while (true) {
                 int requestSize = Math.min(into.remaining(), settings.maxRead());
-                long io = budget.instrumentMillis();
-                RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_READ, 24);
-                request.args().putInt(lid).putUnsignedInt(requestSize).putUnsignedInt(io)
-                        .putUnsignedInt(lockMillis(io))
-                        .putInt(lockFlags() | (settings.termChar() >= 0 ? FLAG_TERMCHRSET : 0))
-                        .putInt(Math.max(0, settings.termChar()));
-                XdrDecoder reply = call(DEVICE_READ, request, budget.reply());
+                XdrDecoder reply = call(DEVICE_READ, readRequest(requestSize, budget), budget.reply());
                 int error = reply.getInt();
                 int reason = reply.getInt();
                 check(DEVICE_READ, error, timeout, "");
@@ -361,7 +432,7 @@ final class Vxi11Connection implements Vxi11Link {
                 window.limit(window.position() + requestSize);
                 int n = reply.getOpaqueInto(window);
                 into.position(into.position() + n);
-                boolean ended = (reason & REASON_END) != 0 || settings.termChar() >= 0 && (reason & REASON_CHR) != 0;
+                boolean ended = ended(reason);
                 if (n > 0 || ended) {
                     return ended;
                 }
@@ -375,6 +446,99 @@ final class Vxi11Connection implements Vxi11Link {
         } finally {
             calls.unlock();
         }
+    }
+
+    /**
+     * Hands out what the read-ahead brought; the caller holds {@code calls}.
+     *
+     * @return whether the bytes handed out end the message, or null when the read-ahead brought
+     *         nothing and no end (the instrument's way of saying it had nothing yet): read on
+     */
+    private Boolean readAhead(ByteBuffer into, Budget budget) throws LabHalException {
+        synchronized (state) {
+            if (closedBecause != null) {
+                throw closedFailure(null);
+            }
+        }
+        if (ahead != null) {
+            takeAhead(budget.reply());
+        }
+        LabHalException failed = aheadFailure;
+        if (failed != null) {
+            aheadFailure = null;
+            throw failed;
+        }
+        ByteBuffer data = aheadData;
+        int n = Math.min(into.remaining(), data.remaining());
+        ByteBuffer part = data.duplicate();
+        part.limit(part.position() + n);
+        into.put(part);
+        data.position(data.position() + n);
+        if (data.hasRemaining()) {
+            return false;
+        }
+        aheadData = null;
+        return n > 0 || aheadEnded ? aheadEnded : null;
+    }
+
+    /**
+     * Waits for the read-ahead's reply (by {@code deadline}) and keeps what it says for
+     * {@link #read}: its data, or its error. The caller holds {@code calls}.
+     *
+     * @throws IoTimeoutException when no reply came in time; the read-ahead is given up (a late reply
+     *         is dropped by its xid)
+     */
+    private void takeAhead(Deadline deadline) throws LabHalException {
+        RpcClient.Request request = ahead;
+        ahead = null;
+        try {
+            XdrDecoder reply = exchange(DEVICE_READ, request, deadline, () -> rpc.reply(request, deadline));
+            int error = reply.getInt();
+            int reason = reply.getInt();
+            if (error != ERR_NONE) {
+                aheadFailure = closedOr(failure(DEVICE_READ, error, aheadBudget.timeout(), ""));
+                return;
+            }
+            aheadData = reply.getOpaqueView(settings.maxRead());
+            aheadEnded = ended(reason);
+        } catch (XdrException e) {
+            throw lose("sent a malformed device_read reply: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Before another call goes out: takes the read-ahead's reply, so that the core channel stays in
+     * step; a new message or a device_clear drops what it brought, anything else keeps it for
+     * {@link #read}. The caller holds {@code calls}.
+     */
+    private void settleAhead(int procedure) throws LabHalException {
+        if (ahead != null) {
+            try {
+                takeAhead(aheadBudget.reply());
+            } catch (IoTimeoutException e) {
+                throw lose("the answer to the query before " + name(procedure) + " did not come within the "
+                        + "query's timeout, and " + name(procedure) + " would wait behind it on the core channel", e);
+            }
+        }
+        if (procedure == DEVICE_WRITE || procedure == DEVICE_CLEAR) {
+            aheadData = null;
+            aheadFailure = null;
+        }
+    }
+
+    /** A device_read asking for up to {@code requestSize} bytes within the budget's time. */
+    private RpcClient.Request readRequest(int requestSize, Budget budget) {
+        long io = budget.instrumentMillis();
+        RpcClient.Request request = rpc.request(CORE_PROGRAM, CORE_VERSION, DEVICE_READ, 24);
+        request.args().putInt(lid).putUnsignedInt(requestSize).putUnsignedInt(io).putUnsignedInt(lockMillis(io))
+                .putInt(lockFlags() | (settings.termChar() >= 0 ? FLAG_TERMCHRSET : 0))
+                .putInt(Math.max(0, settings.termChar()));
+        return request;
+    }
+
+    /** Whether a device_read reply's reason ends the message. */
+    private boolean ended(int reason) {
+        return (reason & REASON_END) != 0 || settings.termChar() >= 0 && (reason & REASON_CHR) != 0;
     }
 
     /**
@@ -605,8 +769,27 @@ final class Vxi11Connection implements Vxi11Link {
                 new InterruptedException("interrupted before " + what));
     }
 
-    /** Sends one call and maps every failure to the exception callers expect; the caller holds {@code calls}. */
+    /**
+     * Sends one call and maps every failure to the exception callers expect; the caller holds
+     * {@code calls}. A read-ahead still outstanding is taken first ({@link #settleAhead}).
+     */
     private XdrDecoder call(int procedure, RpcClient.Request request, Deadline deadline) throws LabHalException {
+        settleAhead(procedure);
+        return exchange(procedure, request, deadline, () -> rpc.call(request, deadline));
+    }
+
+    /** One exchange with the RPC client: a call, or the wait for a reply to a call sent before. */
+    @FunctionalInterface
+    private interface Exchange {
+        XdrDecoder run() throws IOException, RpcRejectedException;
+    }
+
+    /**
+     * Runs one exchange for {@code request} and maps every failure to the exception callers expect;
+     * the caller holds {@code calls}.
+     */
+    private XdrDecoder exchange(int procedure, RpcClient.Request request, Deadline deadline, Exchange exchange)
+            throws LabHalException {
         synchronized (state) {
             if (closedBecause != null) {
                 throw closedFailure(null);
@@ -616,7 +799,7 @@ final class Vxi11Connection implements Vxi11Link {
             throw interruptedBefore(name(procedure) + " was sent; the link stays open");
         }
         try {
-            return rpc.call(request, deadline);
+            return exchange.run();
         } catch (RpcClient.WriteTimeoutException e) {
             lose(e.getMessage(), e);
             throw new IoTimeoutException(resource + ": " + name(procedure) + ": " + e.getMessage()
@@ -778,8 +961,8 @@ final class Vxi11Connection implements Vxi11Link {
         }
         // A call in progress on another thread: have the instrument end it, and let it finish, so that
         // the instrument frees what the call holds and destroy_link can follow on the same channel.
-        boolean inProgress = destroyLink && rpc != null && abortChannel != null && calls.isLocked()
-                && !calls.isHeldByCurrentThread();
+        boolean inProgress = destroyLink && rpc != null && abortChannel != null
+                && (calls.isLocked() && !calls.isHeldByCurrentThread() || ahead != null);
         boolean aborted = inProgress && abortForClose();
         if (destroyLink && rpc != null && tryEnter(aborted ? ABORT_WAIT : Duration.ZERO)) {
             try {

@@ -108,6 +108,18 @@ public final class XdrDecoder {
         return n;
     }
 
+    /**
+     * Reads a variable-length opaque of at most {@code max} bytes as a read-only view of the decoded
+     * bytes, without copying them.
+     */
+    public ByteBuffer getOpaqueView(int max) throws XdrException {
+        int n = opaqueLength(max, "opaque");
+        ByteBuffer view = ByteBuffer.wrap(bytes, position, n).slice().asReadOnlyBuffer();
+        position += n;
+        skipPadding(n);
+        return view;
+    }
+
     /** Skips a variable-length opaque of at most {@code max} bytes (e.g. an RPC credential body). */
     public void skipOpaque(int max) throws XdrException {
         int n = opaqueLength(max, "opaque");

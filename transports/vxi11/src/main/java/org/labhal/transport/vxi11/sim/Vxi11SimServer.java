@@ -97,8 +97,12 @@ import org.labhal.transport.vxi11.internal.XdrException;
 public final class Vxi11SimServer implements AutoCloseable {
     private static final Pattern DEVICE = Pattern.compile("inst\\d{1,5}|gpib\\d{1,3},\\d{1,2}(,\\d{1,2})?",
             Pattern.CASE_INSENSITIVE);
-    /** The largest device_read data the simulator sends in one reply. */
-    private static final int MAX_READ_CHUNK = 1 << 20;
+    /**
+     * The largest device_read data the simulator sends in one reply, and what it takes of a response
+     * at once, into a buffer each link allocates at its first read and reuses: a read costs no
+     * allocation, and a larger request (a client may ask for megabytes) is answered in parts.
+     */
+    private static final int FILL_SIZE = 64 * 1024;
     /** Calls read ahead of the one being answered; beyond that TCP holds the client back. */
     private static final int QUEUED_CALLS = 8;
     /** Marks the end of a connection's calls. */
@@ -461,8 +465,10 @@ public final class Vxi11SimServer implements AutoCloseable {
     private static final class Link {
         final int id;
         final SimConnection sim;
+        /** Response bytes taken from the instrument, reused from one fill to the next (allocated at the first). */
         byte[] pending = new byte[0];
         int pendingStart;
+        int pendingLimit;
         boolean pendingEnd;
         volatile boolean destroyed; // set under lockMonitor, once
         private Thread serving; // guarded by this: the thread answering a call of this link
@@ -474,7 +480,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
 
         int pendingLength() {
-            return pending.length - pendingStart;
+            return pendingLimit - pendingStart;
         }
 
         synchronized void begin() {
@@ -651,10 +657,10 @@ public final class Vxi11SimServer implements AutoCloseable {
         long lockTimeout = args.getUnsignedInt();
         int flags = args.getInt();
         int termChar = args.getInt() & 0xFF;
-        int wanted = (int) Math.min(requestSize, MAX_READ_CHUNK);
+        int wanted = (int) Math.min(requestSize, FILL_SIZE);
         int error = link != null && requestSize == 0 ? ERR_PARAMETER : during(link, () -> {
             int admitted = admit(link, flags, lockTimeout);
-            return admitted != ERR_NONE ? admitted : fill(link, wanted, ioTimeout);
+            return admitted != ERR_NONE ? admitted : fill(link, ioTimeout);
         });
         if (error != ERR_NONE) {
             return Rpc.accepted(xid, Rpc.SUCCESS, 12).putInt(error).putInt(0).putInt(0);
@@ -684,19 +690,20 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /**
      * Makes sure the link holds response bytes, waiting up to {@code ioTimeout} for a response.
-     * Takes up to 64 KiB of the response (never of the next one) even for a smaller request, so
-     * that this link knows whether response bytes wait (MAV for device_readstb).
+     * Takes up to {@link #FILL_SIZE} of the response (never of the next one) even for a smaller
+     * request, so that this link knows whether response bytes wait (MAV for device_readstb).
      */
-    private int fill(Link link, int wanted, long ioTimeout) {
+    private int fill(Link link, long ioTimeout) {
         if (link.pendingLength() > 0) {
             return ERR_NONE;
         }
-        int take = Math.max(wanted, Math.min(64 * 1024, MAX_READ_CHUNK));
-        byte[] buffer = new byte[take];
+        if (link.pending.length == 0) {
+            link.pending = new byte[FILL_SIZE];
+        }
         try {
-            SimRead got = link.sim.read(buffer, 0, take, Duration.ofMillis(ioTimeout));
-            link.pending = got.count() < take ? java.util.Arrays.copyOf(buffer, got.count()) : buffer;
+            SimRead got = link.sim.read(link.pending, 0, FILL_SIZE, Duration.ofMillis(ioTimeout));
             link.pendingStart = 0;
+            link.pendingLimit = got.count();
             link.pendingEnd = got.end();
             return ERR_NONE;
         } catch (TimeoutException e) {
@@ -710,8 +717,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     }
 
     private int clear(Link link) {
-        link.pending = new byte[0];
         link.pendingStart = 0;
+        link.pendingLimit = 0;
         link.pendingEnd = false;
         try {
             link.sim.deviceClear();
