@@ -64,7 +64,11 @@ import org.labhal.transport.vxi11.Vxi11Link;
  * ({@link Uninterruptibly}), the flag being set again afterwards.</li>
  * </ul>
  *
- * <p>Threads: see {@link Vxi11Link}. {@link #close()} with a call in progress first sends
+ * <p>A query's device_read goes out with its device_write ({@link #writeQuery}, read-ahead): one
+ * round trip per query; what keeps the core channel in step is said there.
+ *
+ * <p>Threads: see {@link Vxi11Link}. {@link #close()} with a call in progress (a read-ahead counts)
+ * first sends
  * device_abort on the {@link AbortChannel} and gives the call {@link #ABORT_WAIT} to end; it then
  * sends destroy_link when no call is in progress any more (bounded by {@link #DESTROY_WAIT}) and
  * closes the socket, which wakes a call still blocked. An interrupted caller does the same itself.
