@@ -32,7 +32,8 @@ import org.labhal.transport.vxi11.sim.Vxi11SimServer;
  * port: needs root and no rpcbind); socket and raw each have a {@link SimServer}, HiSLIP a
  * {@link HislipServer}; all serve the SMW200A model, which keeps sessions apart.
  * <p>
- * Usage: {@code benchmarks/run-lan-vs-lxi.sh [--rounds N] [--warmup N] [--no-lxi]}.
+ * Usage: {@code benchmarks/run-lan-vs-lxi.sh [--rounds N] [--warmup N] [--no-lxi]}, or
+ * {@code --profile CLIENT [--seconds N]} to run one client alone under a profiler.
  */
 public final class LanWireComparison {
     private static final String QUERY = "*IDN?";
@@ -102,6 +103,13 @@ public final class LanWireComparison {
                 ratios.add(new Ratio(1, 5));
                 ratios.add(new Ratio(5, 3));
             }
+            String only = options.get("profile");
+            if (only != null) {
+                profile(clients.stream().filter(c -> c.name().equals(only)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("no client " + only)),
+                        Integer.parseInt(options.getOrDefault("seconds", "20")));
+                return;
+            }
             double[][] rates = InterleavedComparison.compare("*IDN? round trips over loopback, queries/s", warmup,
                     rounds, 1, clients, ratios);
             StringBuilder line = new StringBuilder("  medians:");
@@ -125,6 +133,25 @@ public final class LanWireComparison {
                 resources.get(i).close();
             }
         }
+    }
+
+    /**
+     * {@code --profile NAME [--seconds N]}: one client alone, after a 5 s warm-up, for a profiler
+     * attached to this JVM (e.g. {@code -XX:StartFlightRecording}; {@link JfrTop} reads it).
+     */
+    private static void profile(Client client, int seconds) throws Exception {
+        long warm = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < warm) {
+            client.window().run(InterleavedComparison.WINDOW_NANOS);
+        }
+        System.out.println("profiling now");
+        double[] rates = new double[seconds * 4];
+        for (int i = 0; i < rates.length; i++) {
+            rates[i] = client.window().run(InterleavedComparison.WINDOW_NANOS);
+        }
+        System.out.printf(Locale.ROOT, "  %s alone: median %s queries/s over %d windows, load average %s%n",
+                client.name(), InterleavedComparison.number(InterleavedComparison.percentile(rates, 50)), rates.length,
+                InterleavedComparison.loadAverage());
     }
 
     private static void checked(Session session, String expected) throws LabHalException {

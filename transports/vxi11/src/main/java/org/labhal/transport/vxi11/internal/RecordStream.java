@@ -11,16 +11,26 @@ import java.util.Arrays;
  * each behind a four-byte header whose top bit marks the last fragment and whose low 31 bits give
  * the fragment's length. Records are read whole into memory, up to a limit checked before any
  * allocation, so a peer announcing 2 GB or a never-ending chain of fragments costs nothing.
- * Not thread-safe: one reader per stream.
+ * <p>
+ * A fragment header is read with whatever else has arrived, into a small buffer: a short reply
+ * (header and body) costs one read from the socket, not five. Fragment bodies are read from that
+ * buffer and then straight into the record. Not thread-safe: one reader per stream, and nobody
+ * else reads the stream (this one may hold bytes of the next record).
  */
 public final class RecordStream {
     /** More fragments than this in one record is an attack or a bug, not a message. */
     static final int MAX_FRAGMENTS = 1024;
     private static final int LAST_FRAGMENT = 0x8000_0000;
 
+    /** What one read from the stream may bring ahead of a fragment header. */
+    static final int BUFFER = 8192;
+
     private final InputStream in;
     private final int maxRecord;
     private boolean midRecord;
+    private final byte[] buffer = new byte[BUFFER];
+    private int position; // the next byte of the buffer to hand out
+    private int limit; // after the last byte read into the buffer
 
     /**
      * @param in the stream, typically a socket's
@@ -65,7 +75,9 @@ public final class RecordStream {
             }
             int start = record.length;
             record = Arrays.copyOf(record, start + length);
-            int done = 0;
+            int done = Math.min(length, limit - position);
+            System.arraycopy(buffer, position, record, start, done);
+            position += done;
             while (done < length) {
                 int n = in.read(record, start + done, length - done);
                 if (n < 0) {
@@ -82,19 +94,27 @@ public final class RecordStream {
     }
 
     private int readHeader(int received, int fragments) throws IOException {
-        int header = 0;
-        for (int i = 0; i < 4; i++) {
-            int b = in.read();
-            if (b < 0) {
-                throw new EOFException(i == 0 && fragments == 0 ? "the peer closed the connection"
+        while (limit - position < 4) {
+            if (limit > position) {
+                midRecord = true; // part of a header is in: a timeout now leaves the stream out of step
+            }
+            if (position > 0) { // room at the end for the rest
+                System.arraycopy(buffer, position, buffer, 0, limit - position);
+                limit -= position;
+                position = 0;
+            }
+            int n = in.read(buffer, limit, buffer.length - limit);
+            if (n < 0) {
+                throw new EOFException(limit == 0 && fragments == 0 ? "the peer closed the connection"
                         : "the peer closed the connection in the middle of an RPC record header (after "
                                 + received + " record bytes)");
             }
-            if (i == 0) {
-                midRecord = true;
-            }
-            header = header << 8 | b;
+            limit += n;
         }
+        midRecord = true;
+        int header = (buffer[position] & 0xFF) << 24 | (buffer[position + 1] & 0xFF) << 16
+                | (buffer[position + 2] & 0xFF) << 8 | buffer[position + 3] & 0xFF;
+        position += 4;
         return header;
     }
 

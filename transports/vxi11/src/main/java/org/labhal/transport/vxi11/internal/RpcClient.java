@@ -291,6 +291,7 @@ public final class RpcClient implements AutoCloseable {
         private final Socket socket;
         private final InputStream in;
         volatile Deadline deadline = Deadline.after(Duration.ZERO);
+        private int soTimeout = -1; // the socket's read timeout as last set, ms
 
         TimedInput(Socket socket) throws IOException {
             this.socket = socket;
@@ -315,7 +316,11 @@ public final class RpcClient implements AutoCloseable {
                             + " ms");
                 }
                 long slice = Math.min(left, INTERRUPT_POLL.toNanos());
-                socket.setSoTimeout((int) Math.max(1, (slice + 999_999) / 1_000_000));
+                int ms = (int) Math.max(1, (slice + 999_999) / 1_000_000);
+                if (ms != soTimeout) { // mostly INTERRUPT_POLL: set once, not per read
+                    socket.setSoTimeout(ms);
+                    soTimeout = ms;
+                }
                 try {
                     return in.read(b, off, len);
                 } catch (SocketTimeoutException e) {

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
@@ -111,6 +112,70 @@ class XdrCodecTest {
         RecordStream clean = new RecordStream(new ByteArrayInputStream(new byte[0]), 100);
         assertEquals("the peer closed the connection", assertThrows(EOFException.class, clean::read).getMessage());
         assertFalse(clean.midRecord());
+    }
+
+    /** Delivers its bytes in pieces of at most {@code piece} per read, then times out (like a socket). */
+    private static InputStream pieces(byte[] bytes, int piece) {
+        return new InputStream() {
+            private int at;
+
+            @Override
+            public int read() {
+                throw new AssertionError("RecordStream reads in blocks");
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (at == bytes.length) {
+                    throw new java.net.SocketTimeoutException("nothing more");
+                }
+                int n = Math.min(Math.min(len, piece), bytes.length - at);
+                System.arraycopy(bytes, at, b, off, n);
+                at += n;
+                return n;
+            }
+        };
+    }
+
+    @Test
+    void recordsAreFramedExactlyHoweverTheStreamIsCutIntoReads() throws Exception {
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        byte[] big = new byte[3 * RecordStream.BUFFER + 5]; // longer than what one read brings ahead
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) i;
+        }
+        List<byte[]> sent = List.of(new byte[] {1, 2, 3}, new byte[0], big, new byte[] {9});
+        for (byte[] record : sent) {
+            XdrEncoder message = new XdrEncoder(record.length);
+            for (byte b : record) {
+                message.putInt(b);
+            }
+            RecordStream.write(wire, message);
+        }
+        wire.write(new byte[] {0, 0, 0, 1, 7, (byte) 0x80, 0, 0, 1, 8}); // one record in two fragments
+        byte[] bytes = wire.toByteArray();
+        for (int piece : new int[] {1, 2, 3, 5, 7, 4096, bytes.length}) {
+            RecordStream records = new RecordStream(pieces(bytes, piece), 1 << 20);
+            for (byte[] record : sent) {
+                XdrDecoder d = new XdrDecoder(records.read());
+                for (byte b : record) {
+                    assertEquals(b, d.getInt(), "pieces of " + piece);
+                }
+                assertEquals(0, d.remaining(), "pieces of " + piece);
+            }
+            assertArrayEquals(new byte[] {7, 8}, records.read(), "pieces of " + piece);
+            assertThrows(java.net.SocketTimeoutException.class, records::read, "pieces of " + piece);
+            assertFalse(records.midRecord(), "nothing of a next record had come: in step, pieces of " + piece);
+        }
+    }
+
+    @Test
+    void aTimeoutAfterPartOfAHeaderLeavesTheStreamOutOfStep() throws Exception {
+        RecordStream records = new RecordStream(pieces(new byte[] {(byte) 0x80, 0, 0, 1, 5, (byte) 0x80, 0}, 3),
+                100);
+        assertArrayEquals(new byte[] {5}, records.read());
+        assertThrows(java.net.SocketTimeoutException.class, records::read);
+        assertTrue(records.midRecord(), "two bytes of the next header were read");
     }
 
     @Test
