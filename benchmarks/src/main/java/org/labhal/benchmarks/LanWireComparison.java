@@ -33,7 +33,8 @@ import org.labhal.transport.vxi11.sim.Vxi11SimServer;
  * {@link HislipServer}; all serve the SMW200A model, which keeps sessions apart.
  * <p>
  * Usage: {@code benchmarks/run-lan-vs-lxi.sh [--rounds N] [--warmup N] [--no-lxi]}, or
- * {@code --profile CLIENT [--seconds N]} to run one client alone under a profiler.
+ * {@code --profile CLIENT [--seconds N]} to run one client alone under a profiler; {@code --clients
+ * a,b,c} compares a subset.
  */
 public final class LanWireComparison {
     private static final String QUERY = "*IDN?";
@@ -88,20 +89,36 @@ public final class LanWireComparison {
             RawLineClient raw = new RawLineClient(rawSocket.getInputStream(), rawSocket.getOutputStream());
             byte[] rawQuery = (QUERY + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-            List<Client> clients = new ArrayList<>(List.of(
+            List<Client> all = new ArrayList<>(List.of(
                     new Client("vxi11", () -> checked(vxi11, expected)),
                     new Client("vxi11Serial", () -> checked(vxi11Serial, expected)),
                     new Client("hislip", () -> checked(hislip, expected)),
                     new Client("socket", () -> checked(socket, expected)),
                     new Client("raw", () -> same(raw.query(rawQuery), expected))));
-            List<Ratio> ratios = new ArrayList<>(List.of(new Ratio(0, 3), new Ratio(1, 3), new Ratio(0, 1),
+            List<Ratio> allRatios = new ArrayList<>(List.of(new Ratio(0, 3), new Ratio(1, 3), new Ratio(0, 1),
                     new Ratio(2, 3), new Ratio(3, 4)));
             if (lxi) {
                 LxiClient client = new LxiClient(options.getOrDefault("lxi", "lxi"), "127.0.0.1");
-                clients.add(new Client("lxi", client::window));
-                ratios.add(new Ratio(0, 5));
-                ratios.add(new Ratio(1, 5));
-                ratios.add(new Ratio(5, 3));
+                all.add(new Client("lxi", client::window));
+                allRatios.add(new Ratio(0, 5));
+                allRatios.add(new Ratio(1, 5));
+                allRatios.add(new Ratio(5, 3));
+            }
+            List<Client> clients = all;
+            List<Ratio> ratios = allRatios;
+            if (options.containsKey("clients")) { // a subset, e.g. --clients vxi11,vxi11Serial,socket
+                List<String> kept = List.of(options.get("clients").split(","));
+                List<String> names = clients.stream().map(Client::name).toList();
+                List<Ratio> subset = new ArrayList<>();
+                for (Ratio ratio : ratios) {
+                    if (kept.contains(names.get(ratio.over())) && kept.contains(names.get(ratio.under()))) {
+                        subset.add(new Ratio(kept.indexOf(names.get(ratio.over())),
+                                kept.indexOf(names.get(ratio.under()))));
+                    }
+                }
+                clients = kept.stream().map(name -> all.stream().filter(c -> c.name().equals(name)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("no client " + name))).toList();
+                ratios = subset;
             }
             String only = options.get("profile");
             if (only != null) {
