@@ -35,8 +35,21 @@ final class IsolatedStack extends URLClassLoader {
      * @param jars a folder with the API and socket transport jars of the other build
      * @return a session opened to {@code resource} by that build's code
      */
-    @SuppressWarnings("unchecked")
     static UnaryOperator<String> open(Path jars, String resource) throws Exception {
+        return open(jars, SocketSessionStack.class, resource);
+    }
+
+    /**
+     * @param jars a folder with the API and transport jars of the other build
+     * @param stackClass a class of {@code org.labhal.benchmarks.isolated}: a {@link UnaryOperator} and
+     *        {@link AutoCloseable} with a constructor taking the resource string
+     * @return a session opened to {@code resource} by that build's code
+     */
+    @SuppressWarnings("unchecked")
+    static UnaryOperator<String> open(Path jars, Class<?> stackClass, String resource) throws Exception {
+        if (!stackClass.getName().startsWith(OWN)) {
+            throw new IllegalArgumentException(stackClass + " is not in " + OWN);
+        }
         List<URL> urls = new ArrayList<>();
         try (Stream<Path> files = Files.list(jars)) {
             for (Path jar : files.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
@@ -47,7 +60,7 @@ final class IsolatedStack extends URLClassLoader {
             throw new IllegalArgumentException("no jars in " + jars);
         }
         IsolatedStack loader = new IsolatedStack(urls.toArray(URL[]::new));
-        Class<?> stack = loader.loadClass(SocketSessionStack.class.getName());
+        Class<?> stack = loader.loadClass(stackClass.getName());
         if (stack.getClassLoader() != loader) {
             throw new IllegalStateException("the isolated session was not loaded in isolation");
         }

@@ -26,6 +26,28 @@ final class ScpiResponder implements AutoCloseable {
      * @param single one client at a time with blocking I/O (else poll(), several at once)
      */
     ScpiResponder(Path binary, boolean crlf, boolean single) throws IOException {
+        this(command(binary, crlf, single));
+    }
+
+    /**
+     * Starts another responder of {@code benchmarks/c} that prints "listening 127.0.0.1:<port>" as this
+     * one does ({@code hislip_responder}).
+     *
+     * @param command the binary and its arguments, with {@code --port 0}
+     */
+    ScpiResponder(List<String> command) throws IOException {
+        process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.US_ASCII));
+        String line = out.readLine(); // "listening 127.0.0.1:<port>"
+        if (line == null || !line.startsWith("listening 127.0.0.1:")) {
+            process.destroy();
+            throw new IOException(command.get(0) + " did not start: " + line);
+        }
+        port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+    }
+
+    private static List<String> command(Path binary, boolean crlf, boolean single) {
         List<String> command = new ArrayList<>(List.of(binary.toString(), "--port", "0"));
         if (crlf) {
             command.add("--crlf");
@@ -33,15 +55,7 @@ final class ScpiResponder implements AutoCloseable {
         if (single) {
             command.add("--single");
         }
-        process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.US_ASCII));
-        String line = out.readLine(); // "listening 127.0.0.1:<port>"
-        if (line == null || !line.startsWith("listening 127.0.0.1:")) {
-            process.destroy();
-            throw new IOException(binary + " did not start: " + line);
-        }
-        port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+        return command;
     }
 
     int port() {

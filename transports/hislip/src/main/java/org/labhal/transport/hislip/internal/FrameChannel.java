@@ -23,8 +23,11 @@ import org.labhal.transport.hislip.HislipProtocolException;
  * One HiSLIP TCP channel (synchronous or asynchronous), framing messages: a non-blocking
  * {@link SocketChannel} with a {@link Selector} of its own, so every call waits in {@code select}
  * until its deadline and {@link #close()} from any thread wakes it at once. Received bytes go through
- * a 64 KiB buffer; a header is consumed only once all 16 bytes are there, so a timeout in the middle
- * of one loses nothing.
+ * a 64 KiB direct buffer (the socket reads straight into it; a heap buffer would make the JDK read into
+ * a temporary direct buffer and copy); a header is consumed only once all 16 bytes are there, so a
+ * timeout in the middle of one loses nothing. A message of up to {@link #OUTBOUND_SIZE} bytes, header
+ * included, is copied into a direct buffer of the channel and goes out in one {@code write}; a longer
+ * one in a gathering write of header and payload.
  *
  * <p>Used by one reading thread and one writing thread at a time (each side serialised by its owner);
  * {@link #close()} from any thread. Failures: {@link EOFException} when the peer closed the
@@ -35,13 +38,19 @@ import org.labhal.transport.hislip.HislipProtocolException;
  */
 public final class FrameChannel implements AutoCloseable {
     static final int BUFFER_SIZE = 64 * 1024;
+    /** The largest message, header included, that goes out from the channel's own direct buffer. */
+    static final int OUTBOUND_SIZE = 8 * 1024 + Header.SIZE;
     private static final byte[] NO_BYTES = new byte[0];
+    private static final ByteBuffer NO_PAYLOAD = ByteBuffer.allocate(0);
+    /** The action of {@code select(action, timeout)}: none; that form leaves the selected-key set alone. */
+    private static final java.util.function.Consumer<SelectionKey> IGNORE_KEY = key -> { };
 
     private final SocketChannel channel;
     private final Selector readSelector;
     private final Selector writeSelector;
-    private final ByteBuffer in = ByteBuffer.allocate(BUFFER_SIZE).flip(); // read mode: unread bytes
+    private final ByteBuffer in = ByteBuffer.allocateDirect(BUFFER_SIZE).flip(); // read mode: unread bytes
     private final Object writing = new Object();
+    private final ByteBuffer outbound = ByteBuffer.allocateDirect(OUTBOUND_SIZE); // guarded by writing
     private volatile BooleanSupplier abortReads = () -> false;
 
     private FrameChannel(SocketChannel channel) throws IOException {
@@ -128,8 +137,8 @@ public final class FrameChannel implements AutoCloseable {
             throw new InterruptedIOException(what + " was interrupted");
         }
         try {
-            selector.select(Math.max(1, (remaining + 999_999) / 1_000_000)); // 0 would mean forever
-            selector.selectedKeys().clear();
+            // the form with an action leaves the selected-key set alone: no set to fill and clear per wait
+            selector.select(IGNORE_KEY, Math.max(1, (remaining + 999_999) / 1_000_000)); // 0 would mean forever
         } catch (ClosedSelectorException | CancelledKeyException closedMeanwhile) {
             throw new ClosedChannelException();
         }
@@ -221,8 +230,8 @@ public final class FrameChannel implements AutoCloseable {
     public int readPayload(ByteBuffer into, long max, long deadline) throws IOException {
         fill(1, deadline, "waiting for message data");
         int n = (int) Math.min(Math.min(max, into.remaining()), in.remaining());
-        ByteBuffer slice = in.slice(in.position(), n);
-        into.put(slice);
+        into.put(into.position(), in, in.position(), n); // absolute: no slice to allocate
+        into.position(into.position() + n);
         in.position(in.position() + n);
         return n;
     }
@@ -314,7 +323,7 @@ public final class FrameChannel implements AutoCloseable {
 
     /** Writes one message with an empty payload. */
     public void send(MessageType type, int control, int parameter, long deadline) throws IOException {
-        send(type, control, parameter, ByteBuffer.allocate(0), deadline);
+        send(type, control, parameter, NO_PAYLOAD.duplicate(), deadline);
     }
 
     /** Writes one message whose payload is ASCII text. */
@@ -329,25 +338,62 @@ public final class FrameChannel implements AutoCloseable {
      */
     public void send(MessageType type, int control, int parameter, ByteBuffer payload, long deadline)
             throws IOException {
-        ByteBuffer[] parts = {new Header(type, control, parameter, payload.remaining()).encode(), payload};
+        if (control < 0 || control > 255) {
+            throw new IllegalArgumentException("control code " + control + " is not 0 to 255");
+        }
         long size = Header.SIZE + (long) payload.remaining();
-        long sent = 0;
         synchronized (writing) {
+            if (size <= OUTBOUND_SIZE) {
+                sendWhole(type, control, parameter, payload, size, deadline);
+                return;
+            }
+            ByteBuffer[] parts = {new Header(type, control, parameter, payload.remaining()).encode(), payload};
+            long sent = 0;
             while (parts[0].hasRemaining() || parts[1].hasRemaining()) {
                 long n = channel.write(parts);
                 sent += n;
                 if (n == 0) {
-                    try {
-                        await(writeSelector, deadline, "sending " + type);
-                    } catch (InterruptedIOException e) {
-                        if (sent == 0) {
-                            throw e; // nothing of the frame went out: the channel is still in step
-                        }
-                        throw new FrameCutException(e.getMessage() + " after " + sent + " of " + size
-                                + " bytes of the message; the rest of the channel cannot be framed");
-                    }
+                    awaitWritable(type, sent, size, deadline);
                 }
             }
+        }
+    }
+
+    /**
+     * The usual message, a short one: header and payload copied into the channel's direct buffer and
+     * handed to the socket in one {@code write} (a gathering write of heap buffers would make the JDK
+     * copy each into a temporary direct buffer and build an I/O vector first). The payload counts as
+     * consumed once the whole message went out.
+     */
+    private void sendWhole(MessageType type, int control, int parameter, ByteBuffer payload, long size,
+            long deadline) throws IOException {
+        ByteBuffer out = outbound.clear();
+        out.put((byte) 'H').put((byte) 'S').put((byte) type.code()).put((byte) control).putInt(parameter)
+                .putLong(payload.remaining());
+        int start = payload.position();
+        out.put(payload).flip();
+        payload.position(start); // nothing went out yet, should the write fail
+        long sent = 0;
+        while (out.hasRemaining()) {
+            int n = channel.write(out);
+            sent += n;
+            if (n == 0) {
+                awaitWritable(type, sent, size, deadline);
+            }
+        }
+        payload.position(payload.limit());
+    }
+
+    /** Waits until the socket takes more of a message of which {@code sent} bytes went out. */
+    private void awaitWritable(MessageType type, long sent, long size, long deadline) throws IOException {
+        try {
+            await(writeSelector, deadline, "sending " + type);
+        } catch (InterruptedIOException e) {
+            if (sent == 0) {
+                throw e; // nothing of the frame went out: the channel is still in step
+            }
+            throw new FrameCutException(e.getMessage() + " after " + sent + " of " + size
+                    + " bytes of the message; the rest of the channel cannot be framed");
         }
     }
 

@@ -1,6 +1,8 @@
 package org.labhal.transport.hislip.internal;
 
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Objects;
 
 import org.labhal.transport.hislip.HislipProtocolException;
@@ -68,22 +70,27 @@ public record Header(MessageType type, int control, int parameter, long length) 
      * @throws java.nio.BufferUnderflowException when fewer than 16 bytes remain
      */
     public static Header decode(ByteBuffer from, long maxDataPayload) throws HislipProtocolException {
-        byte[] raw = new byte[SIZE];
-        from.get(raw);
-        ByteBuffer b = ByteBuffer.wrap(raw);
-        if (raw[0] != 'H' || raw[1] != 'S') {
+        int at = from.position();
+        if (from.remaining() < SIZE) {
+            throw new BufferUnderflowException();
+        }
+        from.position(at + SIZE);
+        // absolute reads: no copy of the header per message
+        if (from.get(at) != 'H' || from.get(at + 1) != 'S') {
+            byte[] raw = raw(from, at);
             throw new HislipProtocolException("not a HiSLIP message: the header starts with "
                     + hex(raw, 2) + " instead of the prologue \"HS\" (header " + hex(raw, SIZE) + ")");
         }
-        int code = raw[2] & 0xff;
+        int code = from.get(at + 2) & 0xff;
         MessageType type = MessageType.of(code);
         if (type == null) {
-            throw new HislipProtocolException("unknown HiSLIP message type " + code + " (header " + hex(raw, SIZE)
-                    + "); known are 0 to " + (MessageType.values().length - 1));
+            throw new HislipProtocolException("unknown HiSLIP message type " + code + " (header "
+                    + hex(raw(from, at), SIZE) + "); known are 0 to " + (MessageType.values().length - 1));
         }
-        int control = raw[3] & 0xff;
-        int parameter = b.getInt(4);
-        long length = b.getLong(8);
+        int control = from.get(at + 3) & 0xff;
+        boolean big = from.order() == ByteOrder.BIG_ENDIAN; // the wire's order, whatever the buffer's
+        int parameter = big ? from.getInt(at + 4) : Integer.reverseBytes(from.getInt(at + 4));
+        long length = big ? from.getLong(at + 8) : Long.reverseBytes(from.getLong(at + 8));
         long limit = type.carriesData() ? maxDataPayload : Math.min(maxDataPayload, CONTROL_PAYLOAD_LIMIT);
         if (length < 0 || length > limit) {
             throw new HislipProtocolException(type + " message announces a payload of "
@@ -91,6 +98,12 @@ public record Header(MessageType type, int control, int parameter, long length) 
                     + (type.carriesData() ? " by the negotiated maximum message size" : " for this type"));
         }
         return new Header(type, control, parameter, length);
+    }
+
+    private static byte[] raw(ByteBuffer from, int at) {
+        byte[] raw = new byte[SIZE];
+        from.get(at, raw);
+        return raw;
     }
 
     static String hex(byte[] bytes, int count) {

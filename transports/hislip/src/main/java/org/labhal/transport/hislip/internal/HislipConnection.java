@@ -237,9 +237,14 @@ final class HislipConnection implements HislipLink {
                 if (last && !end && n == 0) {
                     return; // nothing to send and no END to mark
                 }
-                ByteBuffer chunk = data.slice(data.position(), n);
+                // a short last piece goes as it is (FrameChannel consumes it only once it all went out, as
+                // with a slice); a slice per message would be one more object per query
+                ByteBuffer chunk = last && Header.SIZE + n <= FrameChannel.OUTBOUND_SIZE ? data
+                        : data.slice(data.position(), n);
                 send(s, last && end ? MessageType.DATA_END : MessageType.DATA, chunk, deadline);
-                data.position(data.position() + n);
+                if (chunk != data) {
+                    data.position(data.position() + n);
+                }
             } while (data.hasRemaining());
         } catch (IOException e) {
             throw failure(e, resource + ": sending " + (data.remaining()) + " more bytes", timeout);
@@ -536,6 +541,9 @@ final class HislipConnection implements HislipLink {
 
     /** Takes a lock of this connection by the deadline, or fails naming what held it. */
     private void enter(ReentrantLock lock, long deadline, Duration timeout, String holder) throws LabHalException {
+        if (!Thread.currentThread().isInterrupted() && lock.tryLock()) {
+            return; // free: no clock read (an interrupted thread takes the timed path, which throws)
+        }
         try {
             if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 throw closedOr(new IoTimeoutException(resource + ": " + holder + " did not finish within "

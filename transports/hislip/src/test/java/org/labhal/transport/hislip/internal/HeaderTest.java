@@ -36,6 +36,18 @@ class HeaderTest {
         assertEquals(258, h.length());
     }
 
+    /** The wire is big-endian whatever the order of the buffer a header is decoded from (a direct one, say). */
+    @Test
+    void decodingIgnoresTheBuffersByteOrderAndReadsInPlace() throws Exception {
+        byte[] raw = {'x', 'H', 'S', 6, 1, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0x10, 0x01};
+        for (ByteBuffer b : new ByteBuffer[] {ByteBuffer.wrap(raw), ByteBuffer.allocateDirect(raw.length).put(raw).flip()}) {
+            b.order(java.nio.ByteOrder.LITTLE_ENDIAN).position(1);
+            Header h = Header.decode(b, 1 << 20);
+            assertEquals(new Header(MessageType.DATA, 1, 0xFFFFFF02, 0x1001), h);
+            assertEquals(17, b.position());
+        }
+    }
+
     @Test
     void wrongPrologueIsRejected() {
         byte[] raw = new Header(MessageType.DATA, 0, 0, 0).encode().array();

@@ -251,7 +251,10 @@ class HislipHostilePeerTest {
             assertTrue(tookMs < timeoutMs + GRACE_MS, "took " + tookMs + " ms");
             assertEquals(HislipLockException.Reason.HELD_ELSEWHERE, e.reason());
             assertTrue(e.getMessage().contains("at once"), e.getMessage());
-            assertFalse(e.getMessage().contains("within " + (timeoutMs - 1)), e.getMessage());
+            // the old message reported a refusal as a wait of the whole timeout ("did not grant ... within
+            // 499 ms"); the lock information's own "no answer within N ms" may name any N, depending on how
+            // long the refusal took on a loaded machine, so only the old phrase is looked for
+            assertFalse(e.getMessage().contains("did not grant the exclusive lock within"), e.getMessage());
             link.close();
         }
     }
