@@ -45,7 +45,8 @@ import org.labhal.transport.sim.SimServer;
  * Baseline in the same run: the same harness with one instrument. Runs of the two alternate.
  * <p>
  * {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.runtime.LabScaleBenchmark --jar
- * runtime/target/labhal.jar [--instruments 1000] [--runs 3] [--commands 10] [--jfr <dir>]}
+ * runtime/target/labhal.jar [--instruments 1000] [--runs 3] [--commands 10] [--jfr <dir>] [--logs <dir>]}:
+ * {@code --jfr} records a JFR profile of each full run, {@code --logs} keeps each runtime's output.
  */
 public final class LabScaleBenchmark {
     private static final Duration LIMIT = Duration.ofSeconds(180);
@@ -63,6 +64,7 @@ public final class LabScaleBenchmark {
     private final int runs;
     private final int commands;
     private final Path jfr;
+    private final Path logs;
 
     private LabScaleBenchmark(Map<String, String> options) throws IOException {
         this.jar = Path.of(options.getOrDefault("jar", "runtime/target/labhal.jar")).toAbsolutePath();
@@ -77,6 +79,7 @@ public final class LabScaleBenchmark {
         this.runs = Integer.parseInt(options.getOrDefault("runs", "3"));
         this.commands = Integer.parseInt(options.getOrDefault("commands", "10"));
         this.jfr = options.containsKey("jfr") ? Path.of(options.get("jfr")).toAbsolutePath() : null;
+        this.logs = options.containsKey("logs") ? Path.of(options.get("logs")).toAbsolutePath() : null;
         this.scratch = Files.createTempDirectory("labhal-labscale");
     }
 
@@ -180,7 +183,8 @@ public final class LabScaleBenchmark {
                         + jfr.resolve("labscale-run" + run + ".jfr"));
             }
             command.addAll(List.of("-jar", jar.toString()));
-            try (ChildProcess runtime = new ChildProcess(command, work, true)) {
+            ChildProcess runtime = new ChildProcess(command, work, true);
+            try (runtime) {
                 online(runtime, ids, result);
                 sessions(runtime, ids, result);
                 shellReady(runtime);
@@ -201,6 +205,12 @@ public final class LabScaleBenchmark {
                 }
                 if (!trouble.isEmpty()) {
                     System.out.println("  errors logged: " + trouble.size() + ", first: " + trouble.get(0));
+                }
+            } finally {
+                if (logs != null) {
+                    Files.createDirectories(logs);
+                    Files.writeString(logs.resolve("run" + run + "-" + count + ".err"), runtime.err().text());
+                    Files.writeString(logs.resolve("run" + run + "-" + count + ".out"), runtime.out().text());
                 }
             }
         } finally {
@@ -291,6 +301,9 @@ public final class LabScaleBenchmark {
     }
 
     private void heapAndThreads(long pid, Result result) throws Exception {
+        String histogram = jcmd(pid, "GC.class_histogram"); // a full GC of its own; the first 12 classes
+        System.out.println("  heap by class (GC.class_histogram):");
+        histogram.lines().skip(1).limit(14).forEach(line -> System.out.println("    " + line.strip()));
         jcmd(pid, "GC.run");
         String info = jcmd(pid, "GC.heap_info");
         Matcher m = HEAP.matcher(info);

@@ -33,12 +33,13 @@ public final class InstrumentComponent {
      * @param directory the running instruments, where the id is claimed
      * @param served what the runtime knows of the connections each resource serves
      * @param guard bounds the steps of connecting
+     * @param workers the threads the instruments' connection work shares
      * @param logger where the instrument logs
      */
     @Activate
     public InstrumentComponent(Map<String, Object> properties, BundleContext context,
             @Reference SessionFactory sessions, @Reference ModelCatalog catalog, @Reference InstrumentDirectory directory,
-            @Reference ServedConnections served, @Reference ConnectGuard guard,
+            @Reference ServedConnections served, @Reference ConnectGuard guard, @Reference InstrumentWorkers workers,
             @Reference(service = LoggerFactory.class) Logger logger) {
         InstrumentSettings settings;
         try {
@@ -48,7 +49,8 @@ public final class InstrumentComponent {
             throw e;
         }
         this.directory = directory;
-        this.connection = new InstrumentConnection(settings, sessions, catalog, context, logger, served, guard);
+        this.connection = new InstrumentConnection(settings, sessions, catalog, context, logger, served, guard,
+                workers);
         try {
             directory.claim(connection);
         } catch (IllegalStateException e) {
