@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -83,6 +84,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private final BundleContext context;
     private final Logger logger;
     private final SerialWork executor;
+    private final InstrumentWorkers workers;
     private final DriverSlot slot;
     private final ServedConnections served;
     private final ConnectGuard guard;
@@ -106,7 +108,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private int failures;
     private String lastFailure = "";
     private SerialWork.Cancellable retry;
-    private SerialWork.Cancellable watchdog;
+    private volatile ScheduledFuture<?> watchdog; // checks on the timer thread; reconnecting is the instrument thread's
     private int pendingTasks; // work handed to the instrument thread and not done yet
     private boolean waitingForTransport;
     private int transportRetries;
@@ -132,6 +134,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         this.logger = Objects.requireNonNull(logger, "logger");
         this.served = Objects.requireNonNull(served, "served");
         this.guard = Objects.requireNonNull(guard, "guard");
+        this.workers = Objects.requireNonNull(workers, "workers");
         this.executor = workers.serial(settings.id(), (id, failure) -> logger.error("{}: connection work failed: {}",
                 id, failure.toString(), failure));
         this.slot = new DriverSlot(settings.id());
@@ -254,6 +257,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     public void close() {
         closed = true;
         catalog.unsubscribe(this);
+        cancelWatchdog();
         executor.shutdownNow();
         try {
             if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -262,6 +266,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        cancelWatchdog(); // again: the instrument thread may have started one as close() began
         slot.close("instrument " + settings.id() + " was disconnected");
         withdraw();
         Session last;
@@ -674,7 +679,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
         publish(chosen == null ? Set.of() : chosen.driverTypes());
         try {
-            watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG);
+            watchdog = workers.everyOnTimer(() -> {
+                if (connectionLost()) {
+                    schedule(this::checkAlive);
+                }
+            }, WATCHDOG);
         } catch (RejectedExecutionException e) {
             return; // closed meanwhile
         }
@@ -812,6 +821,15 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
     }
 
+    /** On the timer thread: only looks. */
+    private boolean connectionLost() {
+        Session current;
+        synchronized (this) {
+            current = session;
+        }
+        return current != null && !current.isOpen() && !closed;
+    }
+
     private void checkAlive() {
         Session current;
         synchronized (this) {
@@ -825,7 +843,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     }
 
     private void disconnect(String reason) {
-        cancel(watchdog);
+        cancelWatchdog();
         slot.model().ifPresent(this::unbind);
         withdraw();
         Session old;
@@ -1016,6 +1034,13 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         state = next;
         detail = why;
         notifyAll();
+    }
+
+    private void cancelWatchdog() {
+        ScheduledFuture<?> checks = watchdog;
+        if (checks != null) {
+            checks.cancel(false);
+        }
     }
 
     private static void cancel(SerialWork.Cancellable scheduled) {

@@ -5,9 +5,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 
 import org.labhal.runtime.internal.NamedThreadFactory;
 import org.osgi.framework.BundleContext;
@@ -32,7 +34,7 @@ public final class InstrumentWorkers {
     public static final String THREADS_PROPERTY = "labhal.instruments.threads";
     /** Threads when the property is not set. */
     public static final int DEFAULT_THREADS = 64;
-    private static final long KEEP_ALIVE_SECONDS = 30;
+    private static final long KEEP_ALIVE_SECONDS = 10;
 
     private final GrowingQueue queue = new GrowingQueue();
     private final ThreadPoolExecutor pool;
@@ -87,7 +89,7 @@ public final class InstrumentWorkers {
      * @param failures told of a task that threw
      * @return a new serial view for one instrument
      */
-    public SerialWork serial(String owner, java.util.function.BiConsumer<String, Throwable> failures) {
+    public SerialWork serial(String owner, BiConsumer<String, Throwable> failures) {
         return new SerialWork(owner, this, failures);
     }
 
@@ -101,8 +103,22 @@ public final class InstrumentWorkers {
         }
     }
 
-    java.util.concurrent.ScheduledFuture<?> delay(Runnable handOver, Duration delay) {
+    ScheduledFuture<?> delay(Runnable handOver, Duration delay) {
         return timer.schedule(handOver, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Runs a check on the timer thread itself, every {@code period}: for checks that only look (is the
+     * session still open?) and hand real work to the instrument's {@link SerialWork}, so that a
+     * thousand idle instruments' watchdogs keep no pool thread busy.
+     *
+     * @param quickCheck must not block
+     * @param period between checks
+     * @return cancels the checks
+     * @throws RejectedExecutionException when stopped
+     */
+    public ScheduledFuture<?> everyOnTimer(Runnable quickCheck, Duration period) {
+        return timer.scheduleWithFixedDelay(quickCheck, period.toNanos(), period.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** @return threads alive now */

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import org.labhal.runtime.internal.instrument.InstrumentConnection;
 import org.labhal.runtime.internal.instrument.InstrumentDirectory;
@@ -50,12 +51,16 @@ final class RuntimeReadiness {
         List<String> pending;
         Object monitor = new Object();
         while (true) {
+            long started = System.nanoTime();
             pending = pending();
             if (pending.isEmpty() || System.nanoTime() > deadline) {
                 return pending;
             }
+            // Nothing signals "FileInstall has scanned": poll, briefly, but never taking more than a tenth
+            // of a core from the instruments connecting (a pass over a thousand takes milliseconds).
+            long pass = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             synchronized (monitor) {
-                monitor.wait(POLL_MILLIS); // nothing signals "FileInstall has scanned": poll briefly
+                monitor.wait(Math.max(POLL_MILLIS, pass * 10));
             }
         }
     }
