@@ -126,6 +126,17 @@ public final class InstrumentWorkers {
         return pool.getPoolSize();
     }
 
+    /** @return threads running a task now */
+    public int busyThreads() {
+        return pool.getActiveCount();
+    }
+
+    /** @return one line for the shell: live, busy, peak and the cap */
+    public String report() {
+        return "instrument threads: " + threads() + " live, " + busyThreads() + " busy, peak " + peakThreads()
+                + " of at most " + maxThreads() + " (" + THREADS_PROPERTY + ")";
+    }
+
     /** @return the most threads alive at once so far */
     public int peakThreads() {
         return peak.get();
