@@ -71,6 +71,14 @@ final class ChildProcess implements AutoCloseable {
             }
         }
 
+        /**
+         * @param from the first line index
+         * @return the lines from there, as read so far
+         */
+        synchronized List<Line> from(int from) {
+            return new ArrayList<>(lines.subList(Math.min(from, lines.size()), lines.size()));
+        }
+
         /** Waits for the end of the stream. */
         synchronized void awaitEnd(Duration timeout) throws InterruptedException, TimeoutException {
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -101,9 +109,20 @@ final class ChildProcess implements AutoCloseable {
      * @param directory its working directory
      */
     ChildProcess(List<String> command, Path directory) throws IOException {
+        this(command, directory, false);
+    }
+
+    /**
+     * @param command the command line
+     * @param directory its working directory
+     * @param console whether its standard input is a pipe the harness writes to ({@link #type}) rather
+     *        than {@code /dev/null}
+     */
+    ChildProcess(List<String> command, Path directory, boolean console) throws IOException {
         this.what = String.join(" ", command);
         ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                .redirectInput(console ? ProcessBuilder.Redirect.PIPE
+                        : ProcessBuilder.Redirect.from(new File("/dev/null")));
         this.started = System.nanoTime();
         this.process = builder.start();
         follow(process.getInputStream(), out, "out");
@@ -124,6 +143,20 @@ final class ChildProcess implements AutoCloseable {
         }, "child-" + process.pid() + "-" + name);
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /**
+     * Types a line on the process's standard input, as a user at its console would.
+     *
+     * @param line the line, without its end
+     * @return {@link System#nanoTime()} just before the line was written
+     */
+    long type(String line) throws IOException {
+        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        long now = System.nanoTime();
+        process.getOutputStream().write(bytes);
+        process.getOutputStream().flush();
+        return now;
     }
 
     /** @return {@link System#nanoTime()} just before the process was started */

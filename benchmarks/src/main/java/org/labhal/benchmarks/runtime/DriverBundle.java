@@ -27,11 +27,24 @@ final class DriverBundle {
      * @throws IllegalStateException with bnd's errors when it cannot make the bundle
      */
     static void write(Path target) throws Exception {
+        write(target, SYMBOLIC_NAME, "LabHAL benchmark driver", BenchDriverModel.class);
+    }
+
+    /**
+     * Wraps the package of {@code member}, a package of this benchmark jar, into a bundle.
+     *
+     * @param target where to write the bundle
+     * @param symbolicName its symbolic name
+     * @param name its human name
+     * @param member a class of the package to wrap
+     * @throws IllegalStateException with bnd's errors when it cannot make the bundle
+     */
+    static void write(Path target, String symbolicName, String name, Class<?> member) throws Exception {
         try (Builder builder = new Builder()) {
-            builder.setProperty(Constants.BUNDLE_SYMBOLICNAME, SYMBOLIC_NAME);
+            builder.setProperty(Constants.BUNDLE_SYMBOLICNAME, symbolicName);
             builder.setProperty(Constants.BUNDLE_VERSION, "1.0.0");
-            builder.setProperty(Constants.BUNDLE_NAME, "LabHAL benchmark driver");
-            builder.setProperty(Constants.PRIVATEPACKAGE, BenchDriverModel.class.getPackageName());
+            builder.setProperty(Constants.BUNDLE_NAME, name);
+            builder.setProperty(Constants.PRIVATEPACKAGE, member.getPackageName());
             // The API inside this shaded jar has lost its manifest, so bnd cannot see its export versions:
             // the consumer range of the API's 1.x packages, as a driver build would compute it.
             builder.setProperty(Constants.IMPORT_PACKAGE, "org.labhal.api.*;version=\"[1.0,2)\",*");
@@ -39,7 +52,8 @@ final class DriverBundle {
             builder.addClasspath(codeSource());
             Jar jar = builder.build();
             if (!builder.isOk()) {
-                throw new IllegalStateException("bnd could not make the benchmark driver bundle: " + builder.getErrors());
+                throw new IllegalStateException("bnd could not make the bundle " + symbolicName + ": "
+                        + builder.getErrors());
             }
             jar.write(target.toFile());
         }

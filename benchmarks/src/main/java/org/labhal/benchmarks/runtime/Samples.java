@@ -18,6 +18,11 @@ final class Samples {
         values.add(value);
     }
 
+    /** @param other samples of the same quantity, added to these */
+    void addAll(Samples other) {
+        values.addAll(other.values);
+    }
+
     boolean isEmpty() {
         return values.isEmpty();
     }

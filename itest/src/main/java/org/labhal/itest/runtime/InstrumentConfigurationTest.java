@@ -2,6 +2,7 @@ package org.labhal.itest.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.itest.runtime.RuntimeTesting.await;
 import static org.labhal.itest.runtime.RuntimeTesting.awaitLog;
@@ -12,6 +13,10 @@ import static org.labhal.itest.runtime.RuntimeTesting.properties;
 import static org.labhal.itest.runtime.RuntimeTesting.references;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.AfterEach;
@@ -21,6 +26,8 @@ import org.labhal.api.Session;
 import org.labhal.api.instrument.Instrument;
 import org.labhal.api.lock.LockPolicy;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceListener;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -87,6 +94,58 @@ class InstrumentConfigurationTest {
         assertEquals(Duration.ofMillis(250), after.session().lockTimeout());
         assertEquals(1, references(context, "(" + Instrument.ID + "=cfg-update)").size(), "one service per id");
         await(() -> !oldSession.isOpen(), "the old session is closed");
+    }
+
+    @Test
+    void changingOneConfigurationLeavesEveryOtherInstrumentItsServiceAndSession() throws Exception {
+        int count = 8;
+        Map<String, Session> sessions = new HashMap<>();
+        Map<String, Object> serviceIds = new HashMap<>();
+        for (int i = 0; i < count; i++) {
+            configure(cm, "cfg-many-" + i, properties("resource", i % 2 == 0 ? RuntimeTesting.smw()
+                    : RuntimeTesting.shared()));
+        }
+        for (int i = 0; i < count; i++) {
+            String id = "cfg-many-" + i;
+            sessions.put(id, awaitService(context, Instrument.class, "(" + Instrument.ID + "=" + id + ")").session());
+            serviceIds.put(id, references(context, "(" + Instrument.ID + "=" + id + ")").get(0)
+                    .getProperty(Constants.SERVICE_ID));
+        }
+        List<String> events = new CopyOnWriteArrayList<>();
+        ServiceListener listener = event -> events.add(event.getType() + " "
+                + event.getServiceReference().getProperty(Instrument.ID));
+        context.addServiceListener(listener, "(objectClass=" + Instrument.class.getName() + ")");
+        try {
+            String changed = "cfg-many-3";
+            configure(cm, changed, properties("resource", sessions.get(changed).address().canonical(),
+                    "lockTimeout", 2345L));
+            Instrument after = awaitService(context, Instrument.class, "(&(" + Instrument.ID + "=" + changed + ")(!("
+                    + Constants.SERVICE_ID + "=" + serviceIds.get(changed) + ")))");
+            assertEquals(Duration.ofMillis(2345), after.session().lockTimeout(), "the changed one has its new setting");
+            await(() -> !sessions.get(changed).isOpen(), "the changed one's old session is closed");
+            for (int i = 0; i < count; i++) {
+                String id = "cfg-many-" + i;
+                if (id.equals(changed)) {
+                    continue;
+                }
+                List<ServiceReference<Instrument>> now = references(context, "(" + Instrument.ID + "=" + id + ")");
+                assertEquals(1, now.size(), id);
+                assertEquals(serviceIds.get(id), now.get(0).getProperty(Constants.SERVICE_ID),
+                        id + " kept its service registration");
+                Instrument instrument = context.getService(now.get(0));
+                try {
+                    assertSame(sessions.get(id), instrument.session(), id + " kept its session");
+                    assertTrue(instrument.session().isOpen(), id + "'s session is open");
+                    assertTrue(instrument.session().query("*IDN?").contains("-SIM"), id + " still answers");
+                } finally {
+                    context.ungetService(now.get(0));
+                }
+            }
+            assertTrue(events.stream().allMatch(e -> e.endsWith(" " + changed)),
+                    "service events for the changed instrument only: " + events);
+        } finally {
+            context.removeServiceListener(listener);
+        }
     }
 
     @Test

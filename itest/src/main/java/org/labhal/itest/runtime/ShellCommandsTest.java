@@ -71,6 +71,9 @@ class ShellCommandsTest {
         String list = shell("instr:list");
         assertTrue(list.startsWith("ID"), list);
         assertTrue(list.contains("POLICY") && list.contains("CONFIGURED BY"), list);
+        String threads = list.lines().reduce((first, second) -> second).orElseThrow();
+        assertTrue(threads.startsWith("instrument threads: ") && threads.contains(" of at most "),
+                "the last line reports the instruments' connection threads: " + threads);
         String gen = row(list, "gen");
         assertTrue(gen.contains("ONLINE") && gen.contains("labhal-smw200a-sim") && gen.contains("INDEPENDENT_SESSIONS")
                 && gen.contains(smw), gen);

@@ -8,7 +8,7 @@ public final class NamedThreadFactory implements ThreadFactory {
     private final String prefix;
     private final AtomicInteger count = new AtomicInteger();
 
-    /** @param prefix the name before the thread number, e.g. {@code labhal-instrument-sim-smw} */
+    /** @param prefix the name before the thread number, e.g. {@code labhal-instrument} */
     public NamedThreadFactory(String prefix) {
         this.prefix = prefix;
     }

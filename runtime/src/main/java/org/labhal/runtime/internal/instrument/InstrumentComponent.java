@@ -2,7 +2,6 @@ package org.labhal.runtime.internal.instrument;
 
 import java.util.Map;
 
-import org.labhal.api.SessionFactory;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -28,18 +27,13 @@ public final class InstrumentComponent {
     /**
      * @param properties the raw configuration, checked by {@link InstrumentSettings#from}
      * @param context registers the instrument service
-     * @param sessions opens sessions
-     * @param catalog the installed models
-     * @param directory the running instruments, where the id is claimed
-     * @param served what the runtime knows of the connections each resource serves
-     * @param guard bounds the steps of connecting
+     * @param environment what every instrument shares: sessions, models, the directory where the id is
+     *        claimed, served connections, the connect guard, the connection threads
      * @param logger where the instrument logs
      */
     @Activate
     public InstrumentComponent(Map<String, Object> properties, BundleContext context,
-            @Reference SessionFactory sessions, @Reference ModelCatalog catalog, @Reference InstrumentDirectory directory,
-            @Reference ServedConnections served, @Reference ConnectGuard guard,
-            @Reference(service = LoggerFactory.class) Logger logger) {
+            @Reference InstrumentEnvironment environment, @Reference(service = LoggerFactory.class) Logger logger) {
         InstrumentSettings settings;
         try {
             settings = InstrumentSettings.from(properties);
@@ -47,10 +41,11 @@ public final class InstrumentComponent {
             logger.error("{}; the instrument does not start", e.getMessage());
             throw e;
         }
-        this.directory = directory;
-        this.connection = new InstrumentConnection(settings, sessions, catalog, context, logger, served, guard);
+        this.directory = environment.directory();
+        this.connection = new InstrumentConnection(settings, environment.sessions(), environment.catalog(), context,
+                logger, environment.served(), environment.guard(), environment.workers());
         try {
-            directory.claim(connection);
+            this.directory.claim(connection);
         } catch (IllegalStateException e) {
             logger.error("{}; the instrument does not start", e.getMessage());
             throw e;

@@ -7,12 +7,10 @@ import java.util.Hashtable;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
@@ -28,7 +26,6 @@ import org.labhal.api.instrument.ScpiInstrument;
 import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.transport.TransportFactory;
-import org.labhal.runtime.internal.NamedThreadFactory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -46,7 +43,8 @@ import org.osgi.service.log.Logger;
  * the lock and the service registration alone. A failed connect is retried with back-off; a lost
  * connection is reopened.
  * <p>
- * Threading: all connection work runs on the instrument's own single thread; model departures are
+ * Threading: all connection work runs as the instrument's {@link SerialWork}, one task at a time on
+ * the runtime's shared {@link InstrumentWorkers} ("the instrument thread" below); model departures are
  * handled on the thread that unregisters the model (they only touch the slot); {@link #status()} and
  * {@link #instrument()} may be called from anywhere.
  */
@@ -69,6 +67,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     /** Service property: the {@code *IDN?} answer. */
     public static final String IDENTITY = "labhal.instrument.identity";
     private static final Duration WATCHDOG = Duration.ofSeconds(2);
+    private static final Duration FRAMEWORK_START = Duration.ofSeconds(60);
     /** What {@link Instrument#identity()} reports when the {@code *IDN?} answer could not be parsed. */
     private static final Identity UNIDENTIFIED = new Identity("unknown", "unknown", "0", "0");
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
@@ -84,7 +83,8 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private final ModelCatalog catalog;
     private final BundleContext context;
     private final Logger logger;
-    private final ScheduledExecutorService executor;
+    private final SerialWork executor;
+    private final InstrumentWorkers workers;
     private final DriverSlot slot;
     private final ServedConnections served;
     private final ConnectGuard guard;
@@ -107,8 +107,8 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private Set<Class<?>> registeredTypes = Set.of();
     private int failures;
     private String lastFailure = "";
-    private ScheduledFuture<?> retry;
-    private ScheduledFuture<?> watchdog;
+    private SerialWork.Cancellable retry;
+    private volatile ScheduledFuture<?> watchdog; // checks on the timer thread; reconnecting is the instrument thread's
     private int pendingTasks; // work handed to the instrument thread and not done yet
     private boolean waitingForTransport;
     private int transportRetries;
@@ -122,9 +122,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
      * @param logger where lifecycle events and trouble go
      * @param served what the runtime knows of the connections each resource serves
      * @param guard bounds each step of connecting as a whole
+     * @param workers the threads the connection work runs on
      */
     public InstrumentConnection(InstrumentSettings settings, SessionFactory sessions, ModelCatalog catalog,
-            BundleContext context, Logger logger, ServedConnections served, ConnectGuard guard) {
+            BundleContext context, Logger logger, ServedConnections served, ConnectGuard guard,
+            InstrumentWorkers workers) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -132,8 +134,9 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         this.logger = Objects.requireNonNull(logger, "logger");
         this.served = Objects.requireNonNull(served, "served");
         this.guard = Objects.requireNonNull(guard, "guard");
-        this.executor = Executors.newSingleThreadScheduledExecutor(
-                new NamedThreadFactory("labhal-instrument-" + settings.id()));
+        this.workers = Objects.requireNonNull(workers, "workers");
+        this.executor = workers.serial(settings.id(), (id, failure) -> logger.error("{}: connection work failed: {}",
+                id, failure.toString(), failure));
         this.slot = new DriverSlot(settings.id());
     }
 
@@ -143,10 +146,48 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
      */
     public void start() {
         catalog.subscribe(this);
-        schedule(() -> {
-            awaitFrameworkStarted();
-            connect();
-        });
+        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION);
+        if (system == null || system.getState() == Bundle.ACTIVE) {
+            schedule(this::connect);
+            return;
+        }
+        synchronized (this) {
+            enter(State.CONNECTING, "waiting for the framework to finish starting");
+        }
+        // No thread waits for the framework: its STARTED event (or, failing that, a timer) schedules the connect.
+        AtomicBoolean once = new AtomicBoolean();
+        FrameworkListener[] listener = new FrameworkListener[1];
+        Runnable go = () -> {
+            if (once.compareAndSet(false, true)) {
+                try {
+                    context.removeFrameworkListener(listener[0]);
+                } catch (IllegalStateException e) {
+                    // our bundle is stopping
+                }
+                schedule(this::connect);
+            }
+        };
+        listener[0] = event -> {
+            if (event.getType() == FrameworkEvent.STARTED) {
+                go.run();
+            }
+        };
+        context.addFrameworkListener(listener[0]);
+        if (system.getState() == Bundle.ACTIVE) {
+            go.run(); // started before the listener was added
+            return;
+        }
+        try {
+            executor.schedule(() -> {
+                if (!once.get()) {
+                    logger.warn("{}: the framework has not finished starting after {} s; connecting anyway",
+                            settings.id(), FRAMEWORK_START.toSeconds());
+                }
+                go.run();
+            }, FRAMEWORK_START);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
     }
 
     /** A transport appeared: an instrument that could not connect tries again at once. */
@@ -216,6 +257,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     public void close() {
         closed = true;
         catalog.unsubscribe(this);
+        cancelWatchdog();
         executor.shutdownNow();
         try {
             if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -224,6 +266,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        cancelWatchdog(); // again: the instrument thread may have started one as close() began
         slot.close("instrument " + settings.id() + " was disconnected");
         withdraw();
         Session last;
@@ -636,8 +679,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
         publish(chosen == null ? Set.of() : chosen.driverTypes());
         try {
-            watchdog = executor.scheduleWithFixedDelay(this::checkAlive, WATCHDOG.toMillis(), WATCHDOG.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            watchdog = workers.everyOnTimer(() -> {
+                if (connectionLost()) {
+                    schedule(this::checkAlive);
+                }
+            }, WATCHDOG);
         } catch (RejectedExecutionException e) {
             return; // closed meanwhile
         }
@@ -775,6 +821,15 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
     }
 
+    /** On the timer thread: only looks. */
+    private boolean connectionLost() {
+        Session current;
+        synchronized (this) {
+            current = session;
+        }
+        return current != null && !current.isOpen() && !closed;
+    }
+
     private void checkAlive() {
         Session current;
         synchronized (this) {
@@ -788,7 +843,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     }
 
     private void disconnect(String reason) {
-        cancel(watchdog);
+        cancelWatchdog();
         slot.model().ifPresent(this::unbind);
         withdraw();
         Session old;
@@ -822,7 +877,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         }
         if (!closed) {
             try {
-                retry = executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+                retry = executor.schedule(this::connect, Duration.ofMillis(delay));
             } catch (RejectedExecutionException e) {
                 // closed meanwhile
             }
@@ -862,7 +917,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                         notifyAll();
                     }
                 }
-            }, delay.toNanos(), TimeUnit.NANOSECONDS);
+            }, delay);
         } catch (RejectedExecutionException e) {
             synchronized (this) {
                 pendingTasks--; // closing
@@ -878,32 +933,6 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                     || context.getBundle().getState() == Bundle.STOPPING;
         } catch (IllegalStateException e) {
             return true; // our bundle context is gone
-        }
-    }
-
-    private void awaitFrameworkStarted() {
-        Bundle system = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION);
-        if (system == null || system.getState() == Bundle.ACTIVE) {
-            return;
-        }
-        synchronized (this) {
-            enter(State.CONNECTING, "waiting for the framework to finish starting");
-        }
-        CountDownLatch started = new CountDownLatch(1);
-        FrameworkListener listener = event -> {
-            if (event.getType() == FrameworkEvent.STARTED) {
-                started.countDown();
-            }
-        };
-        context.addFrameworkListener(listener);
-        try {
-            if (system.getState() != Bundle.ACTIVE && !started.await(60, TimeUnit.SECONDS)) {
-                logger.warn("{}: the framework has not finished starting after 60 s; connecting anyway", settings.id());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            context.removeFrameworkListener(listener);
         }
     }
 
@@ -1007,9 +1036,16 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         notifyAll();
     }
 
-    private static void cancel(ScheduledFuture<?> future) {
-        if (future != null) {
-            future.cancel(false);
+    private void cancelWatchdog() {
+        ScheduledFuture<?> checks = watchdog;
+        if (checks != null) {
+            checks.cancel(false);
+        }
+    }
+
+    private static void cancel(SerialWork.Cancellable scheduled) {
+        if (scheduled != null) {
+            scheduled.cancel();
         }
     }
 }

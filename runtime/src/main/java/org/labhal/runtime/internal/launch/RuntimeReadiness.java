@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Dictionary;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import org.labhal.runtime.internal.instrument.InstrumentConnection;
 import org.labhal.runtime.internal.instrument.InstrumentDirectory;
@@ -49,20 +51,30 @@ final class RuntimeReadiness {
         List<String> pending;
         Object monitor = new Object();
         while (true) {
+            long started = System.nanoTime();
             pending = pending();
             if (pending.isEmpty() || System.nanoTime() > deadline) {
                 return pending;
             }
+            // Nothing signals "FileInstall has scanned": poll, briefly, but never taking more than a tenth
+            // of a core from the instruments connecting (a pass over a thousand takes milliseconds).
+            long pass = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             synchronized (monitor) {
-                monitor.wait(POLL_MILLIS); // nothing signals "FileInstall has scanned": poll briefly
+                monitor.wait(Math.max(POLL_MILLIS, pass * 10));
             }
         }
     }
 
+    /**
+     * One pass over the configurations, the watched folder and the running instruments, each read once
+     * into a map or set: linear in their number, since it runs every {@value #POLL_MILLIS} ms while a
+     * lab of a thousand instruments is connecting (a pass that searched the instruments for every
+     * configuration took a core of its own then).
+     */
     private List<String> pending() {
         List<String> pending = new ArrayList<>();
         String watched = context.getProperty("felix.fileinstall.dir");
-        List<String> fileConfigurations = new ArrayList<>();
+        Set<String> fileNames = new HashSet<>();
         Map<String, Configuration> byPid = new HashMap<>();
         try {
             Configuration[] found = configurations.listConfigurations(
@@ -71,7 +83,8 @@ final class RuntimeReadiness {
                 byPid.put(configuration.getPid(), configuration);
                 Object file = configuration.getProperties().get(InstrumentSettings.FILEINSTALL_FILENAME);
                 if (file != null) {
-                    fileConfigurations.add(file.toString());
+                    String location = file.toString();
+                    fileNames.add(location.substring(location.lastIndexOf('/') + 1));
                 }
             }
         } catch (IOException | InvalidSyntaxException e) {
@@ -83,19 +96,22 @@ final class RuntimeReadiness {
             for (File file : files == null ? new File[0] : files) {
                 String name = file.getName();
                 if (name.startsWith(InstrumentSettings.FACTORY_PID + "-") && name.endsWith(".cfg")
-                        && fileConfigurations.stream().noneMatch(f -> f.endsWith("/" + name))) {
+                        && !fileNames.contains(name)) {
                     pending.add("configuration file " + file);
                 } else if (name.endsWith(".jar") && !installed(name)) {
                     pending.add("bundle " + file);
                 }
             }
         }
+        Map<String, InstrumentConnection> running = new HashMap<>();
+        for (InstrumentConnection connection : directory.all()) {
+            running.put(connection.settings().pid(), connection);
+        }
         for (Configuration configuration : byPid.values()) {
-            Optional<InstrumentConnection> connection = directory.all().stream()
-                    .filter(c -> c.settings().pid().equals(configuration.getPid())).findFirst();
-            if (connection.isPresent()) {
-                if (!connection.get().settled()) {
-                    pending.add("instrument " + connection.get().settings().id() + " (connecting)");
+            InstrumentConnection connection = running.get(configuration.getPid());
+            if (connection != null) {
+                if (!connection.settled()) {
+                    pending.add("instrument " + connection.settings().id() + " (connecting)");
                 }
             } else if (valid(configuration.getProperties())) {
                 pending.add("instrument configuration " + configuration.getPid() + " (starting)");

@@ -38,6 +38,7 @@ import org.labhal.api.transport.TransportFactory;
 import org.labhal.runtime.internal.NamedThreadFactory;
 import org.labhal.runtime.internal.instrument.InstrumentConnection;
 import org.labhal.runtime.internal.instrument.InstrumentDirectory;
+import org.labhal.runtime.internal.instrument.InstrumentWorkers;
 import org.labhal.runtime.internal.instrument.InstrumentSettings;
 import org.labhal.runtime.internal.instrument.InstrumentStatus;
 import org.labhal.runtime.internal.instrument.ModelCatalog;
@@ -71,6 +72,7 @@ public final class InstrumentCommands {
     private final SessionFactory sessions;
     private final LockService locks;
     private final ConfigurationAdmin configurations;
+    private final InstrumentWorkers instrumentThreads;
     private final BundleContext context;
     private final LockHolders holders = new LockHolders();
     private final ExecutorService workers = Executors.newCachedThreadPool(new NamedThreadFactory("labhal-shell-stress"));
@@ -81,17 +83,20 @@ public final class InstrumentCommands {
      * @param sessions opens the sessions of sessiontest and stress
      * @param locks reports on every lock
      * @param configurations where instrument configurations are made and deleted
+     * @param instrumentThreads the instruments' connection threads, reported by {@code list}
      * @param context finds the transport services
      */
     @Activate
     public InstrumentCommands(@Reference InstrumentDirectory directory, @Reference ModelCatalog catalog,
             @Reference SessionFactory sessions, @Reference LockService locks,
-            @Reference ConfigurationAdmin configurations, BundleContext context) {
+            @Reference ConfigurationAdmin configurations, @Reference InstrumentWorkers instrumentThreads,
+            BundleContext context) {
         this.directory = directory;
         this.catalog = catalog;
         this.sessions = sessions;
         this.locks = locks;
         this.configurations = configurations;
+        this.instrumentThreads = instrumentThreads;
         this.context = context;
     }
 
@@ -124,7 +129,7 @@ public final class InstrumentCommands {
             return "No instruments configured. Add one with instr:connect <id> <resource>, or drop an "
                     + InstrumentSettings.FACTORY_PID + "-<id>.cfg file into the watched folder.";
         }
-        return table.toString();
+        return table + "\n" + instrumentThreads.report();
     }
 
     /**

@@ -1,14 +1,17 @@
 package org.labhal.runtime.internal.shell;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A plain-text table with aligned columns for the shell: a header row, then rows. The last column is
  * not padded, so a long detail never widens the others. Not thread-safe; build and render in one go.
  */
 final class Table {
+    private static final Pattern LINE_BREAK = Pattern.compile("\\s*\\R\\s*");
+
     private final String[] header;
     private final List<String[]> rows = new ArrayList<>();
 
@@ -24,9 +27,19 @@ final class Table {
         if (cells.length != header.length) {
             throw new IllegalArgumentException("expected " + header.length + " cells, got " + cells.length);
         }
-        rows.add(Arrays.stream(cells).map(c -> c == null || c.toString().isEmpty() ? "-"
-                : c.toString().replaceAll("\\s*\\R\\s*", " ")).toArray(String[]::new));
+        String[] texts = new String[cells.length];
+        for (int i = 0; i < cells.length; i++) {
+            String text = cells[i] == null ? "" : cells[i].toString();
+            texts[i] = text.isEmpty() ? "-" : oneLine(text);
+        }
+        rows.add(texts);
         return this;
+    }
+
+    /** A thousand-instrument table has tens of thousands of cells: the pattern is compiled once. */
+    private static String oneLine(String text) {
+        Matcher breaks = LINE_BREAK.matcher(text);
+        return breaks.find() ? breaks.replaceAll(" ") : text;
     }
 
     /** @return whether no row was added */

@@ -53,6 +53,8 @@ public final class RuntimeFixture implements AutoCloseable {
     public final ModelCatalog catalog = new ModelCatalog(logger);
     public final ServedConnections served = new ServedConnections();
     public final ConnectGuard guard = new ConnectGuard();
+    /** Few threads, so that tests run many instruments on fewer threads than instruments. */
+    public final InstrumentWorkers workers = new InstrumentWorkers(4);
     /** Called inside registerService, on the registering thread. */
     volatile Runnable onRegister = () -> { };
     /** Counted down at every unregistration. */
@@ -77,7 +79,7 @@ public final class RuntimeFixture implements AutoCloseable {
             properties.put((String) more[i], more[i + 1]);
         }
         InstrumentConnection connection = new InstrumentConnection(InstrumentSettings.from(properties), sessions,
-                catalog, context(), logger, served, guard);
+                catalog, context(), logger, served, guard, workers);
         connections.add(connection);
         connection.start();
         return connection;
@@ -93,6 +95,7 @@ public final class RuntimeFixture implements AutoCloseable {
         connections.forEach(InstrumentConnection::close);
         sessions.deactivate();
         guard.deactivate();
+        workers.deactivate();
         catalog.deactivate();
         locks.close();
         socket.deactivate();

@@ -15,6 +15,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -33,8 +34,10 @@ import org.labhal.api.transport.Deadline;
  * {@link #close()} from any thread wakes it at once. No threads of its own.
  *
  * <h2>Receiving</h2>
- * Bytes arrive into a 64 KiB buffer, which a read scans for the read termination and copies out
- * of with {@link System#arraycopy}; bytes after a message end stay buffered for the next read.
+ * Bytes arrive into a buffer of {@value #FIRST_BUFFER_SIZE} bytes that doubles, when a read finds it
+ * full, up to 64 KiB (an idle link of a lab of thousands keeps the small one), which a read scans
+ * for the read termination and copies out of with {@link System#arraycopy}; bytes after a message
+ * end stay buffered for the next read.
  * A response that starts with an IEEE 488.2 definite-length block header ({@code #<n><length>})
  * is framed by its length: termination bytes inside the block's data neither stop a read nor end
  * the message, which ends at the termination after the data.
@@ -81,6 +84,8 @@ import org.labhal.api.transport.Deadline;
  */
 final class SocketConnection implements Connection {
     static final int BUFFER_SIZE = 64 * 1024;
+    /** The receive buffer's size until an answer needs more. */
+    static final int FIRST_BUFFER_SIZE = 4096;
     /**
      * A write probes for a peer that closed the link only after this long without receiving: in a
      * busy exchange the next read notices a close just as well, and the probe costs a system call.
@@ -116,8 +121,8 @@ final class SocketConnection implements Connection {
     private String lostBecause; // guarded by state; why the last link was lost, for later calls
 
     // Receive side, used by one step at a time (see class comment)
-    private final byte[] buffer = new byte[BUFFER_SIZE];
-    private final ByteBuffer inbound = ByteBuffer.wrap(buffer);
+    private byte[] buffer = new byte[FIRST_BUFFER_SIZE];
+    private ByteBuffer inbound = ByteBuffer.wrap(buffer);
     private int head; // buffer[head, tail) is received and not yet consumed
     private int tail;
     private int previous = -1; // the last byte consumed, for CR LF that straddles two reads
@@ -779,6 +784,10 @@ final class SocketConnection implements Connection {
             System.arraycopy(buffer, head, buffer, 0, tail - head);
             tail -= head;
             head = 0;
+        }
+        if (tail == buffer.length && buffer.length < BUFFER_SIZE) {
+            buffer = Arrays.copyOf(buffer, Math.min(BUFFER_SIZE, buffer.length * 2));
+            inbound = ByteBuffer.wrap(buffer);
         }
         while (true) {
             inbound.limit(buffer.length).position(tail);

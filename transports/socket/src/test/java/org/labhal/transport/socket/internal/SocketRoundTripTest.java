@@ -159,6 +159,43 @@ class SocketRoundTripTest {
     }
 
     @Test
+    void answersAroundEachSizeOfTheGrowingReceiveBufferArriveWholeAndInOrder() throws Exception {
+        // sent in one go, so that later answers sit in the buffer behind earlier ones as it grows
+        StringBuilder all = new StringBuilder();
+        java.util.List<String> answers = new java.util.ArrayList<>();
+        for (int size = SocketConnection.FIRST_BUFFER_SIZE; size <= SocketConnection.BUFFER_SIZE; size *= 2) {
+            for (int delta = -2; delta <= 1; delta++) {
+                String answer = String.valueOf((char) ('a' + answers.size() % 26)).repeat(size + delta);
+                answers.add(answer);
+                all.append(answer).append('\n');
+            }
+        }
+        try (RawPeer peer = new RawPeer(); Connection c = open(peer.resource(""))) {
+            RawPeer accepted = peer.accept();
+            // from another thread: half a megabyte may not fit the socket buffers before it is read
+            java.util.concurrent.CompletableFuture<Void> sent = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    accepted.send(all.toString());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            ByteBuffer into = ByteBuffer.allocate(SocketConnection.BUFFER_SIZE * 2);
+            for (String expected : answers) {
+                StringBuilder answer = new StringBuilder();
+                boolean end = false;
+                while (!end) { // a read returns what has arrived of the message, the end with its last piece
+                    into.clear();
+                    end = c.read(into, IO);
+                    answer.append(text(into));
+                }
+                assertEquals(expected + "\n", answer.toString());
+            }
+            sent.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void oneMegabyteAnswerArrivesWholeOverManyReads() throws Exception {
         char[] token = new char[1 << 20];
         for (int i = 0; i < token.length; i++) {
