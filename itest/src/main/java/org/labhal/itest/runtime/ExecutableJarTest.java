@@ -212,6 +212,43 @@ class ExecutableJarTest {
         }
     }
 
+    @Test
+    void theClassDataArchiveBuiltWithTheJarIsUsedByACommandLineRun() throws Exception {
+        Path archive = child.jar().resolveSibling("labhal.jsa");
+        assertTrue(Files.isRegularFile(archive),
+                archive + " is made with the jar by mvn package (not with -Dlabhal.cds.skip)");
+        Path classes = work.resolve("classes.log");
+
+        // -Xshare:on: the JVM fails rather than start without the archive
+        Run run = child.run(child.jar().toString(), List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:on",
+                "-Xlog:class+load:file=" + classes), "instr:list");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(row(run.out(), "sim-smw").contains("ONLINE"), run.out());
+        String loaded = Files.readString(classes);
+        // the launcher's framework, a bundle of Felix's and one of ours: all mapped from the archive
+        for (String name : List.of("org.apache.felix.framework.Felix", "org.apache.felix.scr.impl.Activator",
+                "org.labhal.runtime.internal.launch.CommandLine")) {
+            assertTrue(loaded.contains(name + " source: shared objects file (top)"), name + " not from the archive");
+        }
+    }
+
+    @Test
+    void aClassDataArchiveThatNoLongerMatchesTheJarIsIgnoredAndTheResultStaysAlone() throws Exception {
+        Path archive = child.jar().resolveSibling("labhal.jsa");
+        assertTrue(Files.isRegularFile(archive), archive + " is made with the jar by mvn package");
+        // Another jar (a copy, written now) than the one the archive was made from
+        Path copy = Files.copy(child.jar(), work.resolve("labhal.jar"));
+
+        Run run = child.run(copy.toString(), List.of("-XX:SharedArchiveFile=" + archive, "-Xlog:disable",
+                "-Xlog:all=warning:stderr"), "instr:list");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().startsWith("ID "), "standard output is the result alone:\n" + run.out());
+        assertTrue(row(run.out(), "sim-smw").contains("ONLINE"), run.out());
+        assertTrue(run.err().contains("Unable to use shared archive"), run.err());
+    }
+
     /** @param symbolicName {@code null} for a plain jar whose manifest names no bundle */
     private static byte[] bundle(String symbolicName) throws IOException {
         Manifest manifest = new Manifest();
