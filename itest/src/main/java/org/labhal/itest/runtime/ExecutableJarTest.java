@@ -21,6 +21,7 @@ import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.zip.ZipEntry;
+import java.util.stream.Stream;
 import java.util.zip.ZipOutputStream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -210,6 +211,20 @@ class ExecutableJarTest {
                 assertEquals(expected[1], session.query("*IDN?"), expected[0]);
             }
         }
+    }
+
+    @Test
+    void aRestartOnKeptStateUpdatesNoBundleOfTheSameJar() throws Exception {
+        assertEquals(0, child.run("instr:list").exit());
+        assertEquals(0, child.run("instr:list").exit());
+
+        // Felix keeps each revision of a bundle in its own folder: version0.0 is the install, 0.1 an update
+        List<String> revisions;
+        try (Stream<Path> files = Files.walk(work.resolve("labhal-state"), 2)) {
+            revisions = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("version")).toList();
+        }
+        assertFalse(revisions.isEmpty(), "no bundle revisions under labhal-state");
+        assertTrue(revisions.stream().allMatch("version0.0"::equals), "bundles updated on restart: " + revisions);
     }
 
     @Test
