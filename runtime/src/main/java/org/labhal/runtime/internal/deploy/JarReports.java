@@ -150,12 +150,12 @@ final class JarReports {
         }
     }
 
-    /** @return the file as seen from its watched folder, {@code null} when it is not a jar in one */
     private static boolean isJar(Path file) {
         Path name = file.getFileName();
         return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".jar");
     }
 
+    /** @return the file as seen from its watched folder, {@code null} when it is not a jar in one */
     private String shown(Path absolute) {
         if (!isJar(absolute)) {
             return null;
