@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
@@ -162,6 +163,11 @@ final class ChildProcess implements AutoCloseable {
     /** @return {@link System#nanoTime()} just before the process was started */
     long started() {
         return started;
+    }
+
+    /** @return the CPU time (user and system, all threads) used so far, when the platform tells it */
+    Optional<Duration> cpu() {
+        return process.toHandle().info().totalCpuDuration();
     }
 
     long pid() {

@@ -7,12 +7,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -45,12 +50,18 @@ import org.labhal.transport.sim.SimSettings;
  * </ol>
  *
  * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.runtime.RuntimeBenchmark
- * [--jar runtime/target/labhal.jar] [--runs 10] [--trials 5] [--steps 200000] [--warmups 3] [--repeats 2]}.
+ * [--jar runtime/target/labhal.jar] [--runs 10] [--trials 5] [--steps 200000] [--warmups 3] [--repeats 2]
+ * [--before other/labhal.jar] [--c1 true] [--idle-seconds 20] [--only startup,heap,drop,idle,stress]}.
+ * With {@code --before}, an older build runs in the same rounds, in random order with this one; when the
+ * build made the class-data archive {@code labhal.jsa} beside the jar, start-up also runs with it (and
+ * with {@code --c1 true}, with C1 only on top). The idle section reads the daemon's CPU time (Linux).
  * Modes of the child JVMs: {@code hello}, {@code idle}, {@code library-stress}; and
  * {@code driver-bundle <file>} writes the driver bundle this benchmark drops, for a look at it.
  */
 public final class RuntimeBenchmark {
     private static final Duration RUN_LIMIT = Duration.ofSeconds(120);
+    /** What {@code ./lab run} adds besides the archive (ClassDataArchive.RUN_OPTIONS in the runtime). */
+    private static final List<String> CDS_RUN_OPTIONS = List.of("-Xlog:disable", "-Xlog:all=warning:stderr");
     private static final Duration STEP_LIMIT = Duration.ofSeconds(60);
     /** felix.fileinstall.poll in labhal.bndrun. */
     private static final int POLL_MILLIS = 500;
@@ -59,6 +70,10 @@ public final class RuntimeBenchmark {
     private static final Pattern LIBRARY = Pattern.compile("throughput (\\d+) wrong (\\d+) errors (\\d+)");
 
     private final Path jar;
+    /** The runs compared: this build, this build with its class-data archive, an older build. */
+    private final List<Variant> variants = new ArrayList<>();
+    private final Set<String> sections;
+    private final int idleSeconds;
     private final Path benchmarksJar;
     private final Path java;
     private final Path jcmd;
@@ -83,7 +98,52 @@ public final class RuntimeBenchmark {
         this.steps = Integer.parseInt(options.getOrDefault("steps", "200000"));
         this.warmups = Integer.parseInt(options.getOrDefault("warmups", "3"));
         this.repeats = Integer.parseInt(options.getOrDefault("repeats", "2"));
+        this.idleSeconds = Integer.parseInt(options.getOrDefault("idle-seconds", "20"));
+        this.sections = new LinkedHashSet<>(List.of(options.getOrDefault("only", "startup,heap,drop,idle,stress")
+                .split(",")));
         this.scratch = Files.createTempDirectory("labhal-runtime-bench");
+        variants.add(new Variant("this build", jar, List.of()));
+        Path archive = jar.resolveSibling("labhal.jsa");
+        if (Files.isRegularFile(archive)) {
+            List<String> cds = new ArrayList<>(List.of("-XX:SharedArchiveFile=" + archive));
+            cds.addAll(CDS_RUN_OPTIONS);
+            variants.add(new Variant("this build + CDS archive", jar, cds));
+            if (Boolean.parseBoolean(options.getOrDefault("c1", "false"))) {
+                List<String> c1 = new ArrayList<>(cds);
+                c1.add("-XX:TieredStopAtLevel=1"); // C1 only: less compiling during start-up, slower peak code
+                variants.add(new Variant("this build + CDS archive + C1 only", jar, c1));
+            }
+        }
+        if (options.containsKey("before")) {
+            Path before = Path.of(options.get("before")).toAbsolutePath();
+            if (!Files.isRegularFile(before)) {
+                throw new IllegalArgumentException(before + " does not exist");
+            }
+            variants.add(new Variant("before", before, List.of()));
+        }
+    }
+
+    /**
+     * One way of running the runtime.
+     *
+     * @param name as printed
+     * @param jar the executable jar
+     * @param jvmOptions before {@code -jar}
+     */
+    private record Variant(String name, Path jar, List<String> jvmOptions) {
+        List<String> command(Path java, List<String> more, List<String> arguments) {
+            List<String> command = new ArrayList<>(List.of(java.toString()));
+            command.addAll(jvmOptions);
+            command.addAll(more);
+            command.addAll(List.of("-jar", jar.toString()));
+            command.addAll(arguments);
+            return command;
+        }
+
+        /** @return whether it is a jar of its own rather than another way to run one */
+        boolean plain() {
+            return jvmOptions.isEmpty();
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -123,11 +183,25 @@ public final class RuntimeBenchmark {
     private void runAll() throws Exception {
         System.out.printf(Locale.ROOT, "runtime benchmark: %s, java %s, %d CPUs, load average %s%n", jar,
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), loadAverage());
+        for (Variant variant : variants) {
+            System.out.println("  " + variant.name() + ": " + variant.jar() + " " + String.join(" ", variant.jvmOptions()));
+        }
         long begin = System.nanoTime();
-        startUp();
-        heapAfterStart();
-        driverDrop();
-        stress();
+        if (sections.contains("startup")) {
+            startUp();
+        }
+        if (sections.contains("heap")) {
+            heapAfterStart();
+        }
+        if (sections.contains("drop")) {
+            driverDrop();
+        }
+        if (sections.contains("idle")) {
+            idleCpu();
+        }
+        if (sections.contains("stress")) {
+            stress();
+        }
         System.out.printf(Locale.ROOT, "%nall done in %.0f s, load average %s%n", (System.nanoTime() - begin) / 1e9,
                 loadAverage());
     }
@@ -135,26 +209,43 @@ public final class RuntimeBenchmark {
     // ---- 1. start-up ----------------------------------------------------------------------------------
 
     private void startUp() throws Exception {
-        heading("Start-up to the first command's result (command-line mode), ms");
+        heading("Start-up to the first command's result (command-line mode), ms; variants interleaved in random "
+                + "order within each round");
         Samples helloResult = new Samples("ms");
         Samples helloExit = new Samples("ms");
-        Samples freshResult = new Samples("ms");
-        Samples freshExit = new Samples("ms");
-        Samples keptResult = new Samples("ms");
-        Samples keptExit = new Samples("ms");
+        Map<Variant, Samples[]> samples = new LinkedHashMap<>();
+        for (Variant variant : variants) {
+            samples.put(variant, new Samples[] {new Samples("ms"), new Samples("ms"), new Samples("ms"),
+                new Samples("ms"), new Samples("ms")});
+        }
         for (int i = 0; i < runs; i++) {
             Path work = fresh();
             timeRun(List.of(java.toString(), "-cp", benchmarksJar.toString(), RuntimeBenchmark.class.getName(), "hello"),
                     work, out -> out.equals("hello"), helloResult, helloExit);
-            timeRun(labhal("instr:list"), work, out -> out.startsWith("ID "), freshResult, freshExit)
-                    .check(this::bothOnline);
-            timeRun(labhal("instr:list"), work, out -> out.startsWith("ID "), keptResult, keptExit)
-                    .check(this::bothOnline);
             delete(work);
+            List<Variant> order = new ArrayList<>(variants);
+            Collections.shuffle(order);
+            for (Variant variant : order) {
+                Samples[] s = samples.get(variant);
+                work = fresh();
+                timeRun(variant.command(java, List.of(), List.of("instr:list")), work, out -> out.startsWith("ID "),
+                        s[0], s[1], s[4]).check(this::bothOnline);
+                timeRun(variant.command(java, List.of(), List.of("instr:list")), work, out -> out.startsWith("ID "),
+                        s[2], s[3], new Samples("ms")).check(this::bothOnline);
+                delete(work);
+            }
         }
         row("JVM printing one line (baseline)", helloResult, helloExit);
-        row("labhal.jar instr:list, fresh directory", freshResult, freshExit);
-        row("labhal.jar instr:list, restart on kept labhal-state", keptResult, keptExit);
+        for (Map.Entry<Variant, Samples[]> entry : samples.entrySet()) {
+            Samples[] s = entry.getValue();
+            row("instr:list, fresh directory, " + entry.getKey().name(), s[0], s[1]);
+            System.out.println("    CPU time of the process until the result (user + system, all threads): "
+                    + s[4].summary());
+        }
+        for (Map.Entry<Variant, Samples[]> entry : samples.entrySet()) {
+            Samples[] s = entry.getValue();
+            row("instr:list, restart on kept labhal-state, " + entry.getKey().name(), s[2], s[3]);
+        }
         System.out.println("  (result = until the first line of output; exit = until the process ended)");
     }
 
@@ -174,12 +265,26 @@ public final class RuntimeBenchmark {
 
     private Run timeRun(List<String> command, Path work, Predicate<String> result, Samples untilResult,
             Samples untilExit) throws Exception {
+        return timeRun(command, work, result, untilResult, untilExit, new Samples("ms"));
+    }
+
+    private Run timeRun(List<String> command, Path work, Predicate<String> result, Samples untilResult,
+            Samples untilExit, Samples cpu) throws Exception {
         try (ChildProcess child = new ChildProcess(command, work)) {
-            ChildProcess.Line line = child.out().await(0, result, "the result", RUN_LIMIT);
+            ChildProcess.Line line;
+            try {
+                line = child.out().await(0, result, "the result", RUN_LIMIT);
+            } catch (TimeoutException e) {
+                throw new IllegalStateException(e.getMessage() + "\nstderr of " + command + ":\n" + child.err().text(),
+                        e);
+            }
+            // read once the result is there (a finished process's time is gone with it): the CPU time to the result
+            Optional<Duration> used = child.cpu();
             int exit = child.waitFor(RUN_LIMIT);
             long ended = System.nanoTime();
             untilResult.add(millis(line.nanos() - child.started()));
             untilExit.add(millis(ended - child.started()));
+            used.ifPresent(d -> cpu.add(d.toNanos() / 1e6));
             return new Run(child.out().text(), child.err().text(), exit);
         }
     }
@@ -272,80 +377,139 @@ public final class RuntimeBenchmark {
     // ---- 3. driver drop -------------------------------------------------------------------------------
 
     private void driverDrop() throws Exception {
-        heading("Hot deploy through deploy/ (daemon; FileInstall polls every 500 ms and acts on a new file "
-                + "once two polls saw it unchanged), ms");
+        heading("Hot deploy through deploy/ (daemon; FileInstall polls every felix.fileinstall.poll ms and acts on a "
+                + "new file once two polls saw it unchanged), ms; jars interleaved in random order within each trial");
         Path driver = scratch.resolve("labhal-bench-driver.jar");
         DriverBundle.write(driver);
         String idn = BenchDriverModel.MANUFACTURER + "," + BenchDriverModel.MODEL + ",100001,1.0";
-        String model = "model '" + BenchDriverModel.NAME + "'";
-        Timed cfg = new Timed("instrument .cfg dropped -> instrument online, unknown model (baseline)");
-        Timed available = new Timed("driver bundle dropped -> its model available to the runtime");
-        Timed used = new Timed("driver bundle dropped -> instrument online with its model (reconnected: SHARED_BUFFER "
-                + "-> INDEPENDENT_SESSIONS)");
-        Timed removed = new Timed("driver bundle deleted -> driver unbound");
-        Timed rebound = new Timed("driver bundle dropped again -> driver bound (same lock policy: no reconnect)");
+        List<Variant> jars = variants.stream().filter(Variant::plain).toList();
+        Map<Variant, List<Timed>> timings = new LinkedHashMap<>();
+        for (Variant variant : jars) {
+            timings.put(variant, List.of(
+                    new Timed("instrument .cfg dropped -> instrument online, unknown model (baseline)"),
+                    new Timed("driver bundle dropped -> its model available to the runtime"),
+                    new Timed("driver bundle dropped -> instrument online with its model (reconnected: "
+                            + "SHARED_BUFFER -> INDEPENDENT_SESSIONS)"),
+                    new Timed("driver bundle deleted -> driver unbound"),
+                    new Timed("driver bundle dropped again -> driver bound (same lock policy: no reconnect)")));
+        }
         try (SimServer server = SimServer.builder("SMW200A").settings(SimSettings.defaults().withIdn(idn)).start()) {
             for (int i = 0; i < trials; i++) {
-                Path work = fresh();
-                Path deploy = work.resolve("deploy");
-                try (ChildProcess daemon = new ChildProcess(daemon(), work)) {
-                    awaitBuiltInsOnline(daemon, 0);
-                    // FileInstall's first scan of deploy/ acts on files at once; later ones wait for a second
-                    // scan. Measure the steady state: drop only after the first scans.
-                    Thread.sleep(2000);
-                    ChildProcess.Output log = daemon.err();
-
-                    Path staged = work.resolve("bench.cfg.part");
-                    Files.writeString(staged, "resource=" + server.resource() + "\n");
-                    int mark = log.size();
-                    long dropped = drop(staged, deploy.resolve("org.labhal.instrument-bench.cfg"));
-                    ChildProcess.Line acted = log.await(mark, l -> l.contains("Creating configuration {"
-                            + "org.labhal.instrument~bench}"), "FileInstall creating the configuration", STEP_LIMIT);
-                    ChildProcess.Line line = log.await(mark, l -> l.contains("bench: online at"), "bench online",
-                            STEP_LIMIT);
-                    require(line, "model unknown");
-                    cfg.add(dropped, acted, line);
-
-                    mark = log.size();
-                    dropped = dropDriver(driver, work, deploy);
-                    acted = log.await(mark, l -> l.contains("Installing bundle " + DriverBundle.SYMBOLIC_NAME),
-                            "FileInstall installing the bundle", STEP_LIMIT);
-                    line = log.await(mark, l -> l.contains(model) && l.contains("is available"),
-                            "the model available", STEP_LIMIT);
-                    available.add(dropped, acted, line);
-                    line = log.await(mark, l -> l.contains("bench: online at") && l.contains(model),
-                            "bench online with the model", STEP_LIMIT);
-                    require(line, "lock policy INDEPENDENT_SESSIONS");
-                    used.add(dropped, acted, line);
-
-                    mark = log.size();
-                    Thread.sleep(ThreadLocalRandom.current().nextInt(POLL_MILLIS));
-                    long deleted = System.nanoTime();
-                    Files.delete(deploy.resolve(driver.getFileName()));
-                    acted = log.await(mark, l -> l.contains("Uninstalling bundle") || l.contains("Uninstalled"),
-                            "FileInstall uninstalling the bundle", STEP_LIMIT);
-                    line = log.await(mark, l -> l.contains("bench: driver of " + model + " unbound"),
-                            "the driver unbound", STEP_LIMIT);
-                    removed.add(deleted, acted, line);
-
-                    mark = log.size();
-                    dropped = dropDriver(driver, work, deploy);
-                    acted = log.await(mark, l -> l.contains("Installing bundle " + DriverBundle.SYMBOLIC_NAME),
-                            "FileInstall installing the bundle again", STEP_LIMIT);
-                    line = log.await(mark, l -> l.contains("bench: driver of " + model + " from") && l.endsWith("bound"),
-                            "the driver bound again", STEP_LIMIT);
-                    rebound.add(dropped, acted, line);
+                List<Variant> order = new ArrayList<>(jars);
+                Collections.shuffle(order);
+                for (Variant variant : order) {
+                    dropTrial(variant, timings.get(variant), server, driver);
                 }
-                delete(work);
             }
         }
-        System.out.println("  | from -> until the runtime logged it | total | file -> FileInstall acted | FileInstall "
-                + "acted -> logged |");
-        for (Timed timed : List.of(cfg, available, used, removed, rebound)) {
-            System.out.println("  | " + timed.what + " | " + timed.total.summary() + " | " + timed.noticed.summary()
-                    + " | " + timed.handled.summary() + " |");
+        for (Map.Entry<Variant, List<Timed>> entry : timings.entrySet()) {
+            System.out.println("  " + entry.getKey().name() + ":");
+            System.out.println("  | from -> until the runtime logged it | total | file -> FileInstall acted | "
+                    + "FileInstall acted -> logged |");
+            for (Timed timed : entry.getValue()) {
+                System.out.println("  | " + timed.what + " | " + timed.total.summary() + " | "
+                        + timed.noticed.summary() + " | " + timed.handled.summary() + " |");
+            }
+            System.out.println("  per trial, driver dropped -> online with its model: "
+                    + entry.getValue().get(2).total.all());
         }
-        System.out.println("  per trial, driver dropped -> online with its model: " + used.total.all());
+    }
+
+    private void dropTrial(Variant variant, List<Timed> timed, SimServer server, Path driver) throws Exception {
+        String model = "model '" + BenchDriverModel.NAME + "'";
+        Path work = fresh();
+        Path deploy = work.resolve("deploy");
+        try (ChildProcess daemon = new ChildProcess(daemon(variant), work)) {
+            awaitBuiltInsOnline(daemon, 0);
+            // FileInstall's first scan of deploy/ acts on files at once; later ones wait for a second
+            // scan. Measure the steady state: drop only after the first scans.
+            Thread.sleep(2000);
+            ChildProcess.Output log = daemon.err();
+
+            Path staged = work.resolve("bench.cfg.part");
+            Files.writeString(staged, "resource=" + server.resource() + "\n");
+            int mark = log.size();
+            long dropped = drop(staged, deploy.resolve("org.labhal.instrument-bench.cfg"));
+            ChildProcess.Line acted = log.await(mark, l -> l.contains("Creating configuration {"
+                    + "org.labhal.instrument~bench}"), "FileInstall creating the configuration", STEP_LIMIT);
+            ChildProcess.Line line = log.await(mark, l -> l.contains("bench: online at"), "bench online",
+                    STEP_LIMIT);
+            require(line, "model unknown");
+            timed.get(0).add(dropped, acted, line);
+
+            mark = log.size();
+            dropped = dropDriver(driver, work, deploy);
+            acted = log.await(mark, l -> l.contains("Installing bundle " + DriverBundle.SYMBOLIC_NAME),
+                    "FileInstall installing the bundle", STEP_LIMIT);
+            line = log.await(mark, l -> l.contains(model) && l.contains("is available"), "the model available",
+                    STEP_LIMIT);
+            timed.get(1).add(dropped, acted, line);
+            line = log.await(mark, l -> l.contains("bench: online at") && l.contains(model),
+                    "bench online with the model", STEP_LIMIT);
+            require(line, "lock policy INDEPENDENT_SESSIONS");
+            timed.get(2).add(dropped, acted, line);
+
+            mark = log.size();
+            Thread.sleep(ThreadLocalRandom.current().nextInt(POLL_MILLIS));
+            long deleted = System.nanoTime();
+            Files.delete(deploy.resolve(driver.getFileName()));
+            acted = log.await(mark, l -> l.contains("Uninstalling bundle") || l.contains("Uninstalled"),
+                    "FileInstall uninstalling the bundle", STEP_LIMIT);
+            line = log.await(mark, l -> l.contains("bench: driver of " + model + " unbound"), "the driver unbound",
+                    STEP_LIMIT);
+            timed.get(3).add(deleted, acted, line);
+
+            mark = log.size();
+            dropped = dropDriver(driver, work, deploy);
+            acted = log.await(mark, l -> l.contains("Installing bundle " + DriverBundle.SYMBOLIC_NAME),
+                    "FileInstall installing the bundle again", STEP_LIMIT);
+            line = log.await(mark, l -> l.contains("bench: driver of " + model + " from") && l.endsWith("bound"),
+                    "the driver bound again", STEP_LIMIT);
+            timed.get(4).add(dropped, acted, line);
+        }
+        delete(work);
+    }
+
+    // ---- 3b. idle CPU ---------------------------------------------------------------------------------
+
+    /**
+     * The daemon's CPU time while nothing happens, with deploy/ empty and with 1,000 files in it: what
+     * FileInstall's polling costs. Files nothing claims (notes) are offered to every handler at every
+     * poll; configuration files are claimed once and then only checked for changes.
+     */
+    private void idleCpu() throws Exception {
+        heading("Idle daemon: CPU time over " + idleSeconds + " s, after a 10 s settle, % of one CPU; jars "
+                + "interleaved");
+        List<Variant> jars = variants.stream().filter(Variant::plain).toList();
+        String[] folders = {"deploy/ empty", "1,000 note files nothing claims", "1,000 .cfg files (a PID nobody uses)"};
+        Map<String, Samples> percent = new LinkedHashMap<>();
+        for (int r = 0; r < Math.max(1, trials / 2); r++) {
+            for (int f = 0; f < folders.length; f++) {
+                List<Variant> order = new ArrayList<>(jars);
+                Collections.shuffle(order);
+                for (Variant variant : order) {
+                    Path work = fresh();
+                    Path deploy = Files.createDirectories(work.resolve("deploy"));
+                    for (int i = 0; f > 0 && i < 1000; i++) {
+                        Files.writeString(deploy.resolve(f == 1 ? "note-" + i + ".txt" : "bench.idle-" + i + ".cfg"),
+                                "x=" + i + "\n");
+                    }
+                    try (ChildProcess daemon = new ChildProcess(daemon(variant), work)) {
+                        awaitBuiltInsOnline(daemon, 0);
+                        Thread.sleep(10_000);
+                        Duration before = daemon.cpu().orElseThrow();
+                        long begin = System.nanoTime();
+                        Thread.sleep(idleSeconds * 1000L);
+                        Duration used = daemon.cpu().orElseThrow().minus(before);
+                        percent.computeIfAbsent(variant.name() + " | " + folders[f], k -> new Samples("%"))
+                                .add(100.0 * used.toNanos() / (System.nanoTime() - begin));
+                    }
+                    delete(work);
+                }
+            }
+        }
+        System.out.println("  | jar | deploy/ | CPU, % of one CPU |");
+        percent.forEach((what, samples) -> System.out.println("  | " + what + " | " + samples.summary() + " |"));
     }
 
     /** A hot-deploy step: its total time, split where FileInstall logged that it acted on the file. */
@@ -444,8 +608,11 @@ public final class RuntimeBenchmark {
     }
 
     private List<String> daemon() {
-        return List.of(java.toString(), "-Dgosh.args=--nointeractive", "-Dlabhal.log.level=info", "-jar",
-                jar.toString());
+        return daemon(variants.get(0));
+    }
+
+    private List<String> daemon(Variant variant) {
+        return variant.command(java, List.of("-Dgosh.args=--nointeractive", "-Dlabhal.log.level=info"), List.of());
     }
 
     /** @return when the later of the two built-in instruments was logged online */

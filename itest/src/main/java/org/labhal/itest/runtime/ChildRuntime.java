@@ -76,6 +76,24 @@ final class ChildRuntime implements AutoCloseable {
     }
 
     /**
+     * Runs one command line of another copy of the jar, with JVM options, and waits for the child to exit.
+     *
+     * @param jarPath the executable jar
+     * @param jvmOptions options before {@code -jar}
+     * @param arguments the command line
+     * @return exit code, stdout and stderr
+     * @throws Exception when it does not exit within {@value #RUN_SECONDS} s
+     */
+    Run run(String jarPath, List<String> jvmOptions, String... arguments) throws Exception {
+        return finish(start(jarPath, jvmOptions, List.of(arguments)), String.join(" ", arguments));
+    }
+
+    /** @return the built executable jar */
+    Path jar() {
+        return Path.of(jar);
+    }
+
+    /**
      * Runs a command line in the background.
      *
      * @param arguments the command line
@@ -110,6 +128,10 @@ final class ChildRuntime implements AutoCloseable {
      * @throws IOException when it cannot be started
      */
     Process start(List<String> jvmOptions, List<String> arguments) throws IOException {
+        return start(jar, jvmOptions, arguments);
+    }
+
+    private Process start(String jarPath, List<String> jvmOptions, List<String> arguments) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // The jar serves simulators on fixed ports (4880, 111, 5025) by default; children of tests serve none
@@ -119,7 +141,7 @@ final class ChildRuntime implements AutoCloseable {
         command.add("-Dlabhal.simulators.socket=");
         command.addAll(jvmOptions);
         command.add("-jar");
-        command.add(jar);
+        command.add(jarPath);
         command.addAll(arguments);
         Process process = new ProcessBuilder(command).directory(work.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();

@@ -21,6 +21,7 @@ import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.zip.ZipEntry;
+import java.util.stream.Stream;
 import java.util.zip.ZipOutputStream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -210,6 +211,57 @@ class ExecutableJarTest {
                 assertEquals(expected[1], session.query("*IDN?"), expected[0]);
             }
         }
+    }
+
+    @Test
+    void aRestartOnKeptStateUpdatesNoBundleOfTheSameJar() throws Exception {
+        assertEquals(0, child.run("instr:list").exit());
+        assertEquals(0, child.run("instr:list").exit());
+
+        // Felix keeps each revision of a bundle in its own folder: version0.0 is the install, 0.1 an update
+        List<String> revisions;
+        try (Stream<Path> files = Files.walk(work.resolve("labhal-state"), 2)) {
+            revisions = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("version")).toList();
+        }
+        assertFalse(revisions.isEmpty(), "no bundle revisions under labhal-state");
+        assertTrue(revisions.stream().allMatch("version0.0"::equals), "bundles updated on restart: " + revisions);
+    }
+
+    @Test
+    void theClassDataArchiveBuiltWithTheJarIsUsedByACommandLineRun() throws Exception {
+        Path archive = child.jar().resolveSibling("labhal.jsa");
+        assertTrue(Files.isRegularFile(archive),
+                archive + " is made with the jar by mvn package (not with -Dlabhal.cds.skip)");
+        Path classes = work.resolve("classes.log");
+
+        // -Xshare:on: the JVM fails rather than start without the archive
+        Run run = child.run(child.jar().toString(), List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:on",
+                "-Xlog:class+load:file=" + classes), "instr:list");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(row(run.out(), "sim-smw").contains("ONLINE"), run.out());
+        String loaded = Files.readString(classes);
+        // the launcher's framework, a bundle of Felix's and one of ours: all mapped from the archive
+        for (String name : List.of("org.apache.felix.framework.Felix", "org.apache.felix.scr.impl.Activator",
+                "org.labhal.runtime.internal.launch.CommandLine")) {
+            assertTrue(loaded.contains(name + " source: shared objects file (top)"), name + " not from the archive");
+        }
+    }
+
+    @Test
+    void aClassDataArchiveThatNoLongerMatchesTheJarIsIgnoredAndTheResultStaysAlone() throws Exception {
+        Path archive = child.jar().resolveSibling("labhal.jsa");
+        assertTrue(Files.isRegularFile(archive), archive + " is made with the jar by mvn package");
+        // Another jar (a copy, written now) than the one the archive was made from
+        Path copy = Files.copy(child.jar(), work.resolve("labhal.jar"));
+
+        Run run = child.run(copy.toString(), List.of("-XX:SharedArchiveFile=" + archive, "-Xlog:disable",
+                "-Xlog:all=warning:stderr"), "instr:list");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().startsWith("ID "), "standard output is the result alone:\n" + run.out());
+        assertTrue(row(run.out(), "sim-smw").contains("ONLINE"), run.out());
+        assertTrue(run.err().contains("Unable to use shared archive"), run.err());
     }
 
     /** @param symbolicName {@code null} for a plain jar whose manifest names no bundle */

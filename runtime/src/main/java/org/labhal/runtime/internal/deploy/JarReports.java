@@ -85,6 +85,11 @@ final class JarReports {
     }
 
     private void look(Path file, String note) {
+        // FileInstall offers every file nothing claimed at every poll: a file that is not a jar costs a
+        // name check, a jar already reported and unchanged a stat, never a second look inside
+        if (!isJar(file)) {
+            return;
+        }
         Path absolute = file.toAbsolutePath().normalize();
         String shown = shown(absolute);
         if (shown == null) {
@@ -100,6 +105,11 @@ final class JarReports {
             return;
         }
         Stamp stamp = new Stamp(attributes.size(), attributes.lastModifiedTime().toMillis());
+        synchronized (this) {
+            if (stamp.equals(reported.get(absolute))) {
+                return; // this content was reported: the same answer again, and nothing to say
+            }
+        }
         Optional<String> problem = BundleFileCheck.problem(absolute);
         synchronized (this) {
             reported.keySet().removeIf(path -> !Files.exists(path));
@@ -140,10 +150,14 @@ final class JarReports {
         }
     }
 
+    private static boolean isJar(Path file) {
+        Path name = file.getFileName();
+        return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".jar");
+    }
+
     /** @return the file as seen from its watched folder, {@code null} when it is not a jar in one */
     private String shown(Path absolute) {
-        Path name = absolute.getFileName();
-        if (name == null || !name.toString().toLowerCase(Locale.ROOT).endsWith(".jar")) {
+        if (!isJar(absolute)) {
             return null;
         }
         for (Map.Entry<Path, String> folder : folders.entrySet()) {

@@ -29,7 +29,9 @@ import org.osgi.service.cm.ConfigurationAdmin;
  * instrument delays the first command by at most the given timeout.
  */
 final class RuntimeReadiness {
-    private static final long POLL_MILLIS = 50;
+    // A command waits for this at most once per start; a look costs a configuration listing and a folder
+    // listing, well under a millisecond
+    private static final long POLL_MILLIS = 10;
 
     private final BundleContext context;
     private final ConfigurationAdmin configurations;
