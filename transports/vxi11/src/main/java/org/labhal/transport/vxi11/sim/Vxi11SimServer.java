@@ -91,7 +91,11 @@ import org.labhal.transport.vxi11.internal.XdrException;
  * <p>Threads: an acceptor per channel, {@code labhal-vxi11-sim-<core|portmapper|abort>-<port>-accept};
  * two per core connection (one reads calls, so that the end of the connection is seen at once while a
  * call blocks; one answers them in order) and one per portmapper or abort connection, whose calls
- * never block, named {@code labhal-vxi11-sim-<channel>-<port>-<n>}. Thread-safe; {@link #close()}
+ * never block, named {@code labhal-vxi11-sim-<channel>-<port>-<n>}. A core call that cannot wait (a
+ * device_write without {@code *WAI} or {@code *OPC} to an instrument this server made without a
+ * processing delay, a device_read whose response is there, neither while another link holds the lock)
+ * is answered by the reading thread itself when the answering thread has nothing left, as a
+ * one-thread instrument server would: a query then costs no hand-over between the two. Thread-safe; {@link #close()}
  * stops everything and joins them.
  */
 public final class Vxi11SimServer implements AutoCloseable {
@@ -105,6 +109,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     private static final int FILL_SIZE = 64 * 1024;
     /** Calls read ahead of the one being answered; beyond that TCP holds the client back. */
     private static final int QUEUED_CALLS = 8;
+    /** The status byte's message-available bit. */
+    private static final int MAV = 0x10;
     /** Marks the end of a connection's calls. */
     private static final byte[] END = new byte[0];
 
@@ -113,6 +119,8 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     private final SimulatedInstrument instrument;
     private final boolean ownsInstrument;
+    /** Whether a device_write can be answered on the reading thread: the instrument has no processing delay. */
+    private final boolean quickWrites;
     private final TcpServer core;
     private final TcpServer portmapper; // null when the builder turned it off
     private final TcpServer abort; // null when the builder turned it off
@@ -128,6 +136,7 @@ public final class Vxi11SimServer implements AutoCloseable {
     private Vxi11SimServer(Builder b) throws IOException {
         this.instrument = b.instrument != null ? b.instrument : SimulatedInstrument.create(b.model, b.settings);
         this.ownsInstrument = b.instrument == null;
+        this.quickWrites = b.instrument == null && b.settings.processingDelay().isZero();
         this.maxReceiveSize = b.maxReceiveSize;
         TcpServer coreServer = null;
         TcpServer pmServer = null;
@@ -330,12 +339,21 @@ public final class Vxi11SimServer implements AutoCloseable {
         Map<Integer, Link> created = new ConcurrentHashMap<>(); // the links this connection created
         BlockingQueue<byte[]> calls = new ArrayBlockingQueue<>(QUEUED_CALLS);
         AtomicBoolean answering = new AtomicBoolean(true);
+        AtomicInteger handedOver = new AtomicInteger(); // calls given to the answerer and not yet answered
         try {
             client.setTcpNoDelay(true);
             RecordStream records = new RecordStream(client.getInputStream(), maxRecord);
-            connection.startCompanion(() -> answer(client, handler, created, calls, answering));
+            OutputStream out = client.getOutputStream();
+            connection.startCompanion(() -> answer(client, handler, created, calls, answering, handedOver));
             while (!closed) {
                 byte[] call = records.read();
+                // A call that cannot wait is answered here, when the answerer has nothing left: no hand-over,
+                // as on an instrument's one-thread server. The answerer has written its last reply before its
+                // count came down, so the two threads never write at once.
+                if (handedOver.get() == 0 && answersAtOnce(call, created)) {
+                    RecordStream.write(out, answer(call, handler, created));
+                    continue;
+                }
                 // The answerer ends when a reply cannot be sent (the client went away while it did not read
                 // its replies): then nobody takes calls any more, and a put on the full queue would wait for
                 // ever, holding this thread and the connection's slot. It clears the queue after saying so,
@@ -343,6 +361,7 @@ public final class Vxi11SimServer implements AutoCloseable {
                 if (!answering.get()) {
                     return;
                 }
+                handedOver.incrementAndGet();
                 calls.put(call);
             }
         } catch (InterruptedException e) {
@@ -356,7 +375,7 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /** Answers one connection's calls in order. */
     private void answer(Socket client, Handler handler, Map<Integer, Link> created, BlockingQueue<byte[]> calls,
-            AtomicBoolean answering) {
+            AtomicBoolean answering, AtomicInteger handedOver) {
         try {
             OutputStream out = client.getOutputStream();
             while (!closed) {
@@ -365,6 +384,7 @@ public final class Vxi11SimServer implements AutoCloseable {
                     return;
                 }
                 RecordStream.write(out, answer(record, handler, created));
+                handedOver.decrementAndGet();
             }
         } catch (IOException e) {
             // not an RPC call, or the client went away
@@ -375,6 +395,61 @@ public final class Vxi11SimServer implements AutoCloseable {
             calls.clear(); // frees a reader waiting to put; its next read fails on the closed socket
             end(client, created);
         }
+    }
+
+    /**
+     * Whether a core call can be answered without waiting (for an answer, a lock, an operation or a
+     * processing delay), so that the reading thread may answer it itself: a device_write without
+     * {@code *WAI} or {@code *OPC} to an instrument without processing delay, or a device_read whose
+     * response is there; and neither while another link holds the device lock. Everything else goes to
+     * the answerer, so that the reading thread notices a client that leaves during a wait.
+     */
+    private boolean answersAtOnce(byte[] record, Map<Integer, Link> created) {
+        try {
+            XdrDecoder args = new XdrDecoder(record);
+            Rpc.Call call = Rpc.readCall(args);
+            if (call.rpcVersion() != Rpc.VERSION || call.program() != CORE_PROGRAM
+                    || call.procedure() != DEVICE_WRITE && call.procedure() != DEVICE_READ) {
+                return false;
+            }
+            Link link = created.get(args.getInt());
+            if (link == null || link.destroyed || lockedByAnother(link)) {
+                return false;
+            }
+            if (call.procedure() == DEVICE_READ) {
+                return link.pendingLength() > 0 || (link.sim.statusByte(false) & MAV) != 0;
+            }
+            if (!quickWrites) {
+                return false;
+            }
+            args.getInt(); // io_timeout
+            args.getInt(); // lock_timeout
+            args.getInt(); // flags
+            return !waits(args.getOpaqueView(maxReceiveSize));
+        } catch (IOException e) { // also XdrException
+            return false; // malformed or closed: the answerer says so
+        }
+    }
+
+    private boolean lockedByAnother(Link link) {
+        synchronized (lockMonitor) {
+            return lockHolder != null && lockHolder != link;
+        }
+    }
+
+    /** Whether a message holds {@code *WAI} or {@code *OPC}, which may wait for pending operations. */
+    private static boolean waits(java.nio.ByteBuffer message) {
+        for (int i = message.position(); i + 3 < message.limit(); i++) {
+            if (message.get(i) == '*') {
+                int a = message.get(i + 1) | 0x20;
+                int b = message.get(i + 2) | 0x20;
+                int c = message.get(i + 3) | 0x20;
+                if (a == 'w' && b == 'a' && c == 'i' || a == 'o' && b == 'p' && c == 'c') {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

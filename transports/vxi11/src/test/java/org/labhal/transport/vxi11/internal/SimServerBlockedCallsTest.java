@@ -165,4 +165,36 @@ class SimServerBlockedCallsTest {
             assertEquals("after\n", new String(after.getOpaque(100), java.nio.charset.StandardCharsets.US_ASCII));
         }
     }
+
+    @Test
+    void aCallThatCouldBeAnsweredAtOnceStillWaitsForTheCallBeforeIt() throws Exception {
+        try (Socket s = connect(server.corePort())) {
+            int lid = createLink(s)[0];
+            RecordStream replies = new RecordStream(s.getInputStream(), 1 << 16); // one reader: it reads ahead
+            // A device_read with nothing to read waits on the answering thread ...
+            int readXid = xid + 1;
+            send(s, core(DEVICE_READ, 24).putInt(lid).putInt(100).putInt(300).putInt(0).putInt(0).putInt(0));
+            // ... so a device_write behind it, which alone the reading thread would answer, waits its turn.
+            int writeXid = xid + 1;
+            byte[] idn = "*IDN?".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            send(s, core(DEVICE_WRITE, 24 + idn.length).putInt(lid).putInt(10_000).putInt(0).putInt(FLAG_END)
+                    .putOpaque(idn, 0, idn.length));
+            XdrDecoder first = new XdrDecoder(replies.read());
+            assertEquals(readXid, first.getInt(), "replies in the order of the calls");
+            Rpc.readReply(first);
+            assertEquals(ERR_IO_TIMEOUT, first.getInt(), "the read found nothing: the query came after it");
+            XdrDecoder second = new XdrDecoder(replies.read());
+            assertEquals(writeXid, second.getInt());
+            Rpc.readReply(second);
+            assertEquals(ERR_NONE, second.getInt());
+            // and now, with nothing handed over, the answer is there for a read answered at once
+            send(s, core(DEVICE_READ, 24).putInt(lid).putInt(100).putInt(1000).putInt(0).putInt(0).putInt(0));
+            XdrDecoder third = new XdrDecoder(replies.read());
+            third.getInt();
+            Rpc.readReply(third);
+            assertEquals(ERR_NONE, third.getInt());
+            third.getInt(); // reason
+            assertTrue(third.getString(100).startsWith("LabHAL,SMW200A-SIM,"), "the query's own answer");
+        }
+    }
 }
