@@ -188,6 +188,66 @@ public final class InterleavedComparison {
         }
     }
 
+    /**
+     * The ratios among the named pairs {over, under} whose two clients are both in {@code names}, in the
+     * order of {@code pairs}: a comparison lists every ratio it may print, and a subset of clients keeps
+     * those it can.
+     */
+    static List<Ratio> ratios(List<String> names, String[][] pairs) {
+        List<Ratio> ratios = new ArrayList<>();
+        for (String[] pair : pairs) {
+            if (names.contains(pair[0]) && names.contains(pair[1])) {
+                ratios.add(new Ratio(names.indexOf(pair[0]), names.indexOf(pair[1])));
+            }
+        }
+        return ratios;
+    }
+
+    /**
+     * One summary line of a comparison's result: each client's median rate, then each ratio's median
+     * of per-round ratios with its middle half.
+     *
+     * @param rates as {@link #compare} returned them
+     */
+    static String summary(String label, List<String> names, double[][] rates, List<Ratio> ratios) {
+        StringBuilder line = new StringBuilder(label);
+        for (int c = 0; c < names.size(); c++) {
+            line.append(String.format(Locale.ROOT, " %s %s", names.get(c), number(percentile(rates[c], 50))));
+        }
+        for (Ratio ratio : ratios) {
+            double[] perRound = new double[rates[ratio.over()].length];
+            for (int r = 0; r < perRound.length; r++) {
+                perRound[r] = rates[ratio.over()][r] / rates[ratio.under()][r];
+            }
+            line.append(String.format(Locale.ROOT, " | %s/%s %.2f (%.2f-%.2f)", names.get(ratio.over()),
+                    names.get(ratio.under()), percentile(perRound, 50), percentile(perRound, 25),
+                    percentile(perRound, 75)));
+        }
+        return line.toString();
+    }
+
+    /**
+     * Runs one client alone, for a profiler attached to this JVM or the machine: a 5 s warm-up, then
+     * prints "profiling now" (a script may start perf on this line), then {@code seconds} of windows,
+     * then their median and range.
+     *
+     * @param label names the client (and server) in the result line
+     */
+    static void alone(Client client, long seconds, String label) throws Exception {
+        long warm = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < warm) {
+            client.window().run(WINDOW_NANOS);
+        }
+        System.out.println("profiling now");
+        double[] rates = new double[(int) (seconds * 4)];
+        for (int i = 0; i < rates.length; i++) {
+            rates[i] = client.window().run(WINDOW_NANOS);
+        }
+        System.out.printf(Locale.ROOT, "  %s alone: median %s queries/s over %d windows (%s..%s), load average %s%n",
+                label, number(percentile(rates, 50)), rates.length, number(min(rates)), number(max(rates)),
+                loadAverage());
+    }
+
     /** Like {@link #compare(String, int, double, List, List)}, with the first client over each of the others. */
     static void compare(String title, int rounds, double unitsPerOperation, List<Client> clients)
             throws Exception {

@@ -2,6 +2,7 @@ package org.labhal.benchmarks;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -95,80 +96,36 @@ public final class LanWireComparison {
                     new Client("hislip", () -> checked(hislip, expected)),
                     new Client("socket", () -> checked(socket, expected)),
                     new Client("raw", () -> same(raw.query(rawQuery), expected))));
-            List<Ratio> allRatios = new ArrayList<>(List.of(new Ratio(0, 3), new Ratio(1, 3), new Ratio(0, 1),
-                    new Ratio(2, 3), new Ratio(3, 4)));
             if (lxi) {
-                LxiClient client = new LxiClient(options.getOrDefault("lxi", "lxi"), "127.0.0.1");
-                all.add(new Client("lxi", client::window));
-                allRatios.add(new Ratio(0, 5));
-                allRatios.add(new Ratio(1, 5));
-                allRatios.add(new Ratio(5, 3));
+                all.add(new Client("lxi", new LxiClient(options.getOrDefault("lxi", "lxi"), "127.0.0.1")::window));
             }
             List<Client> clients = all;
-            List<Ratio> ratios = allRatios;
             if (options.containsKey("clients")) { // a subset, e.g. --clients vxi11,vxi11Serial,socket
-                List<String> kept = List.of(options.get("clients").split(","));
-                List<String> names = clients.stream().map(Client::name).toList();
-                List<Ratio> subset = new ArrayList<>();
-                for (Ratio ratio : ratios) {
-                    if (kept.contains(names.get(ratio.over())) && kept.contains(names.get(ratio.under()))) {
-                        subset.add(new Ratio(kept.indexOf(names.get(ratio.over())),
-                                kept.indexOf(names.get(ratio.under()))));
-                    }
-                }
-                clients = kept.stream().map(name -> all.stream().filter(c -> c.name().equals(name)).findFirst()
+                clients = Arrays.stream(options.get("clients").split(",")).map(name -> all.stream()
+                        .filter(c -> c.name().equals(name)).findFirst()
                         .orElseThrow(() -> new IllegalArgumentException("no client " + name))).toList();
-                ratios = subset;
             }
             String only = options.get("profile");
             if (only != null) {
-                profile(clients.stream().filter(c -> c.name().equals(only)).findFirst()
-                        .orElseThrow(() -> new IllegalArgumentException("no client " + only)),
-                        Integer.parseInt(options.getOrDefault("seconds", "20")));
+                Client client = clients.stream().filter(c -> c.name().equals(only)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("no client " + only));
+                InterleavedComparison.alone(client, Long.parseLong(options.getOrDefault("seconds", "20")), only);
                 return;
             }
+            List<String> names = clients.stream().map(Client::name).toList();
+            List<Ratio> ratios = InterleavedComparison.ratios(names, new String[][] {{"vxi11", "socket"},
+                    {"vxi11Serial", "socket"}, {"vxi11", "vxi11Serial"}, {"hislip", "socket"}, {"socket", "raw"},
+                    {"vxi11", "lxi"}, {"vxi11Serial", "lxi"}, {"lxi", "socket"}});
             double[][] rates = InterleavedComparison.compare("*IDN? round trips over loopback, queries/s", warmup,
                     rounds, 1, clients, ratios);
-            StringBuilder line = new StringBuilder("  medians:");
-            for (int c = 0; c < clients.size(); c++) {
-                line.append(String.format(Locale.ROOT, " %s %s", clients.get(c).name(),
-                        InterleavedComparison.number(InterleavedComparison.percentile(rates[c], 50))));
-            }
-            for (Ratio ratio : ratios) {
-                double[] perRound = new double[rounds];
-                for (int r = 0; r < rounds; r++) {
-                    perRound[r] = rates[ratio.over()][r] / rates[ratio.under()][r];
-                }
-                line.append(String.format(Locale.ROOT, "%n  %s/%s %.2f (%.2f-%.2f)", clients.get(ratio.over()).name(),
-                        clients.get(ratio.under()).name(), InterleavedComparison.percentile(perRound, 50),
-                        InterleavedComparison.percentile(perRound, 25), InterleavedComparison.percentile(perRound, 75)));
-            }
-            System.out.printf(Locale.ROOT, "%n## Summary: median queries/s, per-round ratio median (middle half); load "
-                    + "average %s%n%s%n", InterleavedComparison.loadAverage(), line);
+            System.out.printf(Locale.ROOT, "%n## Summary: median queries/s | per-round ratio median (middle half); load "
+                    + "average %s%n%s%n", InterleavedComparison.loadAverage(),
+                    InterleavedComparison.summary(" ", names, rates, ratios));
         } finally {
             for (int i = resources.size() - 1; i >= 0; i--) {
                 resources.get(i).close();
             }
         }
-    }
-
-    /**
-     * {@code --profile NAME [--seconds N]}: one client alone, after a 5 s warm-up, for a profiler
-     * attached to this JVM (e.g. {@code -XX:StartFlightRecording}; {@link JfrTop} reads it).
-     */
-    private static void profile(Client client, int seconds) throws Exception {
-        long warm = System.nanoTime() + 5_000_000_000L;
-        while (System.nanoTime() < warm) {
-            client.window().run(InterleavedComparison.WINDOW_NANOS);
-        }
-        System.out.println("profiling now");
-        double[] rates = new double[seconds * 4];
-        for (int i = 0; i < rates.length; i++) {
-            rates[i] = client.window().run(InterleavedComparison.WINDOW_NANOS);
-        }
-        System.out.printf(Locale.ROOT, "  %s alone: median %s queries/s over %d windows, load average %s%n",
-                client.name(), InterleavedComparison.number(InterleavedComparison.percentile(rates, 50)), rates.length,
-                InterleavedComparison.loadAverage());
     }
 
     private static void checked(Session session, String expected) throws LabHalException {

@@ -79,32 +79,13 @@ public final class SocketWireComparison {
             try {
                 List<Client> clients = clients(server, clientNames());
                 List<String> names = clients.stream().map(Client::name).toList();
-                List<Ratio> ratios = new ArrayList<>();
-                for (String[] pair : new String[][] {{"labhal", "raw"}, {"labhal", "rawBlocking"}, {"labhal", "pyvisa"},
-                        {"before", "raw"}, {"before", "rawBlocking"}, {"before", "pyvisa"}, {"labhal", "before"},
-                        {"raw", "rawBlocking"}, {"pyvisa", "raw"}}) {
-                    if (names.contains(pair[0]) && names.contains(pair[1])) {
-                        ratios.add(new Ratio(names.indexOf(pair[0]), names.indexOf(pair[1])));
-                    }
-                }
+                List<Ratio> ratios = InterleavedComparison.ratios(names, new String[][] {{"labhal", "raw"},
+                        {"labhal", "rawBlocking"}, {"labhal", "pyvisa"}, {"before", "raw"}, {"before", "rawBlocking"},
+                        {"before", "pyvisa"}, {"labhal", "before"}, {"raw", "rawBlocking"}, {"pyvisa", "raw"}});
                 double[][] rates = InterleavedComparison.compare("*IDN? round trips, server " + server
                         + ", queries/s", warmup, rounds, 1, clients, ratios);
-                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-9s", server));
-                for (int c = 0; c < names.size(); c++) {
-                    line.append(String.format(Locale.ROOT, " %s %s", names.get(c),
-                            InterleavedComparison.number(InterleavedComparison.percentile(rates[c], 50))));
-                }
-                for (Ratio ratio : ratios) {
-                    double[] perRound = new double[rounds];
-                    for (int r = 0; r < rounds; r++) {
-                        perRound[r] = rates[ratio.over()][r] / rates[ratio.under()][r];
-                    }
-                    line.append(String.format(Locale.ROOT, " | %s/%s %.2f (%.2f-%.2f)", names.get(ratio.over()),
-                            names.get(ratio.under()), InterleavedComparison.percentile(perRound, 50),
-                            InterleavedComparison.percentile(perRound, 25),
-                            InterleavedComparison.percentile(perRound, 75)));
-                }
-                summary.add(line.toString());
+                summary.add(InterleavedComparison.summary(String.format(Locale.ROOT, "  %-9s", server), names,
+                        rates, ratios));
             } finally {
                 closeAll();
             }
@@ -120,20 +101,7 @@ public final class SocketWireComparison {
         String name = option("client", "labhal");
         try {
             Client client = clients(server, List.of(name)).get(0);
-            long warm = System.nanoTime() + 5_000_000_000L;
-            while (System.nanoTime() < warm) {
-                client.window().run(InterleavedComparison.WINDOW_NANOS);
-            }
-            System.out.println("profiling now"); // the script starts perf on this line
-            long seconds = Long.parseLong(option("profile", "20"));
-            double[] rates = new double[(int) (seconds * 4)];
-            for (int i = 0; i < rates.length; i++) {
-                rates[i] = client.window().run(InterleavedComparison.WINDOW_NANOS);
-            }
-            System.out.printf(Locale.ROOT, "  %s against %s alone: median %s queries/s over %d windows (%s..%s), load "
-                    + "average %s%n", name, server, InterleavedComparison.number(InterleavedComparison.percentile(rates,
-                            50)), rates.length, InterleavedComparison.number(InterleavedComparison.min(rates)),
-                    InterleavedComparison.number(InterleavedComparison.max(rates)), InterleavedComparison.loadAverage());
+            InterleavedComparison.alone(client, Long.parseLong(option("profile", "20")), name + " against " + server);
         } finally {
             closeAll();
         }
