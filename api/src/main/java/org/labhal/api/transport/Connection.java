@@ -92,6 +92,20 @@ public interface Connection extends AutoCloseable {
     void clear(Duration timeout) throws LabHalException;
 
     /**
+     * Whether this transport deals with a message cut short itself: when {@link #write} or
+     * {@link #writeQuery} fails after part of a message went out, the instrument has already dropped
+     * that part (VXI-11 sends its own device_clear within the write's deadline) or the link is closed.
+     * A session then adds no device clear of its own, which would only double the time a failing
+     * step can take. The default, {@code false}, lets the session clear the device after a cut.
+     *
+     * @return whether a cut message leaves nothing behind in the instrument
+     * @since 1.4
+     */
+    default boolean dropsCutMessages() {
+        return false;
+    }
+
+    /**
      * @return false once the link is closed, by {@link #close()} or because the transport found it
      *         broken or out of step; a session on a link that is not open reports itself closed
      */

@@ -29,6 +29,7 @@ import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.LockService;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
+import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentLocking;
 
@@ -285,8 +286,9 @@ final class DefaultSession implements Session {
 
     /**
      * A write failed. When part of the message went out the instrument holds a fragment: on a
-     * message transport a device clear drops it; on a byte stream nothing can, so the connection
-     * closes ({@link Channel#cutShort}).
+     * message transport a device clear drops it (unless the transport has dropped it itself,
+     * {@link Connection#dropsCutMessages}); on a byte stream nothing can, so the connection closes
+     * ({@link Channel#cutShort}).
      */
     private LabHalException afterWriteFailure(LabHalException failure, boolean partlySent, String what,
             Duration io) {
@@ -296,7 +298,9 @@ final class DefaultSession implements Session {
         if (streamTransport) {
             return channel.cutShort(name, what, failure);
         }
-        resynchronise(failure, io);
+        if (!channel.connection.dropsCutMessages()) {
+            resynchronise(failure, io);
+        }
         return failure;
     }
 

@@ -343,7 +343,13 @@ class StepPromisesTest {
         volatile boolean clearFails;
         volatile boolean readLost;
         volatile int clears;
+        volatile boolean dropsCut; // the transport drops a cut message's fragment itself
         private volatile String answer = "";
+
+        @Override
+        public boolean dropsCutMessages() {
+            return dropsCut;
+        }
 
         @Override
         public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
@@ -456,6 +462,18 @@ class StepPromisesTest {
             assertThrows(IoTimeoutException.class, () -> session.write("SOUR:FREQ 1e9"));
             assertEquals(1, link.clears, "a device clear drops the fragment");
             assertTrue(session.isOpen());
+        }
+
+        @Test
+        void aCommandCutShortOnATransportThatDropsTheFragmentItselfIsNotClearedAgain() throws Exception {
+            Session session = open(link, VXI11, SessionOptions.defaults());
+            link.dropsCut = true;
+            link.writeLimit = 5;
+            assertThrows(IoTimeoutException.class, () -> session.write("SOUR:FREQ 1e9"));
+            assertEquals(0, link.clears, "no second device clear after the transport's own");
+            assertTrue(session.isOpen());
+            link.writeLimit = Integer.MAX_VALUE;
+            assertEquals("re:*IDN?", session.query("*IDN?"), "the next step gets its own answer");
         }
 
         @Test

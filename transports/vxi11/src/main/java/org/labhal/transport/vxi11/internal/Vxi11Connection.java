@@ -946,6 +946,15 @@ final class Vxi11Connection implements Vxi11Link {
         Uninterruptibly.run(() -> shutDown(reason, true));
     }
 
+    /**
+     * Always: a message cut short is dropped by this transport's own device_clear within the write's
+     * deadline, or the link is closed (see {@link #write}).
+     */
+    @Override
+    public boolean dropsCutMessages() {
+        return true;
+    }
+
     /** False once closed, by its owner or because the link broke or fell out of step. */
     @Override
     public boolean isOpen() {

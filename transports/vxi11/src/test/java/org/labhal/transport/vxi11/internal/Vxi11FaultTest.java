@@ -38,7 +38,11 @@ import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.Session;
+import org.labhal.api.SessionOptions;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.internal.lock.DefaultLockService;
+import org.labhal.api.internal.session.DefaultSessionFactory;
 import org.labhal.transport.vxi11.Vxi11Error;
 import org.labhal.transport.vxi11.Vxi11Exception;
 import org.labhal.transport.vxi11.Vxi11Link;
@@ -214,6 +218,41 @@ class Vxi11FaultTest {
             assertEquals(List.of(DEVICE_WRITE, DEVICE_CLEAR, DEVICE_WRITE), peer.procedures(),
                     "the fragment was cleared from the instrument's input before the next message");
             assertTrue(link.isOpen());
+        }
+    }
+
+    /**
+     * Through a session: the transport's own device_clear drops the fragment of a cut command, and the
+     * session adds none (it used to send a second one, so a step whose instrument stopped answering
+     * right then could take twice its timeout plus the reply margin).
+     */
+    @Test
+    void aSessionLeavesTheClearOfACutMessageToTheTransport() throws Exception {
+        AtomicInteger writes = new AtomicInteger();
+        DefaultSessionFactory sessions = new DefaultSessionFactory(new DefaultLockService());
+        sessions.addTransport(transport);
+        try (ScriptedPeer peer = ScriptedPeer.start(1024, (call, args, out) -> {
+            if (call.procedure() == DEVICE_WRITE) {
+                args.getInt();
+                args.getUnsignedInt();
+                args.getUnsignedInt();
+                args.getInt();
+                int n = args.getOpaque(1024).length;
+                boolean first = writes.getAndIncrement() == 0;
+                answerWrite(call, first ? Vxi11Protocol.ERR_IO_TIMEOUT : 0, first ? n / 2 : n, out);
+            } else {
+                answer(call, 0, out);
+            }
+        }); Session session = sessions.open(ResourceAddress.parse("TCPIP::127.0.0.1::INSTR?port=" + peer.port()),
+                SessionOptions.defaults().withErrorChecking(false).withIoTimeout(Duration.ofMillis(300)))) {
+            IoTimeoutException e = assertThrows(IoTimeoutException.class, () -> session.write("SOUR:FREQ 1e9"));
+            assertTrue(e.getMessage().contains("device_clear dropped"), e.getMessage());
+            session.write("OUTP ON");
+            assertEquals(List.of(DEVICE_WRITE, DEVICE_CLEAR, DEVICE_WRITE), peer.procedures(),
+                    "one device_clear for the fragment, the transport's own");
+            assertTrue(session.isOpen());
+        } finally {
+            sessions.deactivate();
         }
     }
 
