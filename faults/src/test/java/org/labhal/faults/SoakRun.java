@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,7 +30,8 @@ import org.labhal.faults.Rig.Transport;
 
 /**
  * The soak: 16 threads x 10 instruments (every transport, every lock policy) x N steps in all, with
- * a wire fault injected through a fault proxy every K steps. Every step asks a question whose
+ * a wire fault injected through a fault proxy every K steps (each lasting until the next, or
+ * {@link #FAULT_LIFETIME} at most). Every step asks a question whose
  * answer names it; at the end it prints the wrong answers (another question's answer: must be 0),
  * the answers garbled by a corrupt fault, the errors by kind, and the threads, descriptors and heap
  * before and after. Not part of {@code ./lab test}: run it with {@code faults/soak.sh [steps] [every]}.
@@ -55,7 +58,20 @@ public final class SoakRun {
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> injected = new ConcurrentHashMap<>();
     private final List<String> wrongSamples = new ArrayList<>(); // guarded by itself
+    /**
+     * How long an injected fault lasts at most: until the next one, or this long. A fault that slows
+     * every step (a serial line flooding at every open) would otherwise last until the steps it slows
+     * reach the next injection, which took the soak 13 minutes at one step a second.
+     */
+    private static final Duration FAULT_LIFETIME = Duration.ofSeconds(5);
+
     private FaultProxy faulted; // guarded by this
+    private long faultNumber; // guarded by this
+    private final ScheduledExecutorService healer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "soak-healer");
+        t.setDaemon(true);
+        return t;
+    });
 
     public static void main(String[] args) throws Exception {
         long total = args.length > 0 ? Long.parseLong(args[0]) : 1_000_000;
@@ -115,6 +131,7 @@ public final class SoakRun {
             lastReport = now;
         }
         Duration took = Duration.ofNanos(System.nanoTime() - started);
+        healer.shutdownNow();
         synchronized (this) {
             if (faulted != null) {
                 faulted.heal();
@@ -225,6 +242,16 @@ public final class SoakRun {
         faulted.arm(new Rule(Direction.TO_CLIENT, ThreadLocalRandom.current().nextInt(40), action,
                 action == Action.TRICKLE ? Duration.ofMillis(50) : IO.multipliedBy(2)));
         injected.computeIfAbsent(target.name() + ":" + action, k -> new LongAdder()).increment();
+        long number = ++faultNumber;
+        healer.schedule(() -> healIfStill(number), FAULT_LIFETIME.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Ends fault {@code number} when no later fault replaced it. */
+    private synchronized void healIfStill(long number) {
+        if (number == faultNumber && faulted != null) {
+            faulted.heal();
+            faulted = null;
+        }
     }
 
     private String errorCounts() {

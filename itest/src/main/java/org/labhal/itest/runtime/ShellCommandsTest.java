@@ -209,6 +209,16 @@ class ShellCommandsTest {
         long damage = number(wrong, "wrong answers\\s+(\\d+)") + number(wrong, "errors\\s+(\\d+)");
         assertTrue(damage > 0, "the stress run exposes the wrong policy:\n" + wrong);
 
+        // several instruments at once: every thread visits both, each under its own policy
+        String both = shell("instr:stress gen,dmm 4 400 2");
+        assertTrue(both.contains("gen (lock policy ") && both.contains("dmm (lock policy SHARED_BUFFER"),
+                both);
+        assertEquals(400, number(both, "steps done\\s+(\\d+) of 400"));
+        assertEquals(0, number(both, "wrong answers\\s+(\\d+)"));
+        assertEquals(0, number(both, "sessions reopened\\s+(\\d+)"));
+        assertFailure("instr:stress gen,gen", IllegalArgumentException.class, "ids must be distinct");
+        assertFailure("instr:stress gen,", IllegalArgumentException.class, "separated by single commas");
+
         assertFailure("instr:stress dmm 0", IllegalArgumentException.class, "threads must be 1 to 256");
         assertFailure("instr:stress dmm 2 10 3", IllegalArgumentException.class, "sessions must be 1 to threads");
         assertFailure("instr:stress nope", IllegalArgumentException.class, "no instrument 'nope'");

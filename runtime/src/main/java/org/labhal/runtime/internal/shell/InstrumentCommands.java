@@ -525,18 +525,20 @@ public final class InstrumentCommands {
     }
 
     /**
-     * @param id an instrument id
+     * @param ids an instrument id, or several separated by commas: the threads then visit every
+     *        instrument in turn (a soak through the runtime's instruments)
      * @param threads how many threads
      * @param steps total steps
-     * @param sessionCount how many sessions the threads share, round robin
+     * @param sessionCount how many sessions per instrument the threads share, round robin
      * @return the report
      * @throws LabHalException when the sessions cannot be opened
      * @throws InterruptedException when interrupted
      */
-    @Descriptor("stress: threads query concurrently through sessions opened with the instrument's lock policy; "
-            + "reports steps, wrong answers, errors and throughput")
-    public String stress(@Descriptor("instrument id") String id, @Descriptor("threads") int threads,
-            @Descriptor("steps in total") int steps, @Descriptor("sessions, shared round robin") int sessionCount)
+    @Descriptor("stress: threads query concurrently through sessions opened with each instrument's lock policy; "
+            + "a session whose link is lost is opened again; reports steps, wrong answers, errors and throughput")
+    public String stress(@Descriptor("instrument id, or ids separated by commas") String ids,
+            @Descriptor("threads") int threads, @Descriptor("steps in total") int steps,
+            @Descriptor("sessions per instrument, shared round robin") int sessionCount)
             throws LabHalException, InterruptedException {
         if (threads < 1 || threads > 256) {
             throw new IllegalArgumentException("threads must be 1 to 256, got " + threads);
@@ -547,22 +549,48 @@ public final class InstrumentCommands {
         if (sessionCount < 1 || sessionCount > threads) {
             throw new IllegalArgumentException("sessions must be 1 to threads (" + threads + "), got " + sessionCount);
         }
-        Instrument instrument = instrument(id);
-        Session own = instrument.session();
-        SessionOptions options = SessionOptions.defaults().withLockPolicy(own.lockPolicy())
-                .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout()).withErrorChecking(own.errorChecking())
-                .withInstrumentLock(own.instrumentLock()).withMaxAnswerSize(own.maxAnswerSize());
-        List<Session> opened = new ArrayList<>();
+        List<String> names = List.of(ids.split(",", -1));
+        if (names.stream().anyMatch(String::isBlank) || names.stream().distinct().count() < names.size()) {
+            throw new IllegalArgumentException("instrument ids must be distinct and separated by single commas, got \""
+                    + ids + "\"");
+        }
+        List<Instrument> instruments = new ArrayList<>();
+        for (String name : names) {
+            instruments.add(instrument(name));
+        }
+        List<StressRun.Lane> lanes = new ArrayList<>();
+        List<String> described = new ArrayList<>();
         try {
-            for (int i = 0; i < sessionCount; i++) {
-                opened.add(sessions.open(own.address(), options));
+            for (Instrument instrument : instruments) {
+                Session own = instrument.session();
+                SessionOptions options = SessionOptions.defaults().withLockPolicy(own.lockPolicy())
+                        .withIoTimeout(own.ioTimeout()).withLockTimeout(own.lockTimeout())
+                        .withErrorChecking(own.errorChecking()).withInstrumentLock(own.instrumentLock())
+                        .withMaxAnswerSize(own.maxAnswerSize());
+                StressRun.SessionOpener opener = () -> sessions.open(own.address(), options);
+                StressRun plan = null;
+                for (int i = 0; i < sessionCount; i++) {
+                    Session session = opener.open();
+                    if (plan == null) {
+                        try {
+                            plan = StressRun.plan(session);
+                        } catch (LabHalException | RuntimeException e) {
+                            session.close();
+                            throw e;
+                        }
+                    }
+                    lanes.add(new StressRun.Lane(instrument.id(), plan, session, opener));
+                }
+                described.add(instrument.id() + " (lock policy " + own.lockPolicy()
+                        + (own.instrumentLock() ? " with the instrument lock" : "") + ", each step " + plan.question()
+                        + ")");
             }
-            StressRun plan = StressRun.plan(opened.get(0));
-            StressRun.Result result = plan.run(opened, threads, steps, workers);
+            StressRun.Result result = StressRun.run(lanes, threads, steps, workers);
             List<String[]> pairs = new ArrayList<>();
             pairs.add(pair("steps done", result.answered() + " of " + result.steps()));
             pairs.add(pair("wrong answers", Long.toString(result.wrong())));
             pairs.add(pair("errors", result.errorCount() == 0 ? "0" : result.errorCount() + " " + result.errors()));
+            pairs.add(pair("sessions reopened", Long.toString(result.reopened())));
             pairs.add(pair("elapsed", ShellDurations.format(result.elapsed())));
             pairs.add(pair("throughput", String.format(java.util.Locale.ROOT, "%.0f steps/s", result.throughput())));
             pairs.add(pair("latency", "p50 " + ShellDurations.format(result.percentile(0.5)) + ", p99 "
@@ -571,11 +599,10 @@ public final class InstrumentCommands {
             for (String example : result.examples()) {
                 pairs.add(pair("example", example));
             }
-            return "stress " + instrument.id() + ": " + threads + " thread(s), " + sessionCount + " session(s), lock "
-                    + "policy " + own.lockPolicy() + (own.instrumentLock() ? " with the instrument lock" : "")
-                    + ", each step " + plan.question() + "\n" + Table.keyValues(pairs);
+            return "stress " + String.join(", ", described) + ": " + threads + " thread(s), " + sessionCount
+                    + " session(s) each\n" + Table.keyValues(pairs);
         } finally {
-            opened.forEach(Session::close);
+            lanes.forEach(StressRun.Lane::close);
         }
     }
 

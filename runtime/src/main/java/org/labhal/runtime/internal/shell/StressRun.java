@@ -13,8 +13,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
+import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.Session;
+import org.labhal.api.SessionClosedException;
 import org.labhal.api.TransportKind;
 
 /**
@@ -36,9 +38,10 @@ final class StressRun {
      * @param examples the first few wrong answers and errors
      * @param elapsed wall time of the run
      * @param latencies sorted latencies of answered steps, in nanoseconds
+     * @param reopened sessions opened again after their link was lost
      */
     record Result(long steps, long answered, long wrong, Map<String, Long> errors, List<String> examples,
-            Duration elapsed, long[] latencies) {
+            Duration elapsed, long[] latencies, long reopened) {
 
         /** @return total failures */
         long errorCount() {
@@ -61,6 +64,68 @@ final class StressRun {
             int index = (int) Math.min(latencies.length - 1, Math.round(fraction * (latencies.length - 1)));
             return Duration.ofNanos(latencies[index]);
         }
+    }
+
+    /**
+     * One instrument's place in a run: its question plan and a session the steps share, which the
+     * first step to find its link lost replaces with a new one (as the runtime reconnects), so a
+     * stress run goes on through faults and counts them.
+     */
+    static final class Lane {
+        private final String id;
+        private final StressRun plan;
+        private final SessionOpener opener;
+        private Session session; // guarded by this
+        private long reopened; // guarded by this
+
+        /**
+         * @param id the instrument's id, for the report
+         * @param plan what to ask it
+         * @param session the session to start with
+         * @param opener opens another one when the link of the current one is lost
+         */
+        Lane(String id, StressRun plan, Session session, SessionOpener opener) {
+            this.id = id;
+            this.plan = plan;
+            this.session = session;
+            this.opener = opener;
+        }
+
+        synchronized Session session() {
+            return session;
+        }
+
+        /** Replaces {@code broken} (unless another step did already) with a new session. */
+        Session reopen(Session broken) throws LabHalException {
+            synchronized (this) {
+                if (session != broken) {
+                    return session;
+                }
+                broken.close();
+                session = opener.open(); // under the monitor: one reopen at a time, the others wait for it
+                reopened++;
+                return session;
+            }
+        }
+
+        /** Closes the current session. */
+        synchronized void close() {
+            session.close();
+        }
+
+        synchronized long reopened() {
+            return reopened;
+        }
+    }
+
+    /** Opens a session like the lane's first. */
+    @FunctionalInterface
+    interface SessionOpener {
+        /**
+         * @return a new session
+         * @throws LabHalException when it cannot be opened
+         */
+        Session open() throws LabHalException;
     }
 
     private static final int MAX_EXAMPLES = 5;
@@ -108,19 +173,23 @@ final class StressRun {
     }
 
     /**
-     * @param sessions the sessions to spread threads over, round robin
+     * Runs {@code steps} steps in all on {@code threads} threads; thread t's step n goes to lane
+     * {@code (t + n) mod lanes}, so every thread visits every instrument and every session.
+     *
+     * @param lanes the sessions, each with its instrument's question plan
      * @param threads how many threads
      * @param steps total steps, spread evenly over the threads
      * @param executor runs the threads
      * @return the outcome
      * @throws InterruptedException when interrupted; the threads are cancelled
      */
-    Result run(List<Session> sessions, int threads, int steps, ExecutorService executor) throws InterruptedException {
+    static Result run(List<Lane> lanes, int threads, int steps, ExecutorService executor) throws InterruptedException {
         CountDownLatch start = new CountDownLatch(1);
+        boolean several = lanes.stream().map(l -> l.id).distinct().count() > 1;
         List<Future<Worker>> futures = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             int share = steps / threads + (t < steps % threads ? 1 : 0);
-            Worker worker = new Worker(t, sessions.get(t % sessions.size()), share, start);
+            Worker worker = new Worker(t, lanes, share, start, several);
             futures.add(executor.submit(worker, worker));
         }
         long begin = System.nanoTime();
@@ -159,15 +228,17 @@ final class StressRun {
             at += worker.latencyCount;
         }
         Arrays.sort(latencies);
-        return new Result(steps, answered, wrong, errors, examples, elapsed, latencies);
+        long reopened = lanes.stream().mapToLong(Lane::reopened).sum();
+        return new Result(steps, answered, wrong, errors, examples, elapsed, latencies, reopened);
     }
 
     /** One thread's steps. */
-    private final class Worker implements Runnable {
+    private static final class Worker implements Runnable {
         final int thread;
-        final Session session;
+        final List<Lane> lanes;
         final int steps;
         final CountDownLatch start;
+        final boolean several;
         final long[] latencies;
         int latencyCount;
         long answered;
@@ -175,11 +246,12 @@ final class StressRun {
         final Map<String, Long> errors = new TreeMap<>();
         final List<String> examples = new ArrayList<>();
 
-        Worker(int thread, Session session, int steps, CountDownLatch start) {
+        Worker(int thread, List<Lane> lanes, int steps, CountDownLatch start, boolean several) {
             this.thread = thread;
-            this.session = session;
+            this.lanes = lanes;
             this.steps = steps;
             this.start = start;
+            this.several = several;
             this.latencies = new long[steps];
         }
 
@@ -192,9 +264,13 @@ final class StressRun {
                 return;
             }
             for (int step = 0; step < steps && !Thread.currentThread().isInterrupted(); step++) {
-                String token = run + "t" + thread + "s" + step;
-                String expected = echo ? token : expectedIdn;
-                String question = echo ? "SIM:ECHO? " + token : "*IDN?";
+                Lane lane = lanes.get((thread + step) % lanes.size());
+                StressRun plan = lane.plan;
+                String token = plan.run + "t" + thread + "s" + step;
+                String expected = plan.echo ? token : plan.expectedIdn;
+                String question = plan.echo ? "SIM:ECHO? " + token : "*IDN?";
+                String where = several ? lane.id + ": " : "";
+                Session session = lane.session();
                 long begin = System.nanoTime();
                 try {
                     String answer = session.query(question).strip();
@@ -202,15 +278,28 @@ final class StressRun {
                     answered++;
                     if (!answer.equals(expected)) {
                         wrong++;
-                        example("thread " + thread + " asked " + question + ", expected \"" + expected + "\", got \""
-                                + answer + "\"");
+                        example(where + "thread " + thread + " asked " + question + ", expected \"" + expected
+                                + "\", got \"" + answer + "\"");
                     }
                 } catch (LabHalException | RuntimeException e) {
-                    errors.merge(e.getClass().getSimpleName(), 1L, Long::sum);
-                    example("thread " + thread + " asked " + question + ": " + e.getClass().getSimpleName() + ": "
-                            + e.getMessage());
+                    failed(where, "", "asked " + question, e);
+                    if (!session.isOpen() || e instanceof ConnectionLostException || e instanceof SessionClosedException) {
+                        try {
+                            lane.reopen(session);
+                        } catch (LabHalException | RuntimeException again) {
+                            failed(where, "reopen ", "could not open a new session", again);
+                        }
+                    }
                 }
             }
+        }
+
+        /** Counts a failure by instrument (when there are several), kind and exception type. */
+        private void failed(String where, String kind, String what, Exception e) {
+            errors.merge((where.isEmpty() ? "" : where.substring(0, where.length() - 2) + ":") + kind
+                    + e.getClass().getSimpleName(), 1L, Long::sum);
+            example(where + "thread " + thread + " " + what + ": " + e.getClass().getSimpleName() + ": "
+                    + e.getMessage());
         }
 
         private void example(String text) {
