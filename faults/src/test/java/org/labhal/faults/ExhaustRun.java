@@ -255,9 +255,7 @@ public final class ExhaustRun {
             if (after.threads() > before.threads() + 5) {
                 broken.add("threads did not come back: " + before.threads() + " before, " + after.threads() + " after");
             }
-            Map<String, Integer> threadsAfter = runtime.threadNames();
-            threadsBefore.forEach((name, n) -> threadsAfter.merge(name, -n, Integer::sum));
-            threadsAfter.values().removeIf(n -> n == 0);
+            Map<String, Integer> threadsAfter = runtime.threadNamesSince(threadsBefore);
             say("threads after minus before, by name: %s", threadsAfter.isEmpty() ? "none" : threadsAfter);
             if (after.fds() > before.fds() + 5) {
                 broken.add("descriptors did not come back: " + before.fds() + " before, " + after.fds() + " after");

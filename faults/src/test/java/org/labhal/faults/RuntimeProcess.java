@@ -90,7 +90,39 @@ final class RuntimeProcess implements AutoCloseable {
      */
     static RuntimeProcess start(Path jar, List<String> options, Duration startup)
             throws IOException, InterruptedException {
-        Path work = Files.createTempDirectory("labhal-exhaust");
+        return start(jar, options, startup, work -> { });
+    }
+
+    /** What to put into the fresh working directory before the runtime starts (a {@code deploy/} folder...). */
+    @FunctionalInterface
+    interface Preparation {
+        /**
+         * @param work the working directory
+         * @throws IOException when it cannot be prepared
+         */
+        void prepare(Path work) throws IOException;
+    }
+
+    /**
+     * Like {@link #start(Path, List, Duration)}, with the working directory prepared first.
+     *
+     * @param jar the executable jar
+     * @param options JVM options
+     * @param startup how long the start may take
+     * @param preparation fills the working directory before the start
+     * @return the running runtime
+     * @throws IOException when it cannot be started or does not prompt in time
+     * @throws InterruptedException when interrupted
+     */
+    static RuntimeProcess start(Path jar, List<String> options, Duration startup, Preparation preparation)
+            throws IOException, InterruptedException {
+        Path work = Files.createTempDirectory("labhal-runtime");
+        try {
+            preparation.prepare(work);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(work);
+            throw e;
+        }
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Dlabhal.log.level=info"); // the "Serving ..." lines name the resources
@@ -242,6 +274,17 @@ final class RuntimeProcess implements AutoCloseable {
             names.merge(m.group(1).replaceAll("\\d+", "N"), 1, Integer::sum);
         }
         return names;
+    }
+
+    /**
+     * @param before {@link #threadNames()} at an earlier moment
+     * @return the threads by name now minus those before, names whose count did not change left out
+     */
+    Map<String, Integer> threadNamesSince(Map<String, Integer> before) {
+        Map<String, Integer> difference = new TreeMap<>(threadNames());
+        before.forEach((name, n) -> difference.merge(name, -n, Integer::sum));
+        difference.values().removeIf(n -> n == 0);
+        return difference;
     }
 
     /** @return the CPU time the process has used so far, user and system, in seconds */
@@ -397,6 +440,10 @@ final class RuntimeProcess implements AutoCloseable {
     }
 
     private void deleteWork() {
+        deleteTree(work);
+    }
+
+    private static void deleteTree(Path work) {
         try (Stream<Path> files = Files.walk(work)) {
             files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

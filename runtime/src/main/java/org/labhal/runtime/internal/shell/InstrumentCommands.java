@@ -588,7 +588,8 @@ public final class InstrumentCommands {
             StressRun.Result result = StressRun.run(lanes, threads, steps, workers);
             List<String[]> pairs = new ArrayList<>();
             pairs.add(pair("steps done", result.answered() + " of " + result.steps()));
-            pairs.add(pair("wrong answers", Long.toString(result.wrong())));
+            pairs.add(pair("wrong answers", result.wrong() + (result.wrong() == 0 ? ""
+                    : " (" + result.crossed() + " of them another step's answer, the rest garbled)")));
             pairs.add(pair("errors", result.errorCount() == 0 ? "0" : result.errorCount() + " " + result.errors()));
             pairs.add(pair("sessions reopened", Long.toString(result.reopened())));
             pairs.add(pair("elapsed", ShellDurations.format(result.elapsed())));
