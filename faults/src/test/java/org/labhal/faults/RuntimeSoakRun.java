@@ -25,7 +25,8 @@ import org.labhal.faults.RuntimeProcess.Usage;
  * configured instruments (SIM, raw socket, serial over a pty, VXI-11 and HiSLIP; SMW200A-style
  * independent sessions, shared-buffer meters and a one-connection instrument, so every lock policy
  * the runtime picks), each wired one reaching its simulator through a fault proxy in this process.
- * The runtime's shell runs {@code instr:stress <all ten> 16 <steps> 2}: 16 threads visit every
+ * The runtime's shell runs {@code instr:stress <all ten> 16 <steps> 2} in rounds of 100,000 steps, each
+ * reported as it ends: 16 threads visit every
  * instrument in turn, every step a question whose answer names it, a session whose link is lost
  * is opened again. Meanwhile a wire fault is injected every few seconds on a random wired
  * instrument (delay, stall, trickle, FIN, RST, flood, truncate, corrupt) and healed after a while.
@@ -40,7 +41,9 @@ public final class RuntimeSoakRun {
     private static final int SESSIONS = 2;
     /** How long a fault lasts at most before it is healed (half the time between faults when that is less). */
     private static final Duration FAULT_LIFETIME = Duration.ofSeconds(2);
-    /** When the first fault comes: after instr:stress has opened its sessions (a failed open ends the run). */
+    /** Steps per instr:stress run: the soak is a series of them, each reported as it ends. */
+    private static final long ROUND = 100_000;
+    /** When a round's first fault comes: after instr:stress has opened its sessions (a failed open ends it). */
     private static final Duration FIRST_FAULT = Duration.ofSeconds(5);
     private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
         Action.FLOOD, Action.TRUNCATE, Action.CORRUPT};
@@ -54,34 +57,42 @@ public final class RuntimeSoakRun {
     private final Path jar;
     private final List<Wired> wired = new ArrayList<>();
     private final Map<String, Integer> injected = new TreeMap<>(); // guarded by itself
+    private final Duration budget;
     private volatile boolean stopping;
+    private volatile long roundStart; // System.nanoTime() when the current round began
 
-    private RuntimeSoakRun(long steps, Duration every, Path jar) {
+    private RuntimeSoakRun(long steps, Duration every, Duration budget, Path jar) {
         this.steps = steps;
+        this.budget = budget;
         this.every = every;
         this.jar = jar;
     }
 
     /**
-     * @param args {@code [steps, default 1000000] [seconds between faults, default 2] [--jar path]}
+     * @param args {@code [steps, default 1000000] [seconds between faults, default 2] [--jar path]
+     *        [--minutes budget]}: no round starts once the budget is spent
      */
     public static void main(String[] args) throws Exception {
         List<String> plain = new ArrayList<>();
         Path jar = Path.of("runtime/target/labhal.jar");
+        Duration budget = Duration.ofDays(365);
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--jar") && i + 1 < args.length) {
                 jar = Path.of(args[++i]);
+            } else if (args[i].equals("--minutes") && i + 1 < args.length) {
+                budget = Duration.ofMinutes(Long.parseLong(args[++i]));
             } else {
                 plain.add(args[i]);
             }
         }
         long steps = plain.size() > 0 ? Long.parseLong(plain.get(0)) : 1_000_000;
         long seconds = plain.size() > 1 ? Long.parseLong(plain.get(1)) : 2;
-        if (steps < 1 || steps > 10_000_000 || seconds < 1 || plain.size() > 2) {
-            System.err.println("usage: RuntimeSoakRun [steps 1..10000000] [seconds between faults >= 1] [--jar path]");
+        if (steps < 1 || seconds < 1 || plain.size() > 2) {
+            System.err.println("usage: RuntimeSoakRun [steps >= 1] [seconds between faults >= 1] [--jar path]"
+                    + " [--minutes budget]");
             System.exit(2);
         }
-        System.exit(new RuntimeSoakRun(steps, Duration.ofSeconds(seconds), jar).run() ? 0 : 1);
+        System.exit(new RuntimeSoakRun(steps, Duration.ofSeconds(seconds), budget, jar).run() ? 0 : 1);
     }
 
     private boolean run() throws Exception {
@@ -119,18 +130,41 @@ public final class RuntimeSoakRun {
                         Math.min(FAULT_LIFETIME.toMillis(), every.toMillis() / 2));
                 Thread faults = new Thread(this::injectFaults, "runtime-soak-faults");
                 faults.setDaemon(true);
+                roundStart = System.nanoTime();
                 faults.start();
                 long started = System.nanoTime();
-                String report = runtime.shell("instr:stress " + String.join(",", ids) + " " + THREADS + " " + steps
-                        + " " + SESSIONS, Duration.ofHours(24));
+                Totals totals = new Totals();
+                for (long left = steps; left > 0; ) {
+                    if (Duration.ofNanos(System.nanoTime() - started).compareTo(budget) > 0) {
+                        say("time budget of %d min spent: stopping after %,d of %,d steps", budget.toMinutes(),
+                                steps - left, steps);
+                        break;
+                    }
+                    long round = Math.min(ROUND, left);
+                    roundStart = System.nanoTime();
+                    String report = runtime.shell("instr:stress " + String.join(",", ids) + " " + THREADS + " " + round
+                            + " " + SESSIONS, Duration.ofHours(6));
+                    totals.add(report, round);
+                    if (System.getProperty("soak.verbose") != null) {
+                        say("%s", report);
+                    }
+                    left -= round;
+                    say("round %d: %s; so far %s, %d s", totals.rounds, totals.last,
+                            totals, Duration.ofNanos(System.nanoTime() - started).toSeconds());
+                    if (report == null) {
+                        break; // the shell did not come back: nothing more can be asked of it
+                    }
+                }
                 stopping = true;
                 faults.interrupt();
                 faults.join(10_000);
                 wired.forEach(w -> w.rig().proxy().heal());
                 long seconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
                 say("");
-                say("instr:stress answered after %d s:", seconds);
-                say("%s", report == null ? "(no answer)" : report.strip());
+                say("soak through the runtime: %s in %d s (%,.0f steps/s)", totals, seconds,
+                        totals.done / Math.max(1.0, seconds));
+                say("errors by kind, all rounds: %s", totals.errors);
+                totals.examples.forEach(e -> say("  %s", e));
                 synchronized (injected) {
                     say("faults injected: %s", injected);
                 }
@@ -144,16 +178,12 @@ public final class RuntimeSoakRun {
                     say("threads after minus before, by name: %s", threadsAfter);
                 }
                 boolean online = after != null;
-                long wrong = report == null ? -1 : number(report, "wrong answers\\s+(\\d+)");
-                // a corrupt fault garbles an answer (expected); another step's answer never is
-                long crossed = wrong <= 0 ? wrong : number(report, "(\\d+) of them another step's answer");
                 boolean leaked = settled.threads() > before.threads() + 2 || settled.fds() > before.fds() + 2;
-                say("verdict: answers to another step %s (garbled by corrupt faults: %d), instruments back online %s, "
-                        + "threads %d -> %d, descriptors %d -> %d%s",
-                        crossed < 0 ? "UNKNOWN (no report)" : Long.toString(crossed), Math.max(0, wrong - crossed),
-                        online ? "yes" : "NO",
-                        before.threads(), settled.threads(), before.fds(), settled.fds(), leaked ? " (LEAK)" : "");
-                return crossed == 0 && online && !leaked;
+                say("verdict: answers to another step %d (garbled by corrupt faults: %d), rounds without a report %d, "
+                        + "instruments back online %s, threads %d -> %d, descriptors %d -> %d%s", totals.crossed,
+                        totals.wrong - totals.crossed, totals.unreported, online ? "yes" : "NO", before.threads(),
+                        settled.threads(), before.fds(), settled.fds(), leaked ? " (LEAK)" : "");
+                return totals.crossed == 0 && totals.unreported == 0 && online && !leaked;
             }
         } finally {
             for (Wired w : wired) {
@@ -162,11 +192,68 @@ public final class RuntimeSoakRun {
         }
     }
 
+    /** What the rounds' reports add up to. */
+    private static final class Totals {
+        int rounds;
+        int unreported;
+        long attempted;
+        long done;
+        long wrong;
+        long crossed;
+        long errorCount;
+        long reopened;
+        String last = "";
+        final Map<String, Long> errors = new TreeMap<>();
+        final List<String> examples = new ArrayList<>();
+
+        void add(String report, long round) {
+            rounds++;
+            attempted += round;
+            long roundDone = report == null ? -1 : number(report, "steps done\\s+(\\d+) of");
+            if (roundDone < 0) {
+                unreported++;
+                last = "NO REPORT: " + (report == null ? "the shell did not answer" : report.strip());
+                return;
+            }
+            long roundWrong = number(report, "wrong answers\\s+(\\d+)");
+            // a corrupt fault garbles an answer (expected); another step's answer never is
+            long roundCrossed = roundWrong == 0 ? 0 : number(report, "(\\d+) of them another step's answer");
+            done += roundDone;
+            wrong += roundWrong;
+            crossed += roundCrossed;
+            errorCount += number(report, "errors\\s+(\\d+)");
+            reopened += number(report, "sessions reopened\\s+(\\d+)");
+            Matcher kinds = Pattern.compile("errors\\s+\\d+ \\{([^}]*)\\}").matcher(report);
+            if (kinds.find()) {
+                for (String kind : kinds.group(1).split(", ")) {
+                    int eq = kind.lastIndexOf('=');
+                    errors.merge(kind.substring(0, eq), Long.parseLong(kind.substring(eq + 1)), Long::sum);
+                }
+            }
+            Matcher example = Pattern.compile("(?m)^example\\s+(.*(?:got|another step).*)$").matcher(report);
+            while (example.find() && examples.size() < 20) {
+                examples.add(example.group(1)); // the wrong answers' examples
+            }
+            last = roundDone + " of " + round + " steps answered, " + roundWrong + " wrong (" + roundCrossed
+                    + " another step's answer)";
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%,d of %,d steps answered, %,d wrong answers (%,d another step's answer, the rest "
+                    + "garbled), %,d errors, %,d sessions reopened, %d rounds (%d without a report)", done, attempted,
+                    wrong, crossed, errorCount, reopened, rounds, unreported);
+        }
+    }
+
     private void wire(String id, Transport transport, String model, Path dir, Map<String, String> configs,
             String extra) throws Exception {
         Rig rig = Rig.start(transport, model, dir);
         wired.add(new Wired(id, rig));
-        configs.put(id, "resource=" + rig.resource() + "\nioTimeout=500\nlockTimeout=5000\n" + extra);
+        // The serial line at 115200 baud, as most instruments with a serial port offer: at the default 9600
+        // every step on it costs some 45 ms of line time, and every thread visits it in turn.
+        String resource = transport == Transport.SERIAL ? rig.resource() + "?baud=115200" : rig.resource();
+        configs.put(id, "resource=" + resource + "\nioTimeout=500\nlockTimeout=5000\n" + extra);
     }
 
     /** Arms a random fault on a random wired instrument every {@link #every}; heals it after a while. */
@@ -174,8 +261,11 @@ public final class RuntimeSoakRun {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         try {
             long active = Math.min(FAULT_LIFETIME.toMillis(), every.toMillis() / 2);
-            Thread.sleep(FIRST_FAULT.toMillis());
             while (!stopping) {
+                if (System.nanoTime() - roundStart < FIRST_FAULT.toNanos()) {
+                    Thread.sleep(every.toMillis()); // the round is opening its sessions
+                    continue;
+                }
                 Wired target = wired.get(random.nextInt(wired.size()));
                 Action action = FAULTS[random.nextInt(FAULTS.length)];
                 if (target.rig().transport == Transport.SERIAL && (action == Action.FIN || action == Action.RST)) {

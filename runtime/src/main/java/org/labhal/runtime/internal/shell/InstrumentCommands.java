@@ -597,6 +597,9 @@ public final class InstrumentCommands {
             pairs.add(pair("latency", "p50 " + ShellDurations.format(result.percentile(0.5)) + ", p99 "
                     + ShellDurations.format(result.percentile(0.99)) + ", max "
                     + ShellDurations.format(result.percentile(1.0))));
+            if (lanes.size() > 1) {
+                lanes.forEach(lane -> pairs.add(pair("session", lane.summary())));
+            }
             for (String example : result.examples()) {
                 pairs.add(pair("example", example));
             }

@@ -11,6 +11,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.LongAccumulator;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 
 import org.labhal.api.ConnectionLostException;
@@ -79,6 +81,9 @@ final class StressRun {
         private final SessionOpener opener;
         private Session session; // guarded by this
         private long reopened; // guarded by this
+        private final LongAdder answered = new LongAdder();
+        private final LongAdder nanos = new LongAdder();
+        private final LongAccumulator slowest = new LongAccumulator(Math::max, 0);
 
         /**
          * @param id the instrument's id, for the report
@@ -113,6 +118,20 @@ final class StressRun {
         /** Closes the current session. */
         synchronized void close() {
             session.close();
+        }
+
+        /** Notes an answered step's latency. */
+        void answered(long latencyNanos) {
+            answered.increment();
+            nanos.add(latencyNanos);
+            slowest.accumulate(latencyNanos);
+        }
+
+        /** @return the instrument and its session's answered steps, mean and slowest latency */
+        String summary() {
+            long n = answered.sum();
+            return id + ": " + n + " answered, mean " + ShellDurations.format(Duration.ofNanos(n == 0 ? 0 : nanos.sum() / n))
+                    + ", slowest " + ShellDurations.format(Duration.ofNanos(slowest.get()));
         }
 
         synchronized long reopened() {
@@ -284,7 +303,9 @@ final class StressRun {
                 long begin = System.nanoTime();
                 try {
                     String answer = session.query(question).strip();
-                    latencies[latencyCount++] = System.nanoTime() - begin;
+                    long latency = System.nanoTime() - begin;
+                    latencies[latencyCount++] = latency;
+                    lane.answered(latency);
                     answered++;
                     if (!answer.equals(expected)) {
                         wrong++;
