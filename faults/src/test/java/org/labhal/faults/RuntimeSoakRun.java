@@ -59,7 +59,8 @@ public final class RuntimeSoakRun {
     private final Map<String, Integer> injected = new TreeMap<>(); // guarded by itself
     private final Duration budget;
     private volatile boolean stopping;
-    private volatile long roundStart; // System.nanoTime() when the current round began
+    private final Object faultLock = new Object();
+    private long roundStart; // guarded by faultLock: System.nanoTime() when the current round began
 
     private RuntimeSoakRun(long steps, Duration every, Duration budget, Path jar) {
         this.steps = steps;
@@ -130,7 +131,9 @@ public final class RuntimeSoakRun {
                         Math.min(FAULT_LIFETIME.toMillis(), every.toMillis() / 2));
                 Thread faults = new Thread(this::injectFaults, "runtime-soak-faults");
                 faults.setDaemon(true);
-                roundStart = System.nanoTime();
+                synchronized (faultLock) {
+                    roundStart = System.nanoTime();
+                }
                 faults.start();
                 long started = System.nanoTime();
                 Totals totals = new Totals();
@@ -141,7 +144,10 @@ public final class RuntimeSoakRun {
                         break;
                     }
                     long round = Math.min(ROUND, left);
-                    roundStart = System.nanoTime();
+                    synchronized (faultLock) { // no fault while the round opens its sessions, none left armed
+                        roundStart = System.nanoTime();
+                        wired.forEach(w -> w.rig().proxy().heal());
+                    }
                     String report = runtime.shell("instr:stress " + String.join(",", ids) + " " + THREADS + " " + round
                             + " " + SESSIONS, Duration.ofHours(6));
                     totals.add(report, round);
@@ -262,23 +268,27 @@ public final class RuntimeSoakRun {
         try {
             long active = Math.min(FAULT_LIFETIME.toMillis(), every.toMillis() / 2);
             while (!stopping) {
-                if (System.nanoTime() - roundStart < FIRST_FAULT.toNanos()) {
-                    Thread.sleep(every.toMillis()); // the round is opening its sessions
-                    continue;
-                }
                 Wired target = wired.get(random.nextInt(wired.size()));
                 Action action = FAULTS[random.nextInt(FAULTS.length)];
                 if (target.rig().transport == Transport.SERIAL && (action == Action.FIN || action == Action.RST)) {
                     action = Action.TRUNCATE; // a cut would unplug the pty (see Injection.excludedFor)
                 }
                 FaultProxy proxy = target.rig().proxy();
-                proxy.arm(new Rule(Direction.TO_CLIENT, random.nextInt(40), action,
-                        action == Action.TRICKLE ? Duration.ofMillis(50) : Duration.ofSeconds(1)));
-                synchronized (injected) {
-                    injected.merge(target.id() + ":" + action, 1, Integer::sum);
+                synchronized (faultLock) {
+                    if (System.nanoTime() - roundStart < FIRST_FAULT.toNanos()) {
+                        proxy = null; // the round is opening its sessions
+                    } else {
+                        proxy.arm(new Rule(Direction.TO_CLIENT, random.nextInt(40), action,
+                                action == Action.TRICKLE ? Duration.ofMillis(50) : Duration.ofSeconds(1)));
+                        synchronized (injected) {
+                            injected.merge(target.id() + ":" + action, 1, Integer::sum);
+                        }
+                    }
                 }
                 Thread.sleep(active);
-                proxy.heal();
+                if (proxy != null) {
+                    proxy.heal();
+                }
                 Thread.sleep(every.toMillis() - active);
             }
         } catch (InterruptedException e) {
