@@ -117,9 +117,10 @@ class Vxi11SimServerExhaustionTest {
                 assertTrue(ping(open(server.corePort(), sockets), Vxi11Protocol.CORE_PROGRAM,
                         Vxi11Protocol.CORE_VERSION));
             }
-            assertEquals(1 + 3, threads("labhal-vxi11-sim-portmapper-" + pm + "-"), "acceptor + one per connection");
-            assertEquals(1 + 2 * 3, threads("labhal-vxi11-sim-core-" + server.corePort() + "-"),
-                    "acceptor + two per connection");
+            assertEquals(1 + 3 + 1, threads("labhal-vxi11-sim-portmapper-" + pm + "-"),
+                    "acceptor + one per connection + the write watchdog");
+            assertEquals(1 + 2 * 3 + 1, threads("labhal-vxi11-sim-core-" + server.corePort() + "-"),
+                    "acceptor + two per connection + the write watchdog");
         } finally {
             for (Socket s : sockets) {
                 s.close();
