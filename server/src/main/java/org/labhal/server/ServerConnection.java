@@ -36,7 +36,10 @@ public final class ServerConnection {
     private final SocketAddress remote;
     private final TcpServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** {@link System#nanoTime()} of the last byte read from or written to the client, or of the accept. */
+    /**
+     * {@link System#nanoTime()} of the last read that brought bytes, of the last part of an answer handed
+     * to the socket, or of the accept.
+     */
     private volatile long lastActivity = System.nanoTime();
     /** Whether a write through {@link #output()} is in progress (set after {@link #partStarted}). */
     private volatile boolean writing;
@@ -88,7 +91,7 @@ public final class ServerConnection {
     }
 
     /**
-     * Where answers go: the socket's output stream, which notes each part written as
+     * Where answers go: the socket's output stream, which notes each part (of up to 16 KiB) it hands to the socket as
      * {@linkplain #noteActivity() activity} and carries the server's
      * {@linkplain TcpServer.Builder#writeStallTimeout write deadline}: a write that makes no progress
      * for that long (the client does not take its answers) makes the server close the connection, which
@@ -298,10 +301,13 @@ public final class ServerConnection {
             try {
                 while (len > 0) {
                     int n = Math.min(len, WRITE_PART);
-                    partStarted = System.nanoTime();
+                    // Noted before the part goes out, not after: the client cannot have the answer before the
+                    // connection counts as busy, so a client that asks after another's answer is busier.
+                    long now = System.nanoTime();
+                    lastActivity = now;
+                    partStarted = now;
                     writing = true; // after partStarted: the watchdog reads them in the other order
                     out.write(b, off, n);
-                    noteActivity();
                     off += n;
                     len -= n;
                 }

@@ -301,9 +301,9 @@ public final class TcpServer implements AutoCloseable {
             return false;
         }
         if (idlest.closeNow()) {
-            evicted.incrementAndGet();
             info(name + ": closed " + idlest + ", idle for " + TimeUnit.NANOSECONDS.toMillis(longest)
                     + " ms, to serve a new client: all " + maxConnections + " connections were taken");
+            evicted.incrementAndGet(); // after the line: whoever sees the count finds the line
         }
         release(idlest);
         return slots.tryAcquire(); // released here or by the connection's own thread just now
@@ -432,9 +432,9 @@ public final class TcpServer implements AutoCloseable {
             for (ServerConnection c : connections) {
                 long stalled = c.writeStalledNanos(now);
                 if (stalled >= writeStallNanos && c.closeNow()) {
-                    stalledWrites.incrementAndGet();
                     warn(name + ": closed " + c + ": a write to it made no progress for "
                             + TimeUnit.NANOSECONDS.toMillis(stalled) + " ms; the client does not read its answers");
+                    stalledWrites.incrementAndGet(); // after the line: whoever sees the count finds the line
                 }
             }
         }

@@ -356,6 +356,11 @@ class TcpServerTest {
                 .start(flood); Client client = new Client(server, 4096)) {
             assertTrue(server.awaitOpenConnections(1, WAIT));
             assertTrue(server.awaitOpenConnections(0, WAIT), "closed: " + server.counters());
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (server.counters().stalledWrites() == 0) { // the watchdog closes, then logs and counts
+                assertTrue(System.nanoTime() < deadline, "closed but not counted: " + server.counters());
+                Thread.sleep(5);
+            }
             assertEquals(1, server.counters().stalledWrites(), server.counters().toString());
             assertEquals(1, log.warnings.size(), log.warnings.toString());
             assertTrue(log.warnings.get(0).contains("127.0.0.1:" + client.socket.getLocalPort()
@@ -368,15 +373,19 @@ class TcpServerTest {
 
     @Test
     void aSlowReaderThatKeepsTakingItsAnswerIsNotCut() throws Exception {
-        byte[] answer = new byte[1 << 20];
+        byte[] answer = new byte[2 << 20];
         ConnectionHandler big = connection -> {
+            connection.channel().setOption(StandardSocketOptions.TCP_NODELAY, true);
             if (connection.input().read() >= 0) {
                 connection.output().write(answer); // one write, many times longer than the stall timeout
             }
             connection.input().read(); // until the client goes
         };
+        // A fixed receive buffer well above loopback's MSS (64 KiB): the window opens as the client reads
+        // (a smaller one stays shut until probes with backing-off pauses find it open). With the server's
+        // send buffer some 640 KiB are in flight; the rest goes out only as the client reads.
         try (TcpServer server = TcpServer.builder("t-slow").writeStallTimeout(Duration.ofSeconds(1)).start(big);
-                Client client = new Client(server, 16 * 1024)) {
+                Client client = new Client(server, 256 * 1024)) {
             client.socket.getOutputStream().write('?');
             InputStream in = client.socket.getInputStream();
             byte[] part = new byte[16 * 1024];
@@ -385,7 +394,7 @@ class TcpServerTest {
                 int n = in.read(part);
                 assertTrue(n > 0, "the answer was cut after " + received + " bytes");
                 received += n;
-                Thread.sleep(40); // a slow client: about 400 KiB/s, so the write takes two seconds
+                Thread.sleep(20); // a slow client: at most 800 KiB/s, so the one write takes about two seconds
             }
             assertEquals(answer.length, received);
             assertEquals(0, server.counters().stalledWrites(), server.counters().toString());
