@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ServerConnection {
     /**
-     * The most a write through {@link #output()} hands to the socket at once: progress is noted after
-     * each part, so a long answer that a slow client does take is not mistaken for a stall.
+     * The most a write through {@link #output()} hands to the socket at once: the stall clock starts
+     * again with each part, so a long answer that a slow client does take is not mistaken for a stall.
      */
     static final int WRITE_PART = 16 * 1024;
 
@@ -153,8 +153,10 @@ public final class ServerConnection {
     }
 
     /**
-     * Adds something to do when the connection is closed, by anyone: e.g. wake a thread that waits for
-     * the channel in a selector of its own, which closing the channel alone does not wake. Runs on the
+     * Adds something to do when the connection is closed ({@link #close()}, {@link #abort()}, or the
+     * server: when it stops, drops connections, gives the slot to a newcomer, ends a stalled write, or the
+     * handler returns): e.g. wake a thread that waits for the channel in a selector of its own, which
+     * closing the channel alone does not wake. Runs on the
      * closing thread (the server's acceptor when it gives the slot to a newcomer), so it must not block;
      * at once when the connection is closed already.
      *
