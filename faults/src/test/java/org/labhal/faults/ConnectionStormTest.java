@@ -63,9 +63,13 @@ class ConnectionStormTest {
     @Timeout(60)
     void serversUnderAStormStayWithinTheirCapsAnswerTheirClientsTurnAwayTheRestInTheirWordsAndLetGoAfterIt()
             throws Exception {
-        try (SimServer raw = SimServer.builder("SMW200A").maxConnections(CAP).start();
-                HislipServer hislipServer = HislipServer.builder("SMW200A").maxConnections(CAP).start();
-                Vxi11SimServer vxi11Server = Vxi11SimServer.builder("SMW200A").maxConnections(CAP).start()) {
+        // The cap alone: on a slow machine the storm may outlast the 10 s after which a newcomer takes the slot
+        // of the connection idle longest (the residents' among them); each server's tests cover that
+        try (SimServer raw = SimServer.builder("SMW200A").maxConnections(CAP).evictIdleAfter(Duration.ZERO).start();
+                HislipServer hislipServer = HislipServer.builder("SMW200A").maxConnections(CAP)
+                        .evictIdleAfter(Duration.ZERO).start();
+                Vxi11SimServer vxi11Server = Vxi11SimServer.builder("SMW200A").maxConnections(CAP)
+                        .evictIdleAfter(Duration.ZERO).start()) {
             String[] resources = { raw.resource(), hislipServer.resource(), vxi11Server.resource() };
             List<Session> residents = new ArrayList<>();
             for (String resource : resources) {
@@ -91,10 +95,11 @@ class ConnectionStormTest {
                     assertTrue(c.openConnections() <= CAP, c.toString());
                     assertTrue(c.refused() > 0, "the storm went past the cap: " + c);
                 }
-                // one thread per raw or HiSLIP connection, two per VXI-11 core connection, plus the acceptor
-                assertTrue(raw.counters().threads() <= CAP + 1, raw.counters().toString());
+                // one thread per raw or HiSLIP connection, two per VXI-11 core connection, plus the acceptor and
+                // the write watchdog (not for HiSLIP, whose channels carry their own send deadline)
+                assertTrue(raw.counters().threads() <= CAP + 2, raw.counters().toString());
                 assertTrue(hislipServer.counters().threads() <= CAP + 1, hislipServer.counters().toString());
-                assertTrue(vxi11Server.counters().threads() <= 2 * CAP + 1, vxi11Server.counters().toString());
+                assertTrue(vxi11Server.counters().threads() <= 2 * CAP + 2, vxi11Server.counters().toString());
 
                 // A fresh client is turned away: HiSLIP says why; raw SCPI and VXI-11 have nothing to say it in.
                 HislipErrorException refused = assertThrows(HislipErrorException.class,

@@ -233,7 +233,7 @@ final class Rig implements AutoCloseable {
      */
     private static boolean serving(SimServer server, Duration timeout) {
         Deadline deadline = Deadline.after(timeout);
-        while (server.counters().threads() < 2) { // the acceptor and the connection's thread
+        while (server.counters().threads() < 3) { // the acceptor, the write watchdog and the connection's thread
             if (deadline.expired()) {
                 return false;
             }

@@ -21,7 +21,10 @@ public interface ConnectionHandler {
      *
      * <p>Must return soon after the connection is {@link ServerConnection#close() closed} or the thread
      * is interrupted: that is how the server stops it. Reads must be bounded by the handler (see
-     * {@link LineReader}): the server has no view of the bytes.
+     * {@link LineReader}): the server has no view of the bytes. It sees that bytes move, which tells
+     * an idle connection from a busy one and puts a deadline on writes the client does not read, when the
+     * handler uses {@link ServerConnection#input()} and {@link ServerConnection#output()} (or calls
+     * {@link ServerConnection#noteActivity()} itself).
      *
      * @param connection the accepted connection
      * @throws Exception when serving ends because of a failure; logged only when it is not an

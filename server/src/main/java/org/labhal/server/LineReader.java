@@ -9,14 +9,20 @@ import java.util.Objects;
  * Reads terminated lines from a stream with a bound on their length, as Netty's
  * {@code LineBasedFrameDecoder(maxLength)} does: a line longer than the bound is not kept but
  * discarded up to its terminator and reported once as {@link Line#overrun() overrun}, so a peer that
- * never sends a terminator costs at most {@code maxLength} bytes of memory. Reads the stream in chunks;
- * not thread-safe (one reader per connection).
+ * never sends a terminator costs at most {@code maxLength} bytes of memory. The line buffer grows with a
+ * long line and shrinks back to a few KiB after it, and at once when the line turns out to be too long:
+ * an idle connection holds little whatever lines came before. Reads the stream in chunks; not thread-safe
+ * (one reader per connection).
  */
 public final class LineReader {
+    /** A line buffer larger than this is let go after its line. */
+    private static final int KEPT = 8 * 1024;
+
     private final InputStream in;
     private final int maxLength;
     private final byte terminator;
     private final byte[] chunk;
+    private final int firstSize;
     private int chunkStart;
     private int chunkEnd;
     private byte[] line;
@@ -45,7 +51,8 @@ public final class LineReader {
         this.maxLength = maxLength;
         this.terminator = terminator;
         this.chunk = new byte[Math.min(maxLength + 1, 64 * 1024)];
-        this.line = new byte[Math.min(maxLength, 256)];
+        this.firstSize = Math.min(maxLength, 256);
+        this.line = new byte[firstSize];
     }
 
     /**
@@ -75,6 +82,7 @@ public final class LineReader {
             if (discarded > 0 || length + count > maxLength) {
                 discarded += length + count; // over the limit: keep nothing more of this line
                 length = 0;
+                shrink(); // nothing to keep until the terminator, which may never come
             } else {
                 if (line.length < length + count) {
                     line = Arrays.copyOf(line, Math.min(maxLength, Math.max(length + count, line.length * 2)));
@@ -85,9 +93,23 @@ public final class LineReader {
             chunkStart = i;
             if (i < chunkEnd) {
                 chunkStart++; // the terminator
-                return discarded > 0 ? new Line(new byte[0], true, discarded)
+                Line done = discarded > 0 ? new Line(new byte[0], true, discarded)
                         : new Line(Arrays.copyOf(line, length), false, 0);
+                shrink();
+                return done;
             }
         }
+    }
+
+    /** Lets a buffer grown for a long line go; a line of up to {@value #KEPT} bytes keeps the one it grew. */
+    private void shrink() {
+        if (line.length > KEPT) {
+            line = new byte[firstSize];
+        }
+    }
+
+    /** @return the bytes the reader holds for the line being read (tests look at it) */
+    int bufferCapacity() {
+        return line.length;
     }
 }

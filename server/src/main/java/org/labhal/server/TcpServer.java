@@ -39,6 +39,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link Builder#acceptBackoff(Duration, Duration) the first delay} up to a cap, as Tomcat's acceptor
  * does; the streak is logged once when it starts and once when accepting works again. Only stopping
  * the server, or the listening channel being closed by someone else, ends the loop.</li>
+ * <li><b>Room for a newcomer.</b> When every slot is taken and the connection idle longest (no byte
+ * read from its client nor written to it) has been idle for {@link Builder#evictIdleAfter(Duration) at
+ * least a minimum}, that connection is closed and its slot serves the newcomer: clients that merely
+ * sit idle keep their connections while there is room, as instruments let them, and a host that holds
+ * every slot without using them cannot keep others out for ever. Not when {@link AtCapacity#WAIT
+ * waiting} at capacity: an instrument that takes one client at a time keeps that one.</li>
+ * <li><b>A deadline on stalled writes.</b> A write through {@link ServerConnection#output()} that
+ * makes no progress for {@link Builder#writeStallTimeout(Duration) a while} (the client does not
+ * read its answers) closes its connection; a watchdog thread runs while connections are open.</li>
+ * <li><b>A bounded send buffer</b> per connection ({@link Builder#sendBufferSize(int)}), so that a
+ * client that asks and never reads stalls the server's writes after a few KiB instead of after the
+ * megabytes an autotuned buffer grows to.</li>
  * <li><b>Counters</b> ({@link #counters()}) and a <b>clean stop</b> ({@link #close()}): stop accepting,
  * close every connection, interrupt and join every thread.</li>
  * </ul>
@@ -49,12 +61,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * }
  * }</pre>
  *
- * <p>Threads are named {@code <name>-<port>-accept} and {@code <name>-<port>-<n>}, daemon threads so that a
- * forgotten server does not keep a JVM alive. Thread-safe.
+ * <p>Threads are named {@code <name>-<port>-accept}, {@code <name>-<port>-<n>} and, while connections
+ * are open, {@code <name>-<port>-watch}, daemon threads so that a forgotten server does not keep a JVM
+ * alive. Thread-safe.
  */
 public final class TcpServer implements AutoCloseable {
     /** The default cap of connections served at once. */
     public static final int DEFAULT_MAX_CONNECTIONS = 128;
+    /** How long the idlest connection must have been idle, unless the builder says otherwise, to make room. */
+    public static final Duration DEFAULT_EVICT_IDLE_AFTER = Duration.ofSeconds(10);
+    /** How long a write may make no progress, unless the builder says otherwise, before its connection is closed. */
+    public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(10);
+    /** The send buffer of each accepted connection, in bytes, unless the builder says otherwise. */
+    public static final int DEFAULT_SEND_BUFFER_SIZE = 64 * 1024;
+    /** The shortest pause of the write watchdog between two looks at the connections. */
+    private static final long MIN_WATCH_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(5);
 
     private final String name;
@@ -66,6 +87,9 @@ public final class TcpServer implements AutoCloseable {
     private final AtCapacity atCapacity;
     private final long firstDelayNanos;
     private final long maxDelayNanos;
+    private final long evictIdleNanos; // 0: never
+    private final long writeStallNanos; // 0: no deadline, no watchdog
+    private final int sendBufferSize; // 0: the system's, autotuned
     private final Semaphore slots;
     private final ThreadPoolExecutor workers;
     private final Thread acceptor;
@@ -76,9 +100,13 @@ public final class TcpServer implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong acceptFailures = new AtomicLong();
+    private final AtomicLong evicted = new AtomicLong();
+    private final AtomicLong stalledWrites = new AtomicLong();
     private final Object counts = new Object();
     private int open; // guarded by counts
     private int peak; // guarded by counts
+    private boolean watching; // guarded by counts: the write watchdog runs or is about to
+    private final String watchName;
     private volatile boolean backingOff;
 
     private TcpServer(Builder b, ConnectionHandler handler) throws IOException {
@@ -89,6 +117,9 @@ public final class TcpServer implements AutoCloseable {
         this.atCapacity = b.atCapacity;
         this.firstDelayNanos = b.firstDelay.toNanos();
         this.maxDelayNanos = b.maxDelay.toNanos();
+        this.evictIdleNanos = saturatedNanos(b.evictIdleAfter);
+        this.writeStallNanos = saturatedNanos(b.writeStallTimeout);
+        this.sendBufferSize = b.sendBufferSize;
         this.slots = new Semaphore(maxConnections);
         if (b.listener != null) {
             this.listener = b.listener;
@@ -119,13 +150,16 @@ public final class TcpServer implements AutoCloseable {
         this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 factory);
         this.acceptor = newThread(this::acceptLoop, prefix + "accept");
+        this.watchName = prefix + "watch";
     }
 
     /**
      * @param name names the server in logs and, followed by the port, prefixes its threads' names, e.g.
      *        {@code labhal-sim-smw200a} for threads {@code labhal-sim-smw200a-5025-1}
      * @return a builder with the defaults: loopback, any free port, backlog 50,
-     *         {@value #DEFAULT_MAX_CONNECTIONS} connections, refusing beyond, back-off 50 ms to 1.6 s
+     *         {@value #DEFAULT_MAX_CONNECTIONS} connections, refusing beyond unless a connection has been idle
+     *         for 10 s, writes that make no progress for 10 s closed, a send buffer of
+     *         {@value #DEFAULT_SEND_BUFFER_SIZE} bytes, back-off 50 ms to 1.6 s
      */
     public static Builder builder(String name) {
         return new Builder(name);
@@ -209,7 +243,7 @@ public final class TcpServer implements AutoCloseable {
                 delay = firstDelayNanos;
             }
             accepted.incrementAndGet();
-            if (atCapacity == AtCapacity.REFUSE && !slots.tryAcquire()) {
+            if (atCapacity == AtCapacity.REFUSE && !slots.tryAcquire() && !makeRoom()) {
                 refuse(channel);
                 continue;
             }
@@ -240,6 +274,41 @@ public final class TcpServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Every slot is taken and a newcomer waits on the acceptor: gives it the slot of a connection that
+     * was closed already and whose thread has not yet returned, or else of the connection idle longest
+     * if that one has been idle for the minimum, which is closed now. The closed connection's threads end
+     * on their own as soon as they see the close.
+     *
+     * @return whether the newcomer has a slot
+     */
+    private boolean makeRoom() {
+        long now = System.nanoTime();
+        ServerConnection idlest = null;
+        long longest = -1;
+        for (ServerConnection c : connections) {
+            if (!c.isOpen()) { // on its way out: its slot may go to the newcomer now
+                release(c);
+                return slots.tryAcquire();
+            }
+            long idle = c.idleNanos(now);
+            if (idle > longest) {
+                idlest = c;
+                longest = idle;
+            }
+        }
+        if (evictIdleNanos == 0 || idlest == null || longest < evictIdleNanos) {
+            return false;
+        }
+        if (idlest.closeNow()) {
+            info(name + ": closed " + idlest + ", idle for " + TimeUnit.NANOSECONDS.toMillis(longest)
+                    + " ms, to serve a new client: all " + maxConnections + " connections were taken");
+            evicted.incrementAndGet(); // after the line: whoever sees the count finds the line
+        }
+        release(idlest);
+        return slots.tryAcquire(); // released here or by the connection's own thread just now
+    }
+
     private void refuse(SocketChannel channel) {
         refused.incrementAndGet();
         try {
@@ -261,6 +330,14 @@ public final class TcpServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel channel) {
+        if (sendBufferSize > 0) {
+            try {
+                // Fixed, not autotuned: a client that asks and never reads stalls the writes after this much
+                channel.setOption(StandardSocketOptions.SO_SNDBUF, sendBufferSize);
+            } catch (IOException | RuntimeException e) {
+                // the connection already failed: its handler finds out
+            }
+        }
         SocketAddress remote;
         try {
             remote = channel.getRemoteAddress();
@@ -269,14 +346,20 @@ public final class TcpServer implements AutoCloseable {
         }
         ServerConnection connection = new ServerConnection(accepted.get(), channel, remote, this);
         connections.add(connection);
+        boolean startWatchdog;
         synchronized (counts) {
             open++;
             peak = Math.max(peak, open);
             counts.notifyAll();
+            startWatchdog = writeStallNanos > 0 && !watching;
+            watching |= startWatchdog;
         }
         if (stopping()) {
             end(connection); // close() may have missed it
             return;
+        }
+        if (startWatchdog) {
+            newThread(this::watchWrites, watchName).start();
         }
         try {
             workers.execute(() -> run(connection));
@@ -303,6 +386,11 @@ public final class TcpServer implements AutoCloseable {
 
     private void end(ServerConnection connection) {
         connection.close(); // never throws: the slot below is always freed
+        release(connection);
+    }
+
+    /** Frees the connection's slot, once: its thread ending and a newcomer taking it may both try. */
+    private void release(ServerConnection connection) {
         if (connections.remove(connection)) {
             slots.release();
             synchronized (counts) {
@@ -310,6 +398,50 @@ public final class TcpServer implements AutoCloseable {
                 counts.notifyAll();
             }
         }
+    }
+
+    /**
+     * The write watchdog: while connections are open, looks at them every quarter of the write stall
+     * timeout and closes those whose write has made no progress for that long, which ends the blocked
+     * write. Ends when the last connection does (the next one starts it again) or the server stops.
+     */
+    private void watchWrites() {
+        long period = Math.max(MIN_WATCH_PERIOD_NANOS, writeStallNanos / 4);
+        long next = System.nanoTime() + period;
+        while (true) {
+            synchronized (counts) {
+                while (true) {
+                    if (open == 0 || stopping()) {
+                        watching = false;
+                        return;
+                    }
+                    long wait = next - System.nanoTime();
+                    if (wait <= 0) {
+                        break;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(counts, wait); // woken early by connections coming and going
+                    } catch (InterruptedException e) {
+                        watching = false;
+                        return; // close()
+                    }
+                }
+            }
+            next = System.nanoTime() + period;
+            long now = System.nanoTime();
+            for (ServerConnection c : connections) {
+                long stalled = c.writeStalledNanos(now);
+                if (stalled >= writeStallNanos && c.closeNow()) {
+                    warn(name + ": closed " + c + ": a write to it made no progress for "
+                            + TimeUnit.NANOSECONDS.toMillis(stalled) + " ms; the client does not read its answers");
+                    stalledWrites.incrementAndGet(); // after the line: whoever sees the count finds the line
+                }
+            }
+        }
+    }
+
+    void warnCloseActionFailed(ServerConnection connection, RuntimeException e) {
+        warn(name + ": closing " + connection + " failed: " + e);
     }
 
     void startCompanion(ServerConnection connection, Runnable task) throws IOException {
@@ -345,7 +477,7 @@ public final class TcpServer implements AutoCloseable {
             peakNow = peak;
         }
         return new ServerCounters(name, address, maxConnections, openNow, peakNow, accepted.get(), refused.get(),
-                acceptFailures.get(), liveThreads.get(), backingOff);
+                acceptFailures.get(), liveThreads.get(), backingOff, evicted.get(), stalledWrites.get());
     }
 
     /** @return the connections being served now, a snapshot */
@@ -402,6 +534,9 @@ public final class TcpServer implements AutoCloseable {
             return;
         }
         stopping.countDown();
+        synchronized (counts) {
+            counts.notifyAll(); // wakes the write watchdog
+        }
         ServerConnection.closeQuietly(listener); // wakes the acceptor
         acceptor.interrupt(); // in case it waits for a slot
         dropConnections(false);
@@ -441,7 +576,7 @@ public final class TcpServer implements AutoCloseable {
     }
 
     static long saturatedNanos(Duration d) {
-        if (d.isNegative()) {
+        if (d == null || d.isNegative()) {
             return 0;
         }
         try {
@@ -462,6 +597,9 @@ public final class TcpServer implements AutoCloseable {
         private AtCapacity atCapacity = AtCapacity.REFUSE;
         private Duration firstDelay = Duration.ofMillis(50);
         private Duration maxDelay = Duration.ofMillis(1600);
+        private Duration evictIdleAfter = DEFAULT_EVICT_IDLE_AFTER;
+        private Duration writeStallTimeout = DEFAULT_WRITE_STALL_TIMEOUT;
+        private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
         private ServerLog log = ServerLog.system();
 
         private Builder(String name) {
@@ -523,6 +661,66 @@ public final class TcpServer implements AutoCloseable {
         public Builder atCapacity(AtCapacity value) {
             this.atCapacity = Objects.requireNonNull(value, "atCapacity");
             return this;
+        }
+
+        /**
+         * When a newcomer arrives and every slot is taken, the connection idle longest is closed and its
+         * slot serves the newcomer, provided it has been idle at least this long; otherwise the newcomer
+         * is refused. Idle: no byte read from its client and nothing written to it, as far as the handler
+         * lets the server see ({@link ServerConnection#input()}, {@link ServerConnection#output()},
+         * {@link ServerConnection#noteActivity()}). Nobody is closed for being idle while there is room.
+         * The closed client sees the end of the stream; a line is logged (info) naming it and how long it
+         * was idle; {@link ServerCounters#evicted()} counts them. Ignored with {@link AtCapacity#WAIT}: an
+         * instrument that serves one client at a time keeps that client however idle it is.
+         *
+         * @param value the minimum idle time; {@code null} or zero never closes an idle connection; default
+         *        10 s
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder evictIdleAfter(Duration value) {
+            this.evictIdleAfter = notNegative("evictIdleAfter", value);
+            return this;
+        }
+
+        /**
+         * A write through {@link ServerConnection#output()} that makes no progress for this long (the
+         * client does not read its answers and the send buffer is full) closes its connection, which ends
+         * the write with an {@link IOException}; a warning names the connection and
+         * {@link ServerCounters#stalledWrites()} counts them. A write that goes on making progress, however
+         * slowly, is not cut. A watchdog thread, {@code <name>-<port>-watch}, looks every quarter of this
+         * time while connections are open.
+         *
+         * @param value how long a write may make no progress; {@code null} or zero for no deadline (and no
+         *        watchdog); default 10 s
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder writeStallTimeout(Duration value) {
+            this.writeStallTimeout = notNegative("writeStallTimeout", value);
+            return this;
+        }
+
+        /**
+         * The send buffer (SO_SNDBUF) of each accepted connection. Set, the kernel no longer grows it on
+         * its own (to 4 MiB on Linux loopback), so a client that floods questions and never reads stalls
+         * the server's answers after about this much (Linux doubles the value for its bookkeeping).
+         *
+         * @param bytes the size, or 0 to leave the system's autotuned buffer; default
+         *        {@value #DEFAULT_SEND_BUFFER_SIZE}
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder sendBufferSize(int bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("sendBufferSize must be 0 (the system's) or more, was " + bytes);
+            }
+            this.sendBufferSize = bytes;
+            return this;
+        }
+
+        private static Duration notNegative(String what, Duration value) {
+            if (value != null && value.isNegative()) {
+                throw new IllegalArgumentException(what + " must be zero (never) or more, was " + value);
+            }
+            return value == null ? Duration.ZERO : value;
         }
 
         /**

@@ -75,6 +75,61 @@ class LineReaderTest {
         assertNull(r.next());
     }
 
+    /**
+     * A buffer grown for one long line does not stay: after the line, and as soon as a line turns out to be
+     * too long (an endless one has no end to wait for), the reader holds a small buffer again.
+     */
+    @Test
+    void aBufferGrownForALongLineShrinksBackAfterItAndAtAnOverrun() throws Exception {
+        int limit = 1 << 20;
+        LineReader[] reader = new LineReader[1];
+        int[] largestWhileDiscarding = {0};
+        byte[] longLine = ("x".repeat(900 * 1024) + "\nshort\n").getBytes(StandardCharsets.ISO_8859_1);
+        InputStream in = new InputStream() {
+            long position;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (position < longLine.length) { // a long line that fits, then a short one
+                    int n = (int) Math.min(len, longLine.length - position);
+                    System.arraycopy(longLine, (int) position, b, off, n);
+                    position += n;
+                    return n;
+                }
+                long endless = position - longLine.length; // then 3 MiB without a terminator, then one
+                if (endless > limit + 64 * 1024) {
+                    largestWhileDiscarding[0] = Math.max(largestWhileDiscarding[0], reader[0].bufferCapacity());
+                }
+                if (endless >= 3 << 20) {
+                    b[off] = '\n';
+                    position++;
+                    return endless == 3 << 20 ? 1 : -1;
+                }
+                int n = (int) Math.min(len, (3 << 20) - endless);
+                java.util.Arrays.fill(b, off, off + n, (byte) 'y');
+                position += n;
+                return n;
+            }
+        };
+        LineReader r = new LineReader(in, limit, (byte) '\n');
+        reader[0] = r;
+        assertEquals(900 * 1024, r.next().bytes().length);
+        assertTrue(r.bufferCapacity() <= 8 * 1024, "after the long line: " + r.bufferCapacity());
+        assertEquals("short", text(r.next()));
+        LineReader.Line over = r.next();
+        assertTrue(over.overrun());
+        assertEquals(3 << 20, over.discarded());
+        assertTrue(largestWhileDiscarding[0] > 0, "the reader was looked at while it discarded");
+        assertTrue(largestWhileDiscarding[0] <= 8 * 1024, "while discarding: " + largestWhileDiscarding[0]);
+        assertTrue(r.bufferCapacity() <= 8 * 1024, "after the overrun: " + r.bufferCapacity());
+        assertNull(r.next());
+    }
+
     private static long usedHeap() {
         Runtime rt = Runtime.getRuntime();
         System.gc();

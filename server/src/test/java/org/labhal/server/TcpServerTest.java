@@ -2,6 +2,7 @@ package org.labhal.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketOption;
 import java.net.SocketTimeoutException;
-import java.nio.channels.Channels;
+import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.SelectorProvider;
@@ -28,6 +29,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
@@ -37,8 +39,8 @@ class TcpServerTest {
 
     /** Echoes each line with the connection's number in front. */
     private static final ConnectionHandler ECHO = connection -> {
-        InputStream in = Channels.newInputStream(connection.channel());
-        OutputStream out = Channels.newOutputStream(connection.channel());
+        InputStream in = connection.input();
+        OutputStream out = connection.output();
         LineReader lines = new LineReader(in, 1024, (byte) '\n');
         LineReader.Line line;
         while ((line = lines.next()) != null) {
@@ -59,6 +61,14 @@ class TcpServerTest {
         final BufferedReader in;
 
         Client(TcpServer server) throws IOException {
+            this(server, 0);
+        }
+
+        /** @param receiveBuffer the socket's receive buffer in bytes, 0 for the system's */
+        Client(TcpServer server, int receiveBuffer) throws IOException {
+            if (receiveBuffer > 0) {
+                socket.setReceiveBufferSize(receiveBuffer); // before connecting, so that the window is small
+            }
             socket.connect(server.address(), 5000);
             socket.setSoTimeout(10_000);
             in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
@@ -215,8 +225,10 @@ class TcpServerTest {
                 assertEquals("x", clients.get(i).ask("x"));
             }
             assertTrue(companions.await(10, TimeUnit.SECONDS), "every companion runs");
-            assertEquals(1 + 8, threads("t-close-"), "the acceptor, a thread per connection and its companion");
-            assertEquals(9, server.counters().threads());
+            assertEquals(1 + 8 + 1, threads("t-close-"),
+                    "the acceptor, a thread per connection and its companion, the write watchdog");
+            assertEquals(10, server.counters().threads());
+            assertEquals(1, threads("t-close-" + server.port() + "-watch"));
             server.close();
             for (Client c : clients) {
                 assertEquals(null, c.firstLine(), "closed by the server");
@@ -242,6 +254,161 @@ class TcpServerTest {
         assertTrue(e.getMessage().contains("PT2S to PT1S"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> TcpServer.builder("t").port(70000));
         assertTrue(e.getMessage().contains("70000"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> TcpServer.builder("t").evictIdleAfter(Duration.ofSeconds(-1)));
+        assertTrue(e.getMessage().contains("evictIdleAfter must be zero (never) or more, was PT-1S"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> TcpServer.builder("t").writeStallTimeout(Duration.ofMillis(-5)));
+        assertTrue(e.getMessage().contains("writeStallTimeout must be zero (never) or more, was PT-0.005S"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> TcpServer.builder("t").sendBufferSize(-1));
+        assertTrue(e.getMessage().contains("sendBufferSize must be 0 (the system's) or more, was -1"), e.getMessage());
+    }
+
+    @Test
+    void aNewcomerAtCapacityTakesTheSlotOfTheConnectionIdleLongest() throws Exception {
+        Recorded log = new Recorded();
+        List<ServerConnection> closeActionsRun = new CopyOnWriteArrayList<>();
+        ConnectionHandler echo = connection -> {
+            connection.onClose(() -> closeActionsRun.add(connection));
+            ECHO.serve(connection);
+        };
+        try (TcpServer server = TcpServer.builder("t-evict").maxConnections(2).evictIdleAfter(Duration.ofMillis(200))
+                .log(log.log).start(echo); Client older = new Client(server); Client idlest = new Client(server)) {
+            assertEquals("a", idlest.ask("a"));
+            assertEquals("b", older.ask("b")); // the older connection was busy last
+            awaitIdle(server, Duration.ofMillis(200));
+            try (Client newcomer = new Client(server)) {
+                assertEquals("served", newcomer.ask("served"), "the newcomer is served, not refused");
+                assertNull(idlest.firstLine(), "the connection idle longest was closed (FIN)");
+                assertEquals("still served", older.ask("still served"), "the other one keeps its connection");
+                ServerCounters counters = server.counters();
+                assertEquals(1, counters.evicted(), counters.toString());
+                assertEquals(0, counters.refused(), counters.toString());
+                assertEquals(2, counters.openConnections(), counters.toString());
+            }
+            int port = idlest.socket.getLocalPort();
+            assertEquals(1, log.infos.size(), log.infos.toString());
+            assertTrue(log.infos.get(0).contains("127.0.0.1:" + port + ", idle for "), log.infos.get(0));
+            assertTrue(closeActionsRun.stream().anyMatch(c -> c.remoteAddress().getPort() == port),
+                    "the evicted connection's close actions ran: " + closeActionsRun);
+        }
+    }
+
+    @Test
+    void aNewcomerIsRefusedWhileTheIdlestConnectionHasNotBeenIdleTheMinimum() throws Exception {
+        try (TcpServer server = TcpServer.builder("t-evict-early").maxConnections(1)
+                .evictIdleAfter(Duration.ofMinutes(1)).start(ECHO); Client first = new Client(server)) {
+            assertEquals("one", first.ask("one"));
+            try (Client refused = new Client(server)) {
+                assertNull(refused.firstLine(), "refused");
+            }
+            assertEquals("still", first.ask("still"));
+            assertEquals(0, server.counters().evicted());
+            assertEquals(1, server.counters().refused());
+        }
+    }
+
+    @Test
+    void noConnectionIsEvictedWhenEvictionIsOff() throws Exception {
+        try (TcpServer server = TcpServer.builder("t-evict-off").maxConnections(1).evictIdleAfter(Duration.ZERO)
+                .start(ECHO); Client first = new Client(server)) {
+            assertEquals("one", first.ask("one"));
+            awaitIdle(server, Duration.ofMillis(200));
+            try (Client refused = new Client(server)) {
+                assertNull(refused.firstLine(), "refused");
+            }
+            assertEquals("still", first.ask("still"));
+            assertEquals(0, server.counters().evicted());
+        }
+    }
+
+    @Test
+    void waitingAtCapacityNeverEvictsTheOneClient() throws Exception {
+        try (TcpServer server = TcpServer.builder("t-wait-idle").maxConnections(1).atCapacity(AtCapacity.WAIT)
+                .evictIdleAfter(Duration.ofMillis(100)).start(ECHO); Client first = new Client(server);
+                Client second = new Client(server)) {
+            assertEquals("one", first.ask("one"));
+            awaitIdle(server, Duration.ofMillis(100));
+            second.socket.setSoTimeout(500);
+            second.socket.getOutputStream().write("two\n".getBytes(StandardCharsets.UTF_8));
+            assertThrows(SocketTimeoutException.class, second::firstLine, "waits in the backlog");
+            assertEquals("still", first.ask("still"), "the idle client keeps its connection");
+            assertEquals(0, server.counters().evicted());
+        }
+    }
+
+    @Test
+    void aWriteThatMakesNoProgressClosesItsConnection() throws Exception {
+        Recorded log = new Recorded();
+        AtomicLong written = new AtomicLong();
+        AtomicInteger sendBuffer = new AtomicInteger();
+        ConnectionHandler flood = connection -> {
+            sendBuffer.set(connection.channel().getOption(StandardSocketOptions.SO_SNDBUF));
+            OutputStream out = connection.output();
+            byte[] chunk = new byte[4096];
+            while (true) {
+                out.write(chunk); // answers nobody reads
+                written.addAndGet(chunk.length);
+            }
+        };
+        try (TcpServer server = TcpServer.builder("t-stall").writeStallTimeout(Duration.ofMillis(300)).log(log.log)
+                .start(flood); Client client = new Client(server, 4096)) {
+            assertTrue(server.awaitOpenConnections(1, WAIT));
+            assertTrue(server.awaitOpenConnections(0, WAIT), "closed: " + server.counters());
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (server.counters().stalledWrites() == 0) { // the watchdog closes, then logs and counts
+                assertTrue(System.nanoTime() < deadline, "closed but not counted: " + server.counters());
+                Thread.sleep(5);
+            }
+            assertEquals(1, server.counters().stalledWrites(), server.counters().toString());
+            assertEquals(1, log.warnings.size(), log.warnings.toString());
+            assertTrue(log.warnings.get(0).contains("127.0.0.1:" + client.socket.getLocalPort()
+                    + ": a write to it made no progress for "), log.warnings.get(0));
+            // A fixed send buffer: the flood stalls after some 100 KiB, not after megabytes
+            assertTrue(sendBuffer.get() <= 2 * TcpServer.DEFAULT_SEND_BUFFER_SIZE, "SO_SNDBUF " + sendBuffer);
+            assertTrue(written.get() < 1 << 20, written.get() + " bytes written before the stall");
+        }
+    }
+
+    @Test
+    void aSlowReaderThatKeepsTakingItsAnswerIsNotCut() throws Exception {
+        byte[] answer = new byte[2 << 20];
+        ConnectionHandler big = connection -> {
+            connection.channel().setOption(StandardSocketOptions.TCP_NODELAY, true);
+            if (connection.input().read() >= 0) {
+                connection.output().write(answer); // one write, many times longer than the stall timeout
+            }
+            connection.input().read(); // until the client goes
+        };
+        // A fixed receive buffer well above loopback's MSS (64 KiB): the window opens as the client reads
+        // (a smaller one stays shut until probes with backing-off pauses find it open). With the server's
+        // send buffer some 640 KiB are in flight; the rest goes out only as the client reads.
+        try (TcpServer server = TcpServer.builder("t-slow").writeStallTimeout(Duration.ofSeconds(1)).start(big);
+                Client client = new Client(server, 256 * 1024)) {
+            client.socket.getOutputStream().write('?');
+            InputStream in = client.socket.getInputStream();
+            byte[] part = new byte[16 * 1024];
+            long received = 0;
+            while (received < answer.length) {
+                int n = in.read(part);
+                assertTrue(n > 0, "the answer was cut after " + received + " bytes");
+                received += n;
+                Thread.sleep(20); // a slow client: at most 800 KiB/s, so the one write takes about two seconds
+            }
+            assertEquals(answer.length, received);
+            assertEquals(0, server.counters().stalledWrites(), server.counters().toString());
+            assertEquals(1, server.counters().openConnections());
+        }
+    }
+
+    /** Waits until every connection of the server has been idle for at least {@code minimum}. */
+    private static void awaitIdle(TcpServer server, Duration minimum) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!server.connections().stream().allMatch(c -> c.idleTime().compareTo(minimum) >= 0)) {
+            assertTrue(System.nanoTime() < deadline, "connections never idle for " + minimum);
+            Thread.sleep(10);
+        }
     }
 
     private static long threads(String prefix) {

@@ -1,11 +1,11 @@
 package org.labhal.transport.sim;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
@@ -65,7 +65,13 @@ final class MessageExchange {
     // Fair, so that waiting writers get their messages executed in arrival order
     private final ReentrantLock processor = new ReentrantLock(true);
 
-    private final ByteArrayOutputStream input = new ByteArrayOutputStream();
+    /** The input buffer's size while messages are short, and the most it keeps after a longer one. */
+    private static final int INPUT_START = 256;
+    private static final int INPUT_KEPT = 8 * 1024;
+
+    /** The input buffer: grows with a long message up to its limit, and is let go after it. */
+    private byte[] input = new byte[INPUT_START];
+    private int inputLength;
     private final int inputLimit;
     /** The message in the input buffer outgrew it: its bytes are discarded up to its terminator. */
     private boolean overrun;
@@ -93,7 +99,8 @@ final class MessageExchange {
      * {@code end} (IEEE 488.2 accepts NL, END, or both as the terminator). A message longer than
      * the input buffer is an overrun: its bytes are dropped as they come, and at its terminator
      * -363 "Input buffer overrun" is queued instead of executing it, so the buffer never grows past
-     * its limit whatever a client sends.
+     * its limit whatever a client sends; and a buffer grown for a long message is let go when the
+     * message is taken or overruns, so it does not stay at megabytes for the rest of the connection.
      *
      * @return the program messages this write completed, in order; blank ones are dropped
      */
@@ -101,18 +108,15 @@ final class MessageExchange {
         List<Message> complete = new ArrayList<>(1);
         lock.lock();
         try {
+            int start = offset;
             for (int i = offset; i < offset + length; i++) {
                 if (data[i] == '\n') {
+                    append(data, start, i - start);
                     takeMessage(complete);
-                } else if (overrun) {
-                    continue; // discarded up to the terminator
-                } else if (input.size() >= inputLimit) {
-                    overrun = true;
-                    input.reset();
-                } else {
-                    input.write(data[i]);
+                    start = i + 1;
                 }
             }
+            append(data, start, offset + length - start);
             if (end) {
                 takeMessage(complete);
             }
@@ -122,14 +126,49 @@ final class MessageExchange {
         return complete;
     }
 
+    /** Adds bytes of the message being received, or drops them once it has outgrown the buffer. */
+    private void append(byte[] data, int offset, int count) {
+        if (overrun || count == 0) {
+            return; // discarded up to the terminator
+        }
+        if (count > inputLimit - inputLength) {
+            overrun = true;
+            clearInput(); // nothing more of this message is kept, and an endless one never ends
+            return;
+        }
+        if (input.length < inputLength + count) {
+            input = Arrays.copyOf(input, (int) Math.min(inputLimit, Math.max(inputLength + count, 2L * input.length)));
+        }
+        System.arraycopy(data, offset, input, inputLength, count);
+        inputLength += count;
+    }
+
+    /** Empties the input buffer, letting go of one grown for a long message. */
+    private void clearInput() {
+        inputLength = 0;
+        if (input.length > INPUT_KEPT) {
+            input = new byte[INPUT_START];
+        }
+    }
+
+    /** @return the bytes the input buffer holds now (tests look at it) */
+    int inputCapacity() {
+        lock.lock();
+        try {
+            return input.length;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void takeMessage(List<Message> into) {
         if (overrun) {
             overrun = false;
             queueErrorLocked(ScpiError.INPUT_BUFFER_OVERRUN);
             return;
         }
-        String text = input.toString(StandardCharsets.ISO_8859_1);
-        input.reset();
+        String text = new String(input, 0, inputLength, StandardCharsets.ISO_8859_1);
+        clearInput();
         if (!text.isBlank()) {
             into.add(new Message(text, generation));
         }
@@ -244,7 +283,7 @@ final class MessageExchange {
     void clear() {
         lock.lock();
         try {
-            input.reset();
+            clearInput();
             overrun = false;
             output.clear();
             generation++;

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -45,9 +44,13 @@ import org.labhal.server.TcpServer;
  * </pre>
  *
  * <p>Served by the {@link TcpServer} base: loopback unless told otherwise, at most
- * {@link Builder#maxConnections(int) 128 clients} at once (the next one is closed at once), an accept
- * loop that backs off and goes on when file descriptors run out, and an input buffer per instrument
- * connection that an endless line cannot grow ({@link SimSettings#withInputBufferSize(int) -363}).
+ * {@link Builder#maxConnections(int) 128 clients} at once (the next one is closed at once, unless the
+ * client idle longest has been idle for {@link Builder#evictIdleAfter(Duration) 10 s}: that one is closed
+ * and the newcomer served), a client whose answers make no progress for
+ * {@link Builder#writeStallTimeout(Duration) 10 s} closed, a send buffer of
+ * {@link Builder#sendBufferSize(int) 64 KiB} per client, an accept loop that backs off and goes on when
+ * file descriptors run out, and an input buffer per instrument connection that an endless line cannot
+ * grow ({@link SimSettings#withInputBufferSize(int) -363}).
  * Threads: {@code labhal-sim-<model>-<port>-accept} and one per client,
  * {@code labhal-sim-<model>-<port>-<n>}. Thread-safe; {@link #close()} stops everything and joins them.
  */
@@ -91,11 +94,11 @@ public final class SimServer implements AutoCloseable {
     }
 
     private void serve(ServerConnection client) throws IOException, InterruptedException {
-        Socket socket = client.channel().socket();
-        socket.setTcpNoDelay(true); // answers are small and the client waits for them
+        client.channel().socket().setTcpNoDelay(true); // answers are small and the client waits for them
         try (SimConnection connection = instrument.connect()) {
-            // The instrument's input buffer bounds what an endless line costs (-363), not the bridge.
-            new SimStreamBridge(connection, socket.getInputStream(), socket.getOutputStream(), ending).serve();
+            // The instrument's input buffer bounds what an endless line costs (-363), not the bridge. The
+            // connection's streams let the server base see the client idle and its answers stall.
+            new SimStreamBridge(connection, client.input(), client.output(), ending).serve();
         }
     }
 
@@ -250,6 +253,37 @@ public final class SimServer implements AutoCloseable {
         /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
         public Builder log(ServerLog value) {
             tcp.log(value);
+            return this;
+        }
+
+        /**
+         * @param value how long a client must have sent nothing and been sent nothing before a newcomer that
+         *        finds every slot taken gets its connection (the client idle longest loses it); {@code null}
+         *        or zero never. Default 10 s. Nobody is closed for being idle while there is room, and never
+         *        in {@link #singleConnection(boolean) single-connection mode}: that instrument keeps its one
+         *        client. See {@link TcpServer.Builder#evictIdleAfter(Duration)}.
+         */
+        public Builder evictIdleAfter(Duration value) {
+            tcp.evictIdleAfter(value);
+            return this;
+        }
+
+        /**
+         * @param value how long an answer may wait for a client that does not read before its connection is
+         *        closed (the answer made no progress that long); {@code null} or zero never. Default 10 s. See
+         *        {@link TcpServer.Builder#writeStallTimeout(Duration)}.
+         */
+        public Builder writeStallTimeout(Duration value) {
+            tcp.writeStallTimeout(value);
+            return this;
+        }
+
+        /**
+         * @param bytes the send buffer of each client connection, so that a client that floods queries and
+         *        never reads stalls the server after about this much; 0 for the system's. Default 64 KiB.
+         */
+        public Builder sendBufferSize(int bytes) {
+            tcp.sendBufferSize(bytes);
             return this;
         }
 

@@ -60,6 +60,10 @@ final class LineClient implements AutoCloseable {
         }
     }
 
+    int localPort() {
+        return socket.getLocalPort();
+    }
+
     void timeout(int millis) throws IOException {
         socket.setSoTimeout(millis);
     }

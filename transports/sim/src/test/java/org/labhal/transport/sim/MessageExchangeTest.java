@@ -259,4 +259,35 @@ class MessageExchangeTest {
             assertThrows(IllegalArgumentException.class, () -> SimSettings.defaults().withInputBufferSize(1023));
         }
     }
+
+    /**
+     * The input buffer grown for a long message is let go once the message is taken, and at once when a
+     * message overruns it (an endless one has no terminator to wait for): a connection that sent one long
+     * line, or sends an endless one, does not keep megabytes.
+     */
+    @Test
+    void theInputBufferGrownForALongMessageOrAnOverrunIsLetGo() {
+        int limit = 1 << 20;
+        MessageExchange exchange = new MessageExchange(10, limit);
+        byte[] chunk = "x".repeat(64 * 1024).getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < 8; i++) { // 512 KiB of one message that fits
+            assertEquals(List.of(), exchange.accept(chunk, 0, chunk.length, false));
+        }
+        assertTrue(exchange.inputCapacity() >= 512 * 1024, "it grew: " + exchange.inputCapacity());
+        assertEquals(1, exchange.accept(new byte[] {'\n'}, 0, 1, false).size());
+        assertTrue(exchange.inputCapacity() <= 8 * 1024, "after the long message: " + exchange.inputCapacity());
+        int largest = 0;
+        for (int i = 0; i < 48; i++) { // 3 MiB without a terminator
+            exchange.accept(chunk, 0, chunk.length, false);
+            if ((i + 1) * chunk.length > limit) {
+                largest = Math.max(largest, exchange.inputCapacity());
+            }
+        }
+        assertTrue(largest <= 8 * 1024, "while the overrun went on: " + largest);
+        assertEquals(List.of(), exchange.accept(new byte[] {'\n'}, 0, 1, false), "the overrun is not executed");
+        assertTrue(exchange.inputCapacity() <= 8 * 1024, "after the overrun: " + exchange.inputCapacity());
+        List<MessageExchange.Message> next = exchange.accept("*IDN?\n".getBytes(StandardCharsets.ISO_8859_1), 0, 6,
+                false);
+        assertEquals("*IDN?", next.get(0).text().trim(), "the next message is taken as usual");
+    }
 }

@@ -7,20 +7,27 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.labhal.server.ServerLog;
 
 /**
  * The socket simulator under exhaustion (issue 10, defect 10): endless lines, more clients than it
@@ -48,7 +55,9 @@ class SimServerExhaustionTest {
     void clientsBeyondTheCapAreRefusedPolitelyAndAFreedSlotIsReused() throws Exception {
         int cap = SimServer.DEFAULT_MAX_CONNECTIONS;
         List<LineClient> clients = new ArrayList<>();
-        try (SimServer server = SimServer.builder("SMW200A").start()) {
+        // The cap alone: 128 clients may take longer to start than the idle time after which a newcomer
+        // would take the slot of the first (that has a test of its own)
+        try (SimServer server = SimServer.builder("SMW200A").evictIdleAfter(Duration.ZERO).start()) {
             try {
                 for (int i = 0; i < cap; i++) {
                     LineClient client = new LineClient(server);
@@ -75,6 +84,64 @@ class SimServerExhaustionTest {
                     client.close();
                 }
             }
+        }
+    }
+
+    @Test
+    void aNewcomerTakesTheSlotOfTheClientIdleLongestWhenEverySlotIsTaken() throws Exception {
+        List<String> infos = new CopyOnWriteArrayList<>();
+        try (SimServer server = SimServer.builder("SMW200A").maxConnections(2).evictIdleAfter(Duration.ofMillis(200))
+                .log(ServerLog.of(message -> { }, infos::add)).start(); LineClient older = new LineClient(server);
+                LineClient idlest = new LineClient(server)) {
+            assertEquals("a", idlest.query("SIM:ECHO? a"));
+            assertEquals("b", older.query("SIM:ECHO? b")); // busy last
+            Thread.sleep(300); // both idle for more than the minimum from now on
+            try (LineClient newcomer = new LineClient(server)) {
+                assertEquals("LabHAL,SMW200A-SIM,100001,1.0", newcomer.query("*IDN?"), "served, not refused");
+                assertTrue(idlest.closedByServer(), "the client idle longest lost its connection: " + infos);
+                assertEquals("still", older.query("SIM:ECHO? still"), "the other one keeps its connection");
+                assertEquals(1, server.counters().evicted(), server.counters().toString());
+                assertEquals(0, server.counters().refused(), server.counters().toString());
+            }
+            assertEquals(1, infos.size(), infos.toString());
+            assertTrue(infos.get(0).contains(":" + idlest.localPort() + ", idle for "), infos.get(0));
+        }
+    }
+
+    @Test
+    void aClientThatFloodsQueriesAndNeverReadsIsClosedWhenItsAnswersStall() throws Exception {
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        try (SimServer server = SimServer.builder("SMW200A").writeStallTimeout(Duration.ofMillis(300))
+                .log(ServerLog.of(warnings::add, message -> { })).start(); LineClient other = new LineClient(server);
+                SocketChannel flood = SocketChannel.open()) {
+            flood.setOption(StandardSocketOptions.SO_RCVBUF, 4096); // its unread answers soon fill the server's buffer
+            flood.connect(server.address());
+            flood.configureBlocking(false);
+            ByteBuffer queries = ByteBuffer.wrap("*IDN?\n".repeat(1000).getBytes(StandardCharsets.ISO_8859_1));
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            try {
+                while (server.counters().stalledWrites() == 0) { // queries as fast as the server takes them
+                    assertTrue(System.nanoTime() < deadline, "not closed after 20 s: " + server.counters());
+                    if (!queries.hasRemaining()) {
+                        queries.rewind();
+                    }
+                    if (flood.write(queries) == 0) {
+                        Thread.sleep(5); // the server stopped reading: its answers stall
+                    }
+                }
+            } catch (IOException closedByServer) {
+                // the close arrived: the server closes, then logs and counts
+            }
+            while (server.counters().stalledWrites() == 0) {
+                assertTrue(System.nanoTime() < deadline, "closed but not counted: " + server.counters());
+                Thread.sleep(5);
+            }
+            assertTrue(server.awaitOpenConnections(1, Duration.ofSeconds(10)), server.counters().toString());
+            assertEquals(1, server.counters().stalledWrites(), server.counters().toString());
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.get(0).contains(":" + ((InetSocketAddress) flood.getLocalAddress()).getPort()
+                    + ": a write to it made no progress"), warnings.get(0));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0", other.query("*IDN?"), "the other client is served");
         }
     }
 

@@ -52,6 +52,7 @@ public final class FrameChannel implements AutoCloseable {
     private final Object writing = new Object();
     private final ByteBuffer outbound = ByteBuffer.allocateDirect(OUTBOUND_SIZE); // guarded by writing
     private volatile BooleanSupplier abortReads = () -> false;
+    private volatile Runnable activity = () -> { };
 
     private FrameChannel(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -169,6 +170,9 @@ public final class FrameChannel implements AutoCloseable {
                 throw new EOFException("the peer closed the connection" + (in.hasRemaining()
                         ? " in the middle of a message (" + in.remaining() + " bytes of it had arrived)" : ""));
             }
+            if (n > 0) {
+                activity.run();
+            }
             if (n == 0) {
                 if (abortReads.getAsBoolean()) {
                     throw new ReadAborted(what + " was abandoned");
@@ -187,6 +191,17 @@ public final class FrameChannel implements AutoCloseable {
      */
     public void abortReadsWhen(BooleanSupplier condition) {
         this.abortReads = Objects.requireNonNull(condition, "condition");
+    }
+
+    /**
+     * Sets what to tell when bytes move: after each read that brings bytes, and before each write (so a
+     * peer cannot have an answer before the channel counts as busy). A server uses it to tell idle
+     * connections from busy ones.
+     *
+     * @param action called in the reading or writing thread; must be cheap and must not block
+     */
+    public void onActivity(Runnable action) {
+        this.activity = Objects.requireNonNull(action, "action");
     }
 
     /** Wakes a read waiting in {@code select} so that it checks its abort condition; from any thread. */
@@ -350,6 +365,7 @@ public final class FrameChannel implements AutoCloseable {
             ByteBuffer[] parts = {new Header(type, control, parameter, payload.remaining()).encode(), payload};
             long sent = 0;
             while (parts[0].hasRemaining() || parts[1].hasRemaining()) {
+                activity.run();
                 long n = channel.write(parts);
                 sent += n;
                 if (n == 0) {
@@ -375,6 +391,7 @@ public final class FrameChannel implements AutoCloseable {
         payload.position(start); // nothing went out yet, should the write fail
         long sent = 0;
         while (out.hasRemaining()) {
+            activity.run();
             int n = channel.write(out);
             sent += n;
             if (n == 0) {

@@ -62,7 +62,11 @@ import org.labhal.transport.sim.SimulatedInstrument;
  *
  * <p>Served by the {@link TcpServer} base: loopback unless told otherwise, at most
  * {@link Builder#maxConnections(int) 128 TCP connections} (64 sessions) at once, the next one gets
- * FatalError 4 and is closed; an accept loop that backs off and goes on when file descriptors run out.
+ * FatalError 4 and is closed, unless the channel idle longest has carried nothing for
+ * {@link Builder#evictIdleAfter(Duration) 10 s}: its session is closed and the newcomer served; a
+ * send buffer of {@link Builder#sendBufferSize(int) 64 KiB} per channel; an accept loop that backs off
+ * and goes on when file descriptors run out. A session without Initialize within 10 s, or whose client
+ * leaves a message unread for 10 s, is closed by the channels' own deadlines.
  * Memory per session is bounded: a message header announcing more than
  * {@link Builder#maxMessageSize(long) the maximum} is a FatalError and closes the channel before any
  * payload is read, payloads stream into the instrument in pieces, and a program message longer than
@@ -103,7 +107,7 @@ public final class HislipServer implements AutoCloseable {
         ConnectionHandler handler = new ConnectionHandler() {
             @Override
             public void serve(ServerConnection connection) {
-                handshake(connection.channel());
+                handshake(connection);
             }
 
             @Override
@@ -133,13 +137,17 @@ public final class HislipServer implements AutoCloseable {
     }
 
     /** The first message on a new TCP connection says which channel it is. */
-    private void handshake(SocketChannel client) {
+    private void handshake(ServerConnection connection) {
         FrameChannel channel;
         try {
-            channel = FrameChannel.of(client);
+            channel = FrameChannel.of(connection.channel());
         } catch (IOException e) {
             return;
         }
+        // The server base sees the traffic (an idle channel may lose its slot to a newcomer at capacity),
+        // and its closing the connection wakes the channel's selectors, which closing the socket does not.
+        channel.onActivity(connection::noteActivity);
+        connection.onClose(channel::close);
         try {
             Header h;
             try {
@@ -349,7 +357,9 @@ public final class HislipServer implements AutoCloseable {
         private SimSettings settings = SimSettings.defaults();
         // where, how many, what to log: the server base checks those settings
         private final TcpServer.Builder tcp = TcpServer.builder("labhal-hislip-sim")
-                .maxConnections(DEFAULT_MAX_CONNECTIONS);
+                .maxConnections(DEFAULT_MAX_CONNECTIONS)
+                // HiSLIP's channels put a deadline of their own on every send (10 s): no watchdog needed
+                .writeStallTimeout(Duration.ZERO);
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean overlapped;
         private long maxMessageSize = 1 << 20;
@@ -423,6 +433,26 @@ public final class HislipServer implements AutoCloseable {
         /** @param value where the server reports trouble such as failing accepts; default {@link ServerLog#system()} */
         public Builder log(ServerLog value) {
             tcp.log(value);
+            return this;
+        }
+
+        /**
+         * @param value how long a channel must have carried nothing before a newcomer that finds every slot
+         *        taken gets it: the channel idle longest is closed, which ends its session (both channels,
+         *        its locks released); {@code null} or zero never. Default 10 s. Nobody is closed for being
+         *        idle while there is room. See {@link TcpServer.Builder#evictIdleAfter(Duration)}.
+         */
+        public Builder evictIdleAfter(Duration value) {
+            tcp.evictIdleAfter(value);
+            return this;
+        }
+
+        /**
+         * @param bytes the send buffer of each channel, so that a client that floods messages and never
+         *        reads stalls the server after about this much; 0 for the system's. Default 64 KiB.
+         */
+        public Builder sendBufferSize(int bytes) {
+            tcp.sendBufferSize(bytes);
             return this;
         }
 

@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
+import org.labhal.server.ServerLog;
 import org.labhal.transport.hislip.server.HislipServer;
 
 /**
@@ -67,6 +69,44 @@ class HislipServerExhaustionTest {
             Socket next = initialize(server, sockets);
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(next).header().type(), "the freed slot");
             assertEquals(1, server.counters().refused());
+        } finally {
+            closeAll(sockets);
+        }
+    }
+
+    /**
+     * A newcomer at capacity takes the slot of the channel idle longest, which is not the oldest: the
+     * server sees HiSLIP's traffic, and the evicted session ends at once (its thread waits in a selector
+     * that closing the socket alone does not wake) even though its client never closes.
+     */
+    @Test
+    void aNewcomerTakesTheSlotOfTheSessionIdleLongestAndThatSessionEnds() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        List<String> infos = new CopyOnWriteArrayList<>();
+        try (HislipServer server = HislipServer.builder("SMW200A").maxConnections(2)
+                .evictIdleAfter(Duration.ofMillis(200)).log(ServerLog.of(message -> { }, infos::add)).start()) {
+            Socket older = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(older).header().type());
+            Socket idlest = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(idlest).header().type());
+            RawPeer.send(older, MessageType.DATA_END, 0, 0xFFFFFF00, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(older).text()); // busy last
+            Thread.sleep(300); // both idle for more than the minimum from now on
+            Socket newcomer = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(newcomer).header().type(),
+                    "served, not refused");
+            assertTrue(endOfStream(idlest), "the session idle longest was closed");
+            RawPeer.send(older, MessageType.DATA_END, 0, 0xFFFFFF02, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(older).text(), "the other is kept");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (server.openSessions() != 2) { // the evicted one ends although its client stays connected
+                assertTrue(System.nanoTime() < deadline, server.openSessions() + " sessions open");
+                Thread.sleep(5);
+            }
+            assertEquals(1, server.counters().evicted(), server.counters().toString());
+            assertEquals(0, server.counters().refused(), server.counters().toString());
+            assertEquals(1, infos.size(), infos.toString());
+            assertTrue(infos.get(0).contains(":" + idlest.getLocalPort() + ", idle for "), infos.get(0));
         } finally {
             closeAll(sockets);
         }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -84,7 +83,12 @@ import org.labhal.transport.vxi11.internal.XdrException;
  *
  * <p>Runs on the server base ({@link TcpServer}), one for each channel: loopback unless told
  * otherwise, at most {@link Builder#maxConnections(int) 128 connections} per channel (one more is
- * closed at once), accept loops that back off and go on when file descriptors run out. A record
+ * closed at once, unless the connection idle longest has carried nothing for
+ * {@link Builder#evictIdleAfter(Duration) 10 s}: that one is closed, its links destroyed, and the
+ * newcomer served), a connection whose replies make no progress for
+ * {@link Builder#writeStallTimeout(Duration) 10 s} closed, a send buffer of
+ * {@link Builder#sendBufferSize(int) 64 KiB} per connection, accept loops that back off and go on when
+ * file descriptors run out. A record
  * longer than the limit (device_write data up to maxRecvSize plus headers on the core channel, 4 KiB
  * on the others) closes its connection before its bytes are read.
  *
@@ -175,7 +179,8 @@ public final class Vxi11SimServer implements AutoCloseable {
     private static TcpServer listen(Builder b, String what, int port, ConnectionHandler handler) throws IOException {
         try {
             return TcpServer.builder("labhal-vxi11-sim-" + what).bindAddress(b.bindAddress).port(port)
-                    .maxConnections(b.maxConnections).log(b.log).start(handler);
+                    .maxConnections(b.maxConnections).evictIdleAfter(b.evictIdleAfter)
+                    .writeStallTimeout(b.writeStallTimeout).sendBufferSize(b.sendBufferSize).log(b.log).start(handler);
         } catch (IOException e) {
             throw new BindException("cannot listen for the " + what + " channel: " + e.getMessage());
         }
@@ -319,10 +324,10 @@ public final class Vxi11SimServer implements AutoCloseable {
 
     /** Reads and answers one connection's calls in turn: for calls that never block. */
     private void serveAtOnce(ServerConnection connection, Handler handler) throws IOException {
-        Socket client = connection.channel().socket();
-        client.setTcpNoDelay(true);
-        RecordStream records = new RecordStream(client.getInputStream(), MAX_SMALL_RECORD);
-        OutputStream out = client.getOutputStream();
+        connection.channel().socket().setTcpNoDelay(true);
+        // The connection's streams let the server base see it idle and its replies stall
+        RecordStream records = new RecordStream(connection.input(), MAX_SMALL_RECORD);
+        OutputStream out = connection.output();
         Map<Integer, Link> none = Map.of();
         while (!closed) {
             RecordStream.write(out, answer(records.read(), handler, none));
@@ -335,16 +340,17 @@ public final class Vxi11SimServer implements AutoCloseable {
      * connection's links are destroyed then, which releases their lock and wakes the blocked call.
      */
     private void serveBlocking(ServerConnection connection, Handler handler, int maxRecord) throws IOException {
-        Socket client = connection.channel().socket();
         Map<Integer, Link> created = new ConcurrentHashMap<>(); // the links this connection created
         BlockingQueue<byte[]> calls = new ArrayBlockingQueue<>(QUEUED_CALLS);
         AtomicBoolean answering = new AtomicBoolean(true);
         AtomicInteger handedOver = new AtomicInteger(); // calls given to the answerer and not yet answered
         try {
-            client.setTcpNoDelay(true);
-            RecordStream records = new RecordStream(client.getInputStream(), maxRecord);
-            OutputStream out = client.getOutputStream();
-            connection.startCompanion(() -> answer(client, handler, created, calls, answering, handedOver));
+            connection.channel().socket().setTcpNoDelay(true);
+            // The connection's streams let the server base see it idle and its replies stall; both threads
+            // write replies through the one output, never at once
+            RecordStream records = new RecordStream(connection.input(), maxRecord);
+            OutputStream out = connection.output();
+            connection.startCompanion(() -> answer(connection, out, handler, created, calls, answering, handedOver));
             while (!closed) {
                 byte[] call = records.read();
                 // A call that cannot wait is answered here, when the answerer has nothing left: no hand-over,
@@ -367,20 +373,19 @@ public final class Vxi11SimServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing
         } finally {
-            end(client, created);
+            end(connection, created);
             calls.clear(); // their answers could not be sent anyway; and this thread is the only producer,
             calls.add(END); // so there is room for the end mark
         }
     }
 
     /** Answers one connection's calls in order. */
-    private void answer(Socket client, Handler handler, Map<Integer, Link> created, BlockingQueue<byte[]> calls,
-            AtomicBoolean answering, AtomicInteger handedOver) {
+    private void answer(ServerConnection connection, OutputStream out, Handler handler, Map<Integer, Link> created,
+            BlockingQueue<byte[]> calls, AtomicBoolean answering, AtomicInteger handedOver) {
         try {
-            OutputStream out = client.getOutputStream();
             while (!closed) {
                 byte[] record = calls.take();
-                if (record == END || client.isClosed()) {
+                if (record == END || !connection.isOpen()) {
                     return;
                 }
                 RecordStream.write(out, answer(record, handler, created));
@@ -393,7 +398,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         } finally {
             answering.set(false); // first: the reader puts nothing after it has seen this
             calls.clear(); // frees a reader waiting to put; its next read fails on the closed socket
-            end(client, created);
+            end(connection, created);
         }
     }
 
@@ -471,18 +476,10 @@ public final class Vxi11SimServer implements AutoCloseable {
     }
 
     /** Ends a connection and the links it created; both of its threads call it, in either order. */
-    private void end(Socket client, Map<Integer, Link> created) {
-        closeQuietly(client);
+    private void end(ServerConnection connection, Map<Integer, Link> created) {
+        connection.close();
         for (Link link : created.values()) {
             destroy(link);
-        }
-    }
-
-    private static void closeQuietly(Socket s) {
-        try {
-            s.close();
-        } catch (IOException ignored) {
-            // closed either way
         }
     }
 
@@ -888,6 +885,9 @@ public final class Vxi11SimServer implements AutoCloseable {
         private boolean abortChannel = true;
         private int maxReceiveSize = 64 * 1024;
         private int maxConnections = TcpServer.DEFAULT_MAX_CONNECTIONS;
+        private Duration evictIdleAfter = TcpServer.DEFAULT_EVICT_IDLE_AFTER;
+        private Duration writeStallTimeout = TcpServer.DEFAULT_WRITE_STALL_TIMEOUT;
+        private int sendBufferSize = TcpServer.DEFAULT_SEND_BUFFER_SIZE;
         private ServerLog log = ServerLog.system();
 
         private Builder(String model, SimulatedInstrument instrument) {
@@ -958,6 +958,39 @@ public final class Vxi11SimServer implements AutoCloseable {
                 throw new IllegalArgumentException("maxConnections must be at least 1, was " + value);
             }
             maxConnections = value;
+            return this;
+        }
+
+        /**
+         * How long a connection must have carried nothing (no call read, no reply written) before a newcomer
+         * that finds every slot of its channel taken gets it: the connection idle longest is closed, which
+         * destroys its links and releases their lock. {@code null} or zero never; default 10 s. Nobody is
+         * closed for being idle while there is room. See {@link TcpServer.Builder#evictIdleAfter(Duration)}.
+         */
+        public Builder evictIdleAfter(Duration value) {
+            TcpServer.builder("check").evictIdleAfter(value); // checks it
+            evictIdleAfter = value;
+            return this;
+        }
+
+        /**
+         * How long a reply may make no progress (the client does not read its replies) before the server
+         * closes the connection; {@code null} or zero never; default 10 s. See
+         * {@link TcpServer.Builder#writeStallTimeout(Duration)}.
+         */
+        public Builder writeStallTimeout(Duration value) {
+            TcpServer.builder("check").writeStallTimeout(value); // checks it
+            writeStallTimeout = value;
+            return this;
+        }
+
+        /**
+         * The send buffer of each connection, so that a client that floods calls and never reads stalls the
+         * server after about this much; 0 for the system's. Default 64 KiB.
+         */
+        public Builder sendBufferSize(int bytes) {
+            TcpServer.builder("check").sendBufferSize(bytes); // checks it
+            sendBufferSize = bytes;
             return this;
         }
 

@@ -13,8 +13,10 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
+import org.labhal.server.ServerLog;
 import org.labhal.transport.vxi11.internal.RecordStream;
 import org.labhal.transport.vxi11.internal.Rpc;
 import org.labhal.transport.vxi11.internal.Vxi11Protocol;
@@ -117,9 +119,10 @@ class Vxi11SimServerExhaustionTest {
                 assertTrue(ping(open(server.corePort(), sockets), Vxi11Protocol.CORE_PROGRAM,
                         Vxi11Protocol.CORE_VERSION));
             }
-            assertEquals(1 + 3, threads("labhal-vxi11-sim-portmapper-" + pm + "-"), "acceptor + one per connection");
-            assertEquals(1 + 2 * 3, threads("labhal-vxi11-sim-core-" + server.corePort() + "-"),
-                    "acceptor + two per connection");
+            assertEquals(1 + 3 + 1, threads("labhal-vxi11-sim-portmapper-" + pm + "-"),
+                    "acceptor + one per connection + the write watchdog");
+            assertEquals(1 + 2 * 3 + 1, threads("labhal-vxi11-sim-core-" + server.corePort() + "-"),
+                    "acceptor + two per connection + the write watchdog");
         } finally {
             for (Socket s : sockets) {
                 s.close();
@@ -138,7 +141,9 @@ class Vxi11SimServerExhaustionTest {
     void aClientThatFloodsCallsWithoutReadingThenLeavesFreesItsSlotAndThreads() throws Exception {
         List<Socket> sockets = new ArrayList<>();
         List<SocketChannel> floods = new ArrayList<>();
-        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").maxConnections(2).start()) {
+        // No write deadline: the client's leaving must free the slot by itself (the deadline has a test of its own)
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").maxConnections(2).writeStallTimeout(Duration.ZERO)
+                .start()) {
             String prefix = "labhal-vxi11-sim-core-" + server.corePort() + "-";
             java.io.ByteArrayOutputStream record = new java.io.ByteArrayOutputStream();
             RecordStream.write(record, Rpc.call(1, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION, 0, 0));
@@ -193,6 +198,81 @@ class Vxi11SimServerExhaustionTest {
             for (SocketChannel flood : floods) {
                 flood.close();
             }
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aNewcomerTakesTheSlotOfTheConnectionIdleLongestWhenEverySlotIsTaken() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        List<String> infos = new CopyOnWriteArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").maxConnections(2)
+                .evictIdleAfter(Duration.ofMillis(200)).log(ServerLog.of(message -> { }, infos::add)).start()) {
+            Socket older = open(server.corePort(), sockets);
+            Socket idlest = open(server.corePort(), sockets);
+            assertTrue(ping(idlest, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION));
+            assertTrue(ping(older, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION)); // busy last
+            Thread.sleep(300); // both idle for more than the minimum from now on
+            Socket newcomer = open(server.corePort(), sockets);
+            assertTrue(ping(newcomer, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "served, not refused");
+            assertTrue(endOfStream(idlest), "the connection idle longest was closed");
+            assertTrue(ping(older, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "the other one is kept");
+            assertEquals(1, server.counters().evicted(), server.counters().toString());
+            assertEquals(0, server.counters().refused(), server.counters().toString());
+            assertEquals(1, infos.size(), infos.toString());
+            assertTrue(infos.get(0).contains(":" + idlest.getLocalPort() + ", idle for "), infos.get(0));
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aClientThatFloodsCallsAndNeverReadsIsClosedWhenItsRepliesStall() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").writeStallTimeout(Duration.ofMillis(300))
+                .log(ServerLog.of(warnings::add, message -> { })).start();
+                SocketChannel flood = SocketChannel.open()) {
+            java.io.ByteArrayOutputStream record = new java.io.ByteArrayOutputStream();
+            RecordStream.write(record, Rpc.call(1, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION, 0, 0));
+            ByteBuffer calls = ByteBuffer.allocate(record.size() * 256);
+            while (calls.hasRemaining()) {
+                calls.put(record.toByteArray());
+            }
+            calls.flip();
+            flood.setOption(StandardSocketOptions.SO_RCVBUF, 4096); // its unread replies soon stall the server
+            flood.connect(new InetSocketAddress("127.0.0.1", server.corePort()));
+            flood.configureBlocking(false);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            try {
+                while (server.counters().stalledWrites() == 0) { // calls as fast as the server takes them
+                    assertTrue(System.nanoTime() < deadline, "not closed after 20 s: " + server.counters());
+                    if (!calls.hasRemaining()) {
+                        calls.rewind(); // whole calls only: the buffer holds 256 of them
+                    }
+                    if (flood.write(calls) == 0) {
+                        Thread.sleep(5); // the server stopped reading: its replies stall
+                    }
+                }
+            } catch (IOException closedByServer) {
+                // the close arrived: the server closes, then logs and counts
+            }
+            while (server.counters().stalledWrites() == 0) {
+                assertTrue(System.nanoTime() < deadline, "closed but not counted: " + server.counters());
+                Thread.sleep(5);
+            }
+            assertTrue(server.awaitOpenConnections(0, Duration.ofSeconds(10)), server.counters().toString());
+            assertEquals(1, server.counters().stalledWrites(), server.counters().toString());
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.get(0).contains(":" + ((InetSocketAddress) flood.getLocalAddress()).getPort()
+                    + ": a write to it made no progress"), warnings.get(0));
+            Socket after = open(server.corePort(), sockets);
+            assertTrue(ping(after, Vxi11Protocol.CORE_PROGRAM, Vxi11Protocol.CORE_VERSION), "others are served");
+        } finally {
             for (Socket s : sockets) {
                 s.close();
             }
