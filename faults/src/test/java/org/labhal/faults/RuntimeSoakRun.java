@@ -41,8 +41,11 @@ public final class RuntimeSoakRun {
     private static final int SESSIONS = 2;
     /** How long a fault lasts at most before it is healed (half the time between faults when that is less). */
     private static final Duration FAULT_LIFETIME = Duration.ofSeconds(2);
-    /** Steps per instr:stress run: the soak is a series of them, each reported as it ends. */
+    /** Steps per instr:stress run unless {@code --round} says otherwise: each is reported as it ends. */
     private static final long ROUND = 100_000;
+    /** How often a round tries to start (open its sessions, ask its first questions), and the pause between. */
+    private static final int STARTS = 5;
+    private static final Duration START_PAUSE = Duration.ofSeconds(3);
     /** When a round's first fault comes: after instr:stress has opened its sessions (a failed open ends it). */
     private static final Duration FIRST_FAULT = Duration.ofSeconds(5);
     private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
@@ -58,6 +61,7 @@ public final class RuntimeSoakRun {
     private final List<Wired> wired = new ArrayList<>();
     private final Map<String, Integer> injected = new TreeMap<>(); // guarded by itself
     private final Duration budget;
+    private long roundSteps = ROUND;
     private volatile boolean stopping;
     private final Object faultLock = new Object();
     private long roundStart; // guarded by faultLock: System.nanoTime() when the current round began
@@ -77,23 +81,28 @@ public final class RuntimeSoakRun {
         List<String> plain = new ArrayList<>();
         Path jar = Path.of("runtime/target/labhal.jar");
         Duration budget = Duration.ofDays(365);
+        long round = ROUND;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--jar") && i + 1 < args.length) {
                 jar = Path.of(args[++i]);
             } else if (args[i].equals("--minutes") && i + 1 < args.length) {
                 budget = Duration.ofMinutes(Long.parseLong(args[++i]));
+            } else if (args[i].equals("--round") && i + 1 < args.length) {
+                round = Long.parseLong(args[++i]);
             } else {
                 plain.add(args[i]);
             }
         }
         long steps = plain.size() > 0 ? Long.parseLong(plain.get(0)) : 1_000_000;
         long seconds = plain.size() > 1 ? Long.parseLong(plain.get(1)) : 2;
-        if (steps < 1 || seconds < 1 || plain.size() > 2) {
+        if (steps < 1 || seconds < 1 || round < 1 || plain.size() > 2) {
             System.err.println("usage: RuntimeSoakRun [steps >= 1] [seconds between faults >= 1] [--jar path]"
-                    + " [--minutes budget]");
+                    + " [--minutes budget] [--round steps]");
             System.exit(2);
         }
-        System.exit(new RuntimeSoakRun(steps, Duration.ofSeconds(seconds), budget, jar).run() ? 0 : 1);
+        RuntimeSoakRun soak = new RuntimeSoakRun(steps, Duration.ofSeconds(seconds), budget, jar);
+        soak.roundSteps = round;
+        System.exit(soak.run() ? 0 : 1);
     }
 
     private boolean run() throws Exception {
@@ -143,13 +152,29 @@ public final class RuntimeSoakRun {
                                 steps - left, steps);
                         break;
                     }
-                    long round = Math.min(ROUND, left);
+                    long round = Math.min(roundSteps, left);
                     synchronized (faultLock) { // no fault while the round opens its sessions, none left armed
                         roundStart = System.nanoTime();
                         wired.forEach(w -> w.rig().proxy().heal());
                     }
-                    String report = runtime.shell("instr:stress " + String.join(",", ids) + " " + THREADS + " " + round
-                            + " " + SESSIONS, Duration.ofHours(6));
+                    String report = null;
+                    for (int start = 1; start <= STARTS; start++) {
+                        report = runtime.shell("instr:stress " + String.join(",", ids) + " " + THREADS + " " + round
+                                + " " + SESSIONS, Duration.ofHours(6));
+                        if (report == null || report.contains("steps done") || start == STARTS) {
+                            break;
+                        }
+                        // It could not open or ask its first questions (a step timed out on a machine under
+                        // load, say): say so, and try again after a pause rather than lose the round.
+                        totals.failedStarts.add(report.strip());
+                        say("round %d could not start (%s); again in %d s", totals.rounds + 1, report.strip(),
+                                START_PAUSE.toSeconds());
+                        Thread.sleep(START_PAUSE.toMillis());
+                        synchronized (faultLock) {
+                            roundStart = System.nanoTime();
+                            wired.forEach(w -> w.rig().proxy().heal());
+                        }
+                    }
                     totals.add(report, round);
                     if (System.getProperty("soak.verbose") != null) {
                         say("%s", report);
@@ -211,6 +236,7 @@ public final class RuntimeSoakRun {
         String last = "";
         final Map<String, Long> errors = new TreeMap<>();
         final List<String> examples = new ArrayList<>();
+        final List<String> failedStarts = new ArrayList<>();
 
         void add(String report, long round) {
             rounds++;
@@ -247,8 +273,9 @@ public final class RuntimeSoakRun {
         @Override
         public String toString() {
             return String.format("%,d of %,d steps answered, %,d wrong answers (%,d another step's answer, the rest "
-                    + "garbled), %,d errors, %,d sessions reopened, %d rounds (%d without a report)", done, attempted,
-                    wrong, crossed, errorCount, reopened, rounds, unreported);
+                    + "garbled), %,d errors, %,d sessions reopened, %d rounds (%d without a report, %d starts tried "
+                    + "again)", done, attempted, wrong, crossed, errorCount, reopened, rounds, unreported,
+                    failedStarts.size());
         }
     }
 
