@@ -174,6 +174,13 @@ final class InstrumentScript implements Connection {
         static final ScriptTransport TRANSPORT = new ScriptTransport();
         static final ResourceAddress STREAM = ResourceAddress.parse("TCPIP::127.0.0.1::5025::SOCKET");
         static final ResourceAddress MESSAGE = ResourceAddress.parse("TCPIP::127.0.0.1::inst0::INSTR");
+        /**
+         * Nothing waits for it (a read with nothing to send times out at once), so it only has to
+         * outlast pauses of the JVM or the machine within one step, which 100 ms did not: a query
+         * over 1-byte pieces timed out after 2 of its 5 bytes at nice 19 on a loaded machine
+         * (crash-1b3ed51c...).
+         */
+        static final Duration IO_TIMEOUT = Duration.ofMinutes(1);
 
         static {
             SESSIONS.addTransport(TRANSPORT);
@@ -189,7 +196,7 @@ final class InstrumentScript implements Connection {
             try {
                 SessionFactory sessions = Shared.SESSIONS;
                 return sessions.open(script.stream ? Shared.STREAM : Shared.MESSAGE, SessionOptions.defaults()
-                        .withIoTimeout(Duration.ofMillis(100)).withErrorChecking(errorChecking));
+                        .withIoTimeout(Shared.IO_TIMEOUT).withErrorChecking(errorChecking));
             } finally {
                 connecting = null;
             }
