@@ -21,8 +21,10 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  * Response framing and the block reader, through a real session: any answer an instrument sends, in
  * any pieces, over a stream or a message transport, ends a step normally or with a
  * {@link LabHalException}; reads stay within the answer (no spinning, no buffer sized by the wire);
- * the step ends at a message end or clears the device, never in the middle of a message; and the next
- * query gets its own answer.
+ * the step ends at a message end or clears the device, never in the middle of a message; the next
+ * query gets its own answer; and the step gives its session lock back and closing the session closes
+ * the link, so nothing of one input reaches the next (every input goes through one session factory
+ * and lock service, made once: see {@link InstrumentScript#open}).
  *
  * <p>Input: byte 0 chooses the transport framing (bit 0), the step (bits 1-3), the piece size (bits
  * 4-5) and error checking (bit 6); byte 1 is the length of the error-queue answer taken from the end;
