@@ -248,6 +248,16 @@ class ResourceAddressTest {
     }
 
     @Test
+    void controlCharactersWithoutAShortEscapeAreWrittenAsUnicodeEscapes() {
+        InvalidResourceException e = assertThrows(InvalidResourceException.class,
+                () -> ResourceAddress.parse("TCPIP::h\u0000\u001b\u007f\u009f::INSTR"));
+
+        assertEquals(8, e.position());
+        assertTrue(e.getMessage().startsWith("Invalid resource \"TCPIP::h\\u0000\\u001b\\u007f\\u009f::INSTR\": "
+                + "character \"\\u0000\" at position 8 "), e.getMessage());
+    }
+
+    @Test
     void controlCharactersAreEscapedInTheMessage() {
         InvalidResourceException e = assertThrows(InvalidResourceException.class,
                 () -> ResourceAddress.parse("TCPIP::10.0.0.5::INSTR\n"));

@@ -16,6 +16,7 @@ import org.labhal.api.SessionFactory;
 import org.labhal.api.SessionOptions;
 import org.labhal.api.TransportKind;
 import org.labhal.api.internal.lock.DefaultLockService;
+import org.labhal.api.internal.lock.LockClock;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.TransportFactory;
 
@@ -60,25 +61,24 @@ final class InstrumentScript implements Connection {
         answers.clear();
     }
 
-    /** Opens a session on this instrument through a real session factory and lock service. */
+    /**
+     * Opens a session on this instrument through the real session factory and lock service that
+     * every script shares: a fuzzer runs thousands of inputs a second, and a lock service of its own
+     * per input would cost each one a clock thread. Closing the session must close the link and give
+     * back the channel ({@link #openConnections()}), so nothing of one input reaches the next.
+     */
     Session open(boolean errorChecking) throws LabHalException {
-        DefaultSessionFactory factory = new DefaultSessionFactory(new DefaultLockService());
-        InstrumentScript self = this;
-        factory.addTransport(new TransportFactory() {
-            @Override
-            public Set<TransportKind> kinds() {
-                return EnumSet.allOf(TransportKind.class);
-            }
+        return Shared.TRANSPORT.open(this, errorChecking);
+    }
 
-            @Override
-            public Connection open(ResourceAddress address, Duration timeout) {
-                return self;
-            }
-        });
-        SessionFactory sessions = factory;
-        String resource = stream ? "TCPIP::127.0.0.1::5025::SOCKET" : "TCPIP::127.0.0.1::inst0::INSTR";
-        return sessions.open(ResourceAddress.parse(resource),
-                SessionOptions.defaults().withIoTimeout(Duration.ofMillis(100)).withErrorChecking(errorChecking));
+    /** @return how many connections the shared session factory has open, from every script */
+    static int openConnections() {
+        return Shared.SESSIONS.openConnections();
+    }
+
+    /** @return whether message ends are LFs (a stream transport) rather than END */
+    boolean stream() {
+        return stream;
     }
 
     /** @return how many reads the session made */
@@ -160,6 +160,63 @@ final class InstrumentScript implements Connection {
     public void clear(Duration timeout) {
         pending.clear();
         offset = 0;
+    }
+
+    /**
+     * What every script shares, made once. The lock service keeps time with the precise clock, which
+     * needs no ticker thread; the addresses are parsed once, since parsing is no part of what the
+     * framing target fuzzes.
+     */
+    private static final class Shared {
+        static final DefaultLockService LOCKS =
+                new DefaultLockService(DefaultLockService.DEFAULT_AGING, LockClock.precise());
+        static final DefaultSessionFactory SESSIONS = new DefaultSessionFactory(LOCKS);
+        static final ScriptTransport TRANSPORT = new ScriptTransport();
+        static final ResourceAddress STREAM = ResourceAddress.parse("TCPIP::127.0.0.1::5025::SOCKET");
+        static final ResourceAddress MESSAGE = ResourceAddress.parse("TCPIP::127.0.0.1::inst0::INSTR");
+        /**
+         * Nothing waits for it (a read with nothing to send times out at once), so it only has to
+         * outlast pauses of the JVM or the machine within one step, which 100 ms did not: a query
+         * over 1-byte pieces timed out after 2 of its 5 bytes at nice 19 on a loaded machine
+         * (crash-1b3ed51c...).
+         */
+        static final Duration IO_TIMEOUT = Duration.ofMinutes(1);
+
+        static {
+            SESSIONS.addTransport(TRANSPORT);
+        }
+    }
+
+    /** Connects the session factory to the one script being opened, and to nothing else. */
+    private static final class ScriptTransport implements TransportFactory {
+        private InstrumentScript connecting; // guarded by this
+
+        synchronized Session open(InstrumentScript script, boolean errorChecking) throws LabHalException {
+            connecting = script;
+            try {
+                SessionFactory sessions = Shared.SESSIONS;
+                return sessions.open(script.stream ? Shared.STREAM : Shared.MESSAGE, SessionOptions.defaults()
+                        .withIoTimeout(Shared.IO_TIMEOUT).withErrorChecking(errorChecking));
+            } finally {
+                connecting = null;
+            }
+        }
+
+        @Override
+        public Set<TransportKind> kinds() {
+            return EnumSet.allOf(TransportKind.class);
+        }
+
+        @Override
+        public synchronized Connection open(ResourceAddress address, Duration timeout) throws LabHalException {
+            if (connecting == null) {
+                // A second connection for one session would get no script: say so instead of answering.
+                throw new ConnectionLostException("scripted instrument: no script is being opened", null);
+            }
+            InstrumentScript script = connecting;
+            connecting = null;
+            return script;
+        }
     }
 
     @Override
