@@ -40,7 +40,7 @@ import org.labhal.faults.Rig.Transport;
 public final class SoakRun {
     private static final int THREADS = 16;
     private static final Duration IO = Duration.ofMillis(500);
-    private static final Pattern TOKEN = Pattern.compile("t\\d+s\\d+");
+    private static final Pattern TOKEN_PARTS = Pattern.compile("t(\\d{1,3})s(\\d+)");
     /** The faults that leave the line usable afterwards (a cut on a serial line would end socat: no). */
     private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
         Action.FLOOD, Action.TRUNCATE, Action.CORRUPT};
@@ -152,7 +152,7 @@ public final class SoakRun {
                 steps.get() / Math.max(0.001, took.toNanos() / 1e9));
         System.out.printf("  own answers:           %,d%n", passed.sum());
         System.out.printf("  WRONG answers:         %,d (another question's answer; must be 0)%n", wrong.sum());
-        System.out.printf("  garbled answers:       %,d (a corrupt fault inverted a byte of the answer)%n",
+        System.out.printf("  garbled answers:       %,d (a corrupt or flood fault changed bytes of the answer)%n",
                 garbled.sum());
         System.out.printf("  errors by kind:        %s%n", errorCounts());
         System.out.printf("  faults injected:       %s%n", new TreeMap<>(count(injected)));
@@ -206,7 +206,7 @@ public final class SoakRun {
             String answer = sessions[i].query(Case.echo(token));
             if (answer.equals(token)) {
                 passed.increment();
-            } else if (TOKEN.matcher(answer).matches()) {
+            } else if (askedHere(answer, i)) {
                 wrong.increment();
                 synchronized (wrongSamples) {
                     if (wrongSamples.size() < 20) {
@@ -231,6 +231,22 @@ public final class SoakRun {
                 reopened.increment();
             }
         }
+    }
+
+    /**
+     * Whether {@code answer} is the token of a question really asked of instrument {@code i}: thread t's
+     * step n goes to instrument (n + t) mod instruments, n was handed out already and has no leading
+     * zero. A flood fault that overwrites the tail of an answer's payload with digits ("t1s4" + "012345")
+     * makes a token-shaped answer nobody asked: garbled, not another question's answer.
+     */
+    private boolean askedHere(String answer, int i) {
+        java.util.regex.Matcher m = TOKEN_PARTS.matcher(answer);
+        if (!m.matches() || m.group(2).startsWith("0") && m.group(2).length() > 1 || m.group(2).length() > 12) {
+            return false;
+        }
+        long thread = Long.parseLong(m.group(1));
+        long n = Long.parseLong(m.group(2));
+        return thread < THREADS && n <= steps.get() && (n + thread) % instruments.size() == i;
     }
 
     /** Heals the last fault and arms a new one on a random instrument with a wire. */
