@@ -79,12 +79,16 @@ class SerialTransportTest {
     }
 
     private static String readMessage(Connection c) throws LabHalException {
+        return readMessage(c, IO);
+    }
+
+    private static String readMessage(Connection c, Duration timeout) throws LabHalException {
         StringBuilder message = new StringBuilder();
         ByteBuffer buffer = ByteBuffer.allocate(64);
         boolean end;
         do {
             buffer.clear();
-            end = c.read(buffer, IO);
+            end = c.read(buffer, timeout);
             message.append(new String(buffer.array(), 0, buffer.position(), StandardCharsets.ISO_8859_1));
         } while (!end);
         return message.toString();
@@ -618,15 +622,8 @@ class SerialTransportTest {
                 assertEquals(question + "\n", peer.receive(question.length() + 1, QUIET));
                 peer.send("q" + i + "\n");
                 try {
-                    StringBuilder answer = new StringBuilder();
-                    ByteBuffer buffer = ByteBuffer.allocate(64);
-                    boolean end;
-                    do {
-                        buffer.clear();
-                        end = c.read(buffer, Duration.ofMillis(200));
-                        answer.append(new String(buffer.array(), 0, buffer.position(), StandardCharsets.ISO_8859_1));
-                    } while (!end);
-                    assertEquals("q" + i + "\n", answer.toString(), "never another question's answer");
+                    assertEquals("q" + i + "\n", readMessage(c, Duration.ofMillis(200)),
+                            "never another question's answer");
                     outcomes.append('.');
                 } catch (IoTimeoutException e) {
                     outcomes.append('T');

@@ -129,6 +129,21 @@ class Vxi11FaultTest {
         reply(out, Rpc.accepted(call.xid(), 0, 8).putInt(error).putInt(size));
     }
 
+    /**
+     * Answers a device_write: the first with error 15 (I/O timeout) after taking half of its data, the
+     * others whole.
+     */
+    private static void cutFirstWriteInHalf(Rpc.Call call, XdrDecoder args, OutputStream out, AtomicInteger writes)
+            throws IOException {
+        args.getInt();
+        args.getUnsignedInt();
+        args.getUnsignedInt();
+        args.getInt();
+        int n = args.getOpaque(1024).length;
+        boolean first = writes.getAndIncrement() == 0;
+        answerWrite(call, first ? Vxi11Protocol.ERR_IO_TIMEOUT : 0, first ? n / 2 : n, out);
+    }
+
     private static void answer(Rpc.Call call, int error, OutputStream out) throws IOException {
         reply(out, Rpc.accepted(call.xid(), 0, 4).putInt(error));
     }
@@ -233,13 +248,7 @@ class Vxi11FaultTest {
         sessions.addTransport(transport);
         try (ScriptedPeer peer = ScriptedPeer.start(1024, (call, args, out) -> {
             if (call.procedure() == DEVICE_WRITE) {
-                args.getInt();
-                args.getUnsignedInt();
-                args.getUnsignedInt();
-                args.getInt();
-                int n = args.getOpaque(1024).length;
-                boolean first = writes.getAndIncrement() == 0;
-                answerWrite(call, first ? Vxi11Protocol.ERR_IO_TIMEOUT : 0, first ? n / 2 : n, out);
+                cutFirstWriteInHalf(call, args, out, writes);
             } else {
                 answer(call, 0, out);
             }
@@ -331,13 +340,7 @@ class Vxi11FaultTest {
         AtomicInteger writes = new AtomicInteger();
         try (ScriptedPeer peer = ScriptedPeer.start(1024, (call, args, out) -> {
             if (call.procedure() == DEVICE_WRITE) {
-                args.getInt();
-                args.getUnsignedInt();
-                args.getUnsignedInt();
-                args.getInt();
-                int n = args.getOpaque(1024).length;
-                boolean first = writes.getAndIncrement() == 0;
-                answerWrite(call, first ? Vxi11Protocol.ERR_IO_TIMEOUT : 0, first ? n / 2 : n, out);
+                cutFirstWriteInHalf(call, args, out, writes);
             } else if (call.procedure() == DEVICE_READ) {
                 reply(out, Rpc.accepted(call.xid(), 0, 12).putInt(0).putInt(4).putString("own"));
             } else if (call.procedure() != DEVICE_CLEAR) { // device_clear: never answered
