@@ -350,7 +350,7 @@ final class Vxi11Connection implements Vxi11Link {
         if (error == ERR_LOCKED) {
             try {
                 Deadline deadline = budget.reply();
-                exchange(DEVICE_READ, readAhead, deadline, () -> rpc.reply(readAhead, deadline));
+                awaitReply(DEVICE_READ, readAhead, deadline);
                 return;
             } catch (IoTimeoutException e) {
                 throw lose(why + ", and that device_read was not answered in time either", e);
@@ -496,7 +496,7 @@ final class Vxi11Connection implements Vxi11Link {
         RpcClient.Request request = ahead;
         ahead = null;
         try {
-            XdrDecoder reply = exchange(DEVICE_READ, request, deadline, () -> rpc.reply(request, deadline));
+            XdrDecoder reply = awaitReply(DEVICE_READ, request, deadline);
             int error = reply.getInt();
             int reason = reply.getInt();
             if (error != ERR_NONE) {
@@ -753,9 +753,18 @@ final class Vxi11Connection implements Vxi11Link {
         return settings.lockWait().isZero() ? 0 : FLAG_WAITLOCK;
     }
 
-    /** Waits for the call before this one to finish; an interrupt ends the wait, or prevents it. */
+    /**
+     * Waits for the call before this one to finish; an interrupt ends the wait, or prevents it. A read
+     * whose query's device_read is already out ({@link #ahead}) is the exception: that call is
+     * outstanding on the instrument, so an interrupted read goes on to end it (the exchange aborts it
+     * and closes the link, {@link #interrupted}) rather than leave it queued on the core channel, where
+     * whatever comes next would wait behind it.
+     */
     private void enter(int procedure) throws LabHalException {
         if (Thread.currentThread().isInterrupted()) {
+            if (procedure == DEVICE_READ && ahead != null && calls.tryLock()) {
+                return;
+            }
             throw interruptedBefore(name(procedure) + " was sent; the link stays open");
         }
         try {
@@ -782,6 +791,16 @@ final class Vxi11Connection implements Vxi11Link {
         return exchange(procedure, request, deadline, () -> rpc.call(request, deadline));
     }
 
+    /**
+     * Waits for the reply to a call sent before (a read-ahead) and maps every failure as
+     * {@link #exchange} does; the caller holds {@code calls}. An interrupt, even one that came before
+     * this wait began, ends the call outstanding on the instrument ({@link #interrupted}).
+     */
+    private XdrDecoder awaitReply(int procedure, RpcClient.Request request, Deadline deadline)
+            throws LabHalException {
+        return exchange(procedure, request, deadline, true, () -> rpc.reply(request, deadline));
+    }
+
     /** One exchange with the RPC client: a call, or the wait for a reply to a call sent before. */
     @FunctionalInterface
     private interface Exchange {
@@ -794,13 +813,20 @@ final class Vxi11Connection implements Vxi11Link {
      */
     private XdrDecoder exchange(int procedure, RpcClient.Request request, Deadline deadline, Exchange exchange)
             throws LabHalException {
+        return exchange(procedure, request, deadline, false, exchange);
+    }
+
+    /** As above; {@code sent} says whether the call went out before (only its reply is awaited). */
+    private XdrDecoder exchange(int procedure, RpcClient.Request request, Deadline deadline, boolean sent,
+            Exchange exchange) throws LabHalException {
         synchronized (state) {
             if (closedBecause != null) {
                 throw closedFailure(null);
             }
         }
         if (Thread.currentThread().isInterrupted()) {
-            throw interruptedBefore(name(procedure) + " was sent; the link stays open");
+            throw sent ? interrupted(procedure, request)
+                    : interruptedBefore(name(procedure) + " was sent; the link stays open");
         }
         try {
             return exchange.run();
@@ -828,7 +854,9 @@ final class Vxi11Connection implements Vxi11Link {
     /**
      * The caller was interrupted while its call was outstanding on the instrument: aborts the call,
      * waits briefly for its (error 23) reply so that the instrument has let go of it, then destroys
-     * the link and closes the connection, as an interruptible channel would.
+     * the link and closes the connection, as an interruptible channel would. Without that reply the
+     * core channel is still held by the call, so destroy_link would only wait behind it: the
+     * connection is closed at once (the instrument destroys the link when its connection goes).
      */
     private StepInterruptedException interrupted(int procedure, RpcClient.Request request) {
         Thread.interrupted(); // cleared for the bounded waits below; set again before returning
@@ -844,18 +872,20 @@ final class Vxi11Connection implements Vxi11Link {
                 failure.addSuppressed(e);
                 aborted = false;
             }
+            boolean answered = false;
             if (aborted) {
                 try {
                     int error = rpc.reply(request, Deadline.after(ABORT_WAIT)).getInt();
+                    answered = true;
                     if (error == ERR_ABORT) {
                         failure.addSuppressed(abortedException(procedure, resource + ": " + what
                                 + " was ended by device_abort (VXI-11 error 23)"));
                     }
                 } catch (IOException | RpcRejectedException e) {
-                    // no reply in time, or none at all: destroy_link or the close below ends the call
+                    // no reply in time, or none at all: the close below ends the call
                 }
             }
-            shutDown("closed because the caller was interrupted during " + what, true);
+            shutDown("closed because the caller was interrupted during " + what, answered);
         } finally {
             Thread.currentThread().interrupt();
         }

@@ -24,6 +24,7 @@ import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
 import org.labhal.api.transport.Connection;
 import org.labhal.transport.vxi11.Vxi11Exception;
 import org.labhal.transport.vxi11.Vxi11Link;
@@ -209,6 +210,34 @@ class Vxi11ReadAheadTest {
                     () -> read(link, 4096, LONG)));
             assertTrue(link.isOpen());
             assertEquals("answer", query(link, "QUERY?"));
+        }
+    }
+
+    @Test
+    void aReadInterruptedBeforeItBeganEndsTheReadAheadOutstandingInsteadOfLeavingItOnTheCoreChannel() throws Exception {
+        // The device_read went out with the query and is never answered. A read that sees the
+        // interrupt flag before waiting for it must not say "nothing was sent; the link stays open": a
+        // device_clear to resynchronise would then wait behind that read until its timeout.
+        ScriptedPeer.Script script = (call, args, out) -> {
+            if (call.procedure() == Vxi11Protocol.DEVICE_WRITE) {
+                answerWrite(call, 0, 6, out);
+            }
+        };
+        try (ScriptedPeer peer = ScriptedPeer.start(1024, script); Vxi11Link link = open(transport, peer, "")) {
+            writeQuery(link, "QUERY?", LONG);
+            Thread.currentThread().interrupt();
+            StepInterruptedException e;
+            try {
+                e = assertThrows(StepInterruptedException.class, () -> read(link, 4096, LONG));
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status stays set");
+            } finally {
+                Thread.interrupted();
+            }
+            assertTrue(e.getMessage().contains("interrupted during device_read; the call was aborted and the link "
+                    + "closed"), e.getMessage());
+            assertFalse(link.isOpen(), "the unanswered device_read held the core channel: the link is closed");
+            assertEquals(List.of(Vxi11Protocol.DEVICE_WRITE, Vxi11Protocol.DEVICE_READ), peer.procedures(),
+                    "no destroy_link queued behind the unanswered call");
         }
     }
 }
