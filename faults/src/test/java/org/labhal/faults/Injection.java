@@ -71,16 +71,6 @@ enum Injection {
      * Listed in RELIABILITY.md; remove a line here when its fix lands.
      */
     private String openDefect(Transport transport) {
-        if (transport == Transport.SERIAL && this == TRUNCATE_ANSWER) {
-            return OPEN + "a byte stream cannot tell an answer whose end was lost from one whose end comes late; the "
-                    + "serial transport assumes late (never a wrong answer), so the next answer is taken for the rest "
-                    + "and the steps after time out until late_ms has passed";
-        }
-        if (transport == Transport.SERIAL && this == CUT_WRITE) {
-            return OPEN + "the fragment of a cut 16 MiB query is ended by the next connection and taken to draw an "
-                    + "answer; the simulator drops a message past 2 MiB without one, so the next answer is taken for "
-                    + "the fragment's and the steps after time out until late_ms has passed";
-        }
         return null;
     }
 }

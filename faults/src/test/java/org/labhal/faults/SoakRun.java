@@ -44,12 +44,9 @@ public final class SoakRun {
     /** The faults that leave the line usable afterwards (a cut on a serial line would end socat: no). */
     private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
         Action.FLOOD, Action.TRUNCATE, Action.CORRUPT};
-    /**
-     * The serial line's: a cut would unplug the pty (see Injection.excludedFor), and an answer whose end a
-     * truncate or corrupt fault takes keeps the line one answer behind for good (RELIABILITY.md, Still
-     * open), which would stall the soak rather than test anything more.
-     */
-    private static final Action[] SERIAL_FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FLOOD};
+    /** The serial line's: all but the cuts, which would unplug the pty (see Injection.excludedFor). */
+    private static final Action[] SERIAL_FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FLOOD,
+        Action.TRUNCATE, Action.CORRUPT};
 
     private record Instrument(String name, Rig rig, SessionOptions options) {
     }

@@ -19,9 +19,21 @@ import org.labhal.api.transport.Deadline;
  * <li><b>A fragment</b>: part of a message went out when its write failed. The next write ends it
  * with the write termination first, so the instrument parses it as a message of its own (and
  * reports its error) instead of joining the next command to it; when the fragment held a {@code ?}
- * it may draw an answer, which is then owed.</li>
+ * it may draw an answer or not, so the line is then out of step (below).</li>
  * <li><b>Unsettled</b>: the last connection ended while the instrument kept sending. The next
  * connection drains until the line falls quiet before its first step, and counts nothing.</li>
+ * <li><b>Out of step</b>: the line cannot tell whether the instrument will still send something,
+ * so the debt is dropped and no message goes out until the line has been silent for
+ * {@code late_ms}: whatever the instrument still owed has come (and was thrown away) or never will,
+ * and the next answer is the next question's. Three things put a line out of step. A read that got
+ * part of its answer and then nothing until its timeout: the answer's end was lost (a cut or
+ * corrupted terminator) or its rest is late. {@value #MISSES_OUT_OF_STEP} reads in a row that gave
+ * up on their own answer after a message paid an earlier debt: the mark of an end lost where no read
+ * saw it, which joined the next answer into one message that paid the debt, so that each question
+ * waits for an answer already taken, times out and owes one again, for good; an instrument whose
+ * every answer comes later than the I/O timeout looks the same, and there merely forgetting the debt
+ * would hand its late answer to the next question. And a fragment with a {@code ?} ended by the
+ * write termination, which may draw an answer or not.</li>
  * </ul>
  *
  * <p>One connection at a time is open on a device; the one closing and the one opening may still
@@ -29,11 +41,18 @@ import org.labhal.api.transport.Deadline;
  * synchronised.
  */
 final class LineDebt {
+    /** Reads in a row that missed their own answer, each after a debt was paid, that put the line out of step. */
+    static final int MISSES_OUT_OF_STEP = 3;
+
     private int owed;
     private long owedSince; // System.nanoTime() when reads began missing answers; meaningful while owed > 0
     private boolean fragment;
     private boolean fragmentAsks;
     private boolean unsettled;
+    private boolean paidSinceMiss; // a debt was paid since the last read that missed its own answer
+    private int paidMisses; // reads in a row that missed their own answer after a debt was paid
+    private volatile boolean outOfStep;
+    private long heardAt; // System.nanoTime() of the last input seen while out of step
 
     /** A read gave up on its answer, or on the rest of one: it is discarded when it comes. */
     synchronized void owe() {
@@ -43,11 +62,62 @@ final class LineDebt {
         owed++;
     }
 
+    /**
+     * A read that waited for the answer to its own question timed out: that answer is owed, or, when
+     * part of it had come or this is the {@value #MISSES_OUT_OF_STEP}th such read in a row to miss
+     * after a debt was paid, the line is out of step (see the class comment).
+     *
+     * @param partAnswered whether part of the answer had come
+     */
+    synchronized void missed(boolean partAnswered) {
+        owe();
+        paidMisses = paidSinceMiss ? paidMisses + 1 : 0;
+        paidSinceMiss = false;
+        if (partAnswered || paidMisses >= MISSES_OUT_OF_STEP) {
+            outOfStep();
+        }
+    }
+
+    /** Nothing owed can be counted any more: the next message waits for {@code late_ms} of silence. */
+    private void outOfStep() {
+        paidMisses = 0;
+        owed = 0;
+        outOfStep = true;
+        heardAt = System.nanoTime();
+    }
+
     /** A message nobody asked for ended (a read took it or a discard ate it): one debt less. */
     synchronized void paid() {
         if (owed > 0) {
             owed--;
+            paidSinceMiss = true;
         }
+    }
+
+    /** @return whether no question may go out until the line has been silent for {@code late_ms} */
+    boolean isOutOfStep() {
+        return outOfStep;
+    }
+
+    /** Input arrived (and was thrown away) while out of step: the silence starts again. */
+    synchronized void heard() {
+        heardAt = System.nanoTime();
+    }
+
+    /**
+     * @param late the silence that puts an out-of-step line back in step
+     * @return the silence still needed, in nanoseconds; 0 when the line is in step (again)
+     */
+    synchronized long silenceNeeded(Duration late) {
+        if (!outOfStep) {
+            return 0;
+        }
+        long left = Deadline.nanos(late) - (System.nanoTime() - heardAt);
+        if (left > 0) {
+            return left;
+        }
+        outOfStep = false;
+        return 0;
     }
 
     /**
@@ -66,6 +136,8 @@ final class LineDebt {
         if (owed > 0) {
             owedSince = System.nanoTime();
         }
+        paidMisses = 0;
+        paidSinceMiss = false;
     }
 
     /** Part of a message went out and the rest never will. */
@@ -84,13 +156,13 @@ final class LineDebt {
         return fragment;
     }
 
-    /** The termination after the fragment went out: its answer, if it may draw one, is owed. */
+    /** The termination after the fragment went out: when it may draw an answer, the line is out of step. */
     synchronized void fragmentEnded() {
         boolean asks = fragmentAsks;
         fragment = false;
         fragmentAsks = false;
         if (asks) {
-            owe();
+            outOfStep();
         }
     }
 
@@ -112,12 +184,12 @@ final class LineDebt {
 
     /** @return whether nothing is owed or held: a new port may throw away stale input */
     synchronized boolean isClean() {
-        return owed == 0 && !fragment && !unsettled;
+        return owed == 0 && !fragment && !unsettled && !outOfStep;
     }
 
     @Override
     public synchronized String toString() {
         return "owed " + owed + (fragment ? ", a fragment" + (fragmentAsks ? " with a query" : "") : "")
-                + (unsettled ? ", unsettled" : "");
+                + (unsettled ? ", unsettled" : "") + (outOfStep ? ", out of step" : "");
     }
 }

@@ -148,6 +148,9 @@ final class SerialConnection implements Connection {
                 dropStale();
             }
             endFragment(deadline, timeout);
+            if (line.isOutOfStep() && asks(data)) {
+                awaitSilence(deadline, timeout);
+            }
             while (sent < total) {
                 int n = Math.min(chunk, total - sent);
                 if (Thread.currentThread().isInterrupted()) {
@@ -210,6 +213,33 @@ final class SerialConnection implements Connection {
         }
     }
 
+    /**
+     * The line is out of step ({@link LineDebt}) and a message that may draw an answer is about to go
+     * out: throws away whatever comes until the line has been silent for {@code late_ms}, so that
+     * nothing the instrument still owes can be taken for its answer. Fails at the write's deadline
+     * with nothing sent. A command goes out at once: it draws no answer.
+     */
+    private void awaitSilence(long deadline, Duration timeout) throws LabHalException {
+        while (true) {
+            inputStart = inputEnd = 0; // what fill brought was heard (LineDebt.heard) and is dropped
+            long needed = line.silenceNeeded(settings.late());
+            if (needed == 0) {
+                midMessage = false;
+                partial = false;
+                return;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                long late = settings.late().toMillis();
+                throw new IoTimeoutException(describe() + " is out of step (an answer lost its end or came late, "
+                        + "or a cut query may draw an answer): nothing is sent until the line has been silent for "
+                        + "late_ms (" + late + " ms), and it was silent for only "
+                        + (late - TimeUnit.NANOSECONDS.toMillis(needed)) + " ms within " + Deadline.millis(timeout)
+                        + " ms", timeout);
+            }
+            fill("write");
+        }
+    }
+
     /** Ends a fragment an earlier write left in the instrument with the write termination. */
     private void endFragment(long deadline, Duration timeout) throws LabHalException {
         byte[] termination = settings.writeTermination();
@@ -219,6 +249,16 @@ final class SerialConnection implements Connection {
         System.arraycopy(termination, 0, output, 0, termination.length);
         writeChunk(termination.length, deadline, timeout, 0, termination.length);
         line.fragmentEnded();
+    }
+
+    /** Whether the message may draw an answer: it holds a {@code ?}. */
+    private static boolean asks(ByteBuffer data) {
+        for (int i = data.position(); i < data.limit(); i++) {
+            if (data.get(i) == '?') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean holdsQuestionMark(int n) {
@@ -331,17 +371,25 @@ final class SerialConnection implements Connection {
                 }
             }
             return ended;
-        } catch (IoTimeoutException | StepInterruptedException e) {
-            gaveUp();
+        } catch (IoTimeoutException e) {
+            gaveUp(true);
+            throw e;
+        } catch (StepInterruptedException e) {
+            gaveUp(false);
             throw e;
         } finally {
             exit();
         }
     }
 
-    /** A read gave up: its answer, or the rest of it, may still come and is discarded then. */
-    private void gaveUp() {
-        if (waiting || midMessage) {
+    /**
+     * A read gave up: its answer, or the rest of it, may still come and is discarded then. Only a
+     * timeout while waiting for its own answer is a miss that can tell the line is out of step.
+     */
+    private void gaveUp(boolean timedOut) {
+        if (waiting && timedOut) {
+            line.missed(midMessage);
+        } else if (waiting || midMessage) {
             line.owe();
         }
         waiting = false;
@@ -422,6 +470,9 @@ final class SerialConnection implements Connection {
         }
         inputStart = 0;
         inputEnd = n;
+        if (n > 0 && line.isOutOfStep()) {
+            line.heard();
+        }
     }
 
     /**
