@@ -785,9 +785,19 @@ final class HislipConnection implements HislipLink {
                         + holders(lockString, started + total), HislipLockException.Reason.HELD_ELSEWHERE, lockString,
                         asked);
             }
-            default -> throw new HislipLockException(resource + ": the instrument rejected the request for " + what
-                    + " (AsyncLockResponse " + h.control() + ", e.g. this session holds it already)",
+            case 3 -> throw new HislipLockException(resource + ": the instrument rejected the request for " + what
+                    + " (AsyncLockResponse 3, e.g. this session holds it already)",
                     HislipLockException.Reason.REJECTED, lockString, asked);
+            default -> {
+                // No answer a lock request can have (a grant garbled on the way, say): the instrument may
+                // hold the lock for this client, so it must be made to let go
+                String why = "the instrument answered the request for " + what + " with AsyncLockResponse "
+                        + h.control() + ", neither a grant (1), a refusal (0) nor an error (3), so whether it holds "
+                        + "the lock for this client is unknown; the connection was closed so that the instrument "
+                        + "frees it";
+                shutDown("closed because " + why);
+                throw new ConnectionLostException(resource + ": " + why, null);
+            }
         }
     }
 

@@ -299,6 +299,36 @@ class HislipHostilePeerTest {
     }
 
     /**
+     * An answer to a lock request that is neither a grant, a refusal nor an error (here a grant whose
+     * control byte was inverted on the way, as the soak's corrupt fault did) leaves it unknown whether the
+     * instrument holds the lock for this client. Taking it for a refusal kept the lock held on the
+     * instrument for as long as the link lived, and every other client was refused it (the soak's
+     * shared-buffer meter over HiSLIP fell from 300 to 14 steps a second for good). The link closes, so
+     * that the instrument frees whatever it granted.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0xFE, 2})
+    void aLockAnswerThatIsNeitherGrantNorRefusalClosesTheLinkSoTheInstrumentFreesTheLock(int control)
+            throws Exception {
+        try (RawPeer peer = new RawPeer()) {
+            script(() -> {
+                peer.handshake();
+                Header request = RawPeer.readMessage(peer.async);
+                assertEquals(MessageType.ASYNC_LOCK, request.type());
+                assertEquals(1, request.control(), "a request, not a release");
+                RawPeer.send(peer.async, MessageType.ASYNC_LOCK_RESPONSE, control, 0, new byte[0]);
+                awaitClosedByClient(peer.async);
+            });
+            HislipLink link = open(peer);
+
+            ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                    () -> link.lockInstrument(IO, null));
+            assertTrue(e.getMessage().contains("AsyncLockResponse " + control), e.getMessage());
+            assertFalse(link.isOpen());
+        }
+    }
+
+    /**
      * The peer never answers the first status query and answers every later one with its own number.
      * The answer owed to the first must not swallow the second's (it used to, and every later one's).
      */

@@ -13,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -85,6 +86,12 @@ final class Vxi11Connection implements Vxi11Link {
      * call to end: short, so that a dead abort channel cannot hold up a close.
      */
     static final Duration ABORT_WAIT = Duration.ofMillis(500);
+
+    /**
+     * What device_lock returns (VXI-11 B.6.11): success, invalid link identifier, device locked by
+     * another link, abort.
+     */
+    private static final Set<Integer> LOCK_ANSWERS = Set.of(ERR_NONE, ERR_INVALID_LINK, ERR_LOCKED, ERR_ABORT);
     /** Reply overhead beyond device_read data: RPC header, error, reason, opaque length. */
     private static final int REPLY_OVERHEAD = 1024;
 
@@ -575,7 +582,15 @@ final class Vxi11Connection implements Vxi11Link {
             } catch (IoTimeoutException e) {
                 throw unanswered(DEVICE_LOCK, e, "a lock it grants late");
             }
-            check(DEVICE_LOCK, reply.getInt(), wait, " after waiting " + ms(wait) + " ms");
+            int error = reply.getInt();
+            if (!LOCK_ANSWERS.contains(error)) {
+                // garbled on the way, say: the instrument may hold the lock for this link, which would
+                // then believe it has none; closing the link frees it
+                throw lose("answered device_lock with VXI-11 error " + error + ", which device_lock cannot return "
+                        + "(it returns 0, 4, 11 or 23), so whether the instrument holds the lock for this link is "
+                        + "unknown", null);
+            }
+            check(DEVICE_LOCK, error, wait, " after waiting " + ms(wait) + " ms");
         } catch (XdrException e) {
             throw lose("sent a malformed device_lock reply: " + e.getMessage(), e);
         } finally {

@@ -533,4 +533,30 @@ class Vxi11FaultTest {
             assertFalse(peer.locked());
         }
     }
+
+    /**
+     * A device_lock answer that device_lock cannot give (a success garbled on the way, as the soak's
+     * corrupt fault can make one) leaves it unknown whether the instrument holds the lock for this link.
+     * Taking it for a failure would keep the lock held for a link that believes it has none, and every
+     * other client refused; the link closes instead, which frees it.
+     */
+    @Test
+    void aDeviceLockAnswerDeviceLockCannotGiveClosesTheLinkSoTheInstrumentFreesTheLock() throws Exception {
+        ScriptedPeer[] self = new ScriptedPeer[1];
+        try (ScriptedPeer peer = ScriptedPeer.start(1024, (call, args, out) -> {
+            if (call.procedure() == DEVICE_LOCK) {
+                self[0].grantLock();
+                answer(call, 0xFF, out);
+            } else {
+                answer(call, 0, out);
+            }
+        })) {
+            self[0] = peer;
+            Vxi11Link link = open(peer);
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> link.lock(LONG));
+            assertTrue(e.getMessage().contains("error 255, which device_lock cannot return"), e.getMessage());
+            assertFalse(link.isOpen());
+            await(() -> !peer.locked(), "the instrument freed the lock of the closed link");
+        }
+    }
 }
