@@ -89,26 +89,34 @@ public final class SimStreamBridge {
         }
     }
 
-    /** Sends every complete response waiting in the output queue. */
+    /**
+     * Sends one complete response message from the output queue, when there is one: a program
+     * message leaves at most one. Never more: on a {@code SHARED} instrument, looking again after
+     * sending took the response of the next client's message (it asks as soon as this answer reaches
+     * its own client, and its message may run before this thread looks) and sent it to the wrong
+     * stream, though the clients took turns (the soak found it: one answer to another question in
+     * about 100,000, and that client one answer behind from then on).
+     */
     private void sendResponses(byte[] buffer) throws IOException, InterruptedException {
-        while ((exchange.statusByte(false) & MessageExchange.MAV) != 0) {
-            SimRead read;
-            do {
-                try {
-                    read = connection.read(buffer, 0, CHUNK, Duration.ZERO);
-                } catch (TimeoutException takenMeanwhile) {
-                    return; // another client of a SHARED instrument got there first
-                }
-                int length = read.count();
-                if (read.end() && ending != LineEnding.LF) {
-                    length--; // the simulator's LF
-                    byte[] terminator = ending.bytes();
-                    System.arraycopy(terminator, 0, buffer, length, terminator.length);
-                    length += terminator.length;
-                }
-                output.write(buffer, 0, length);
-            } while (!read.end());
-            output.flush();
+        if ((exchange.statusByte(false) & MessageExchange.MAV) == 0) {
+            return;
         }
+        SimRead read;
+        do {
+            try {
+                read = connection.read(buffer, 0, CHUNK, Duration.ZERO);
+            } catch (TimeoutException takenMeanwhile) {
+                return; // another client of a SHARED instrument got there first
+            }
+            int length = read.count();
+            if (read.end() && ending != LineEnding.LF) {
+                length--; // the simulator's LF
+                byte[] terminator = ending.bytes();
+                System.arraycopy(terminator, 0, buffer, length, terminator.length);
+                length += terminator.length;
+            }
+            output.write(buffer, 0, length);
+        } while (!read.end());
+        output.flush();
     }
 }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
@@ -169,6 +171,46 @@ class SimServerTest {
         assertEquals(0, threadsNamed(prefix), "no thread left");
         try (ServerSocket again = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
             assertEquals(port, again.getLocalPort(), "port free again");
+        }
+    }
+
+    /**
+     * A program message leaves at most one response, and its bridge sends that one only. On a SHARED
+     * instrument the next client asks as soon as this answer reaches its own client; a bridge that
+     * looked for more after sending took that client's answer too and sent it to the wrong stream
+     * (the soak: one in about 100,000 steps though the clients took turns, and that client one answer
+     * behind from then on). Here the other client asks while the bridge flushes.
+     */
+    @Test
+    void aBridgeSendsItsMessagesResponseOnlyNotTheNextClientsAskedMeanwhile() throws Exception {
+        SimulatedInstrument instrument = SimulatedInstrument.create("SHARED", SimSettings.defaults());
+        try (SimConnection other = instrument.connect(); SimConnection bridged = instrument.connect()) {
+            ByteArrayOutputStream sent = new ByteArrayOutputStream() {
+                private boolean asked;
+
+                @Override
+                public void flush() throws IOException {
+                    if (!asked) { // the answer is out: the other client takes its turn
+                        asked = true;
+                        byte[] question = "SIM:ECHO? other\n".getBytes(StandardCharsets.ISO_8859_1);
+                        try {
+                            other.write(question, 0, question.length, true);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new IOException(e);
+                        }
+                    }
+                }
+            };
+            new SimStreamBridge(bridged,
+                    new ByteArrayInputStream("SIM:ECHO? mine\n".getBytes(StandardCharsets.ISO_8859_1)), sent,
+                    LineEnding.LF).serve();
+            assertEquals("mine\n", sent.toString(StandardCharsets.ISO_8859_1), "its own answer only");
+            byte[] buffer = new byte[64];
+            SimRead read = other.read(buffer, 0, buffer.length, Duration.ofSeconds(1));
+            assertEquals("other\n", new String(buffer, 0, read.count(), StandardCharsets.ISO_8859_1));
+        } finally {
+            instrument.close();
         }
     }
 

@@ -139,7 +139,6 @@ final class SocketConnection implements Connection {
     private boolean waiting; // the read in progress (possibly over several calls) waits for an answer
     private int late; // answers owed to reads that gave up on them
     private long lateSince; // System.nanoTime() when the reads started missing answers; 0 while in step
-    private boolean missed; // a read on this link gave up on an answer: later ones may come at any time
     // Send side, used by one step at a time: bytes of a message that went out without its end (writes
     // with end=false), and the direct buffer short messages go out from (writeWhole)
     private long unfinished;
@@ -487,24 +486,22 @@ final class SocketConnection implements Connection {
      * an instrument cannot answer a question before it is asked, so it belongs to questions given up
      * on and pays their late answers; an answer that has begun to arrive leaves its rest owed. This
      * keeps an answer later than {@code late_ms} (one that a stalled peer releases at last) from the
-     * next question, where it would shift every answer after it by one. What is buffered here is
-     * looked at always; the socket is read without waiting only on a link where a read has given up
-     * on an answer, so that a link in step pays no extra system call per question.
+     * next question, where it would shift every answer after it by one. The socket is read without
+     * waiting each time, also on a link that seems in step: an instrument may send what nobody on
+     * this link asked for (a shared-buffer instrument the answer meant for another client, say), and
+     * taken for the next answer it would shift every later one by one for as long as the link lives
+     * (the soak saw it). That costs one system call per question.
      */
     private void dropStale(Link l) throws IOException, ConnectionLostException, Interrupted {
         if (!atMessageStart) { // a message read in part and left: its rest is owed, not the next answer
-            missed = true;
             late++;
             if (lateSince == 0) {
                 lateSince = System.nanoTime();
             }
         }
         waiting = false;
-        if (head == tail && !missed) {
-            return;
-        }
         discardBuffered();
-        if (missed && moreWithin(l, System.nanoTime())) { // reads what is there; never waits
+        if (moreWithin(l, System.nanoTime())) { // reads what is there; never waits
             discardBuffered();
         }
         if (!atMessageStart && late == 0) {
@@ -581,7 +578,6 @@ final class SocketConnection implements Connection {
 
     /** A read gave up: its answer, or the rest of it, may still come and is discarded then. */
     private void owe() {
-        missed = true;
         if (waiting || !atMessageStart) {
             late++;
             if (lateSince == 0) {
@@ -845,7 +841,6 @@ final class SocketConnection implements Connection {
         // can end in quiet within its timeout and only a peer that keeps sending reaches the bound
         long quiet = Math.min(settings.drain().toNanos(), Deadline.nanos(timeout) / 4);
         asked = false;
-        missed = true; // a clear follows trouble: answers may still come after it
         if (waiting) { // the caller gave up on an answer without a timeout (e.g. a malformed one)
             waiting = false;
             late++;
@@ -986,7 +981,6 @@ final class SocketConnection implements Connection {
         waiting = false;
         late = 0;
         lateSince = 0;
-        missed = false;
         unfinished = 0;
     }
 
