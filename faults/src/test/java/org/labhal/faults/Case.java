@@ -49,6 +49,12 @@ final class Case {
     static final Duration LOCK_CHECK = Duration.ofSeconds(1);
     /** The I/O timeout of the steps after the fault, which must simply work. */
     static final Duration NEXT_IO = Duration.ofSeconds(2);
+    /**
+     * The serial line's late_ms: longer than the delay cell's answer is late (3 x {@link #IO}), short
+     * enough that a line that lost an answer's end (truncate, cut-write) is back in step within the next
+     * steps' {@link #NEXT_IO}.
+     */
+    static final Duration SERIAL_LATE = Duration.ofSeconds(1);
     /** How long closed connections may take to give back their threads and descriptors. */
     static final Duration SETTLE = Duration.ofSeconds(5);
     /** The answer limit of the sessions under test. */
@@ -97,7 +103,7 @@ final class Case {
 
     /** Runs the case; returns the promises broken, empty when all held. */
     List<String> run() throws Exception {
-        try (Rig started = Rig.start(transport, "SMW200A", dir)) {
+        try (Rig started = Rig.start(transport, "SMW200A", dir, SERIAL_LATE)) {
             rig = started;
             Resources before = Resources.now(true);
             try {

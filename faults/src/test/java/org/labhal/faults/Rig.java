@@ -74,7 +74,7 @@ final class Rig implements AutoCloseable {
     private final String directResource;
     private final FaultProxy proxy;
 
-    private Rig(Transport transport, String model, Path dir) throws Exception {
+    private Rig(Transport transport, String model, Path dir, Duration serialLate) throws Exception {
         this.transport = transport;
         this.model = model;
         client = new DefaultSessionFactory(new DefaultLockService());
@@ -105,9 +105,7 @@ final class Rig implements AutoCloseable {
                             || !serving(server, Duration.ofSeconds(5))) {
                         throw new IllegalStateException("socat's connection never reached the simulator of " + pty);
                     }
-                    // Late answers come within a second here: the line that lost an answer's end (truncate),
-                    // or took a cut query's fragment, is back in step within the next steps' timeout.
-                    resource = "ASRL" + pty + "::INSTR?late_ms=1000";
+                    resource = "ASRL" + pty + "::INSTR?late_ms=" + serialLate.toMillis();
                     directResource = resource; // one wire: there is no other way in
                 }
                 case VXI11 -> {
@@ -132,9 +130,15 @@ final class Rig implements AutoCloseable {
         }
     }
 
-    /** Starts the instrument, its server and the proxy for {@code transport}. */
-    static Rig start(Transport transport, String model, Path dir) throws Exception {
-        return new Rig(transport, model, dir);
+    /**
+     * Starts the instrument, its server and the proxy for {@code transport}.
+     *
+     * @param serialLate the serial line's {@code late_ms}: longer than any answer can be late under the
+     *        faults to come (a serial line takes an answer later than that for the next question's), and
+     *        how long a line that lost an answer's end waits for silence before its next question
+     */
+    static Rig start(Transport transport, String model, Path dir, Duration serialLate) throws Exception {
+        return new Rig(transport, model, dir, serialLate);
     }
 
     private TransportFactory factory(Transport kind) {

@@ -41,6 +41,8 @@ public final class RuntimeSoakRun {
     private static final int SESSIONS = 2;
     /** How long a fault lasts at most before it is healed (half the time between faults when that is less). */
     private static final Duration FAULT_LIFETIME = Duration.ofSeconds(2);
+    /** The serial line's late_ms: well past {@link #FAULT_LIFETIME}, the longest a stall holds an answer. */
+    private static final Duration SERIAL_LATE = Duration.ofSeconds(10);
     /** Steps per instr:stress run unless {@code --round} says otherwise: each is reported as it ends. */
     private static final long ROUND = 100_000;
     /** How often a round tries to start (open its sessions, ask its first questions), and the pause between. */
@@ -284,7 +286,7 @@ public final class RuntimeSoakRun {
 
     private void wire(String id, Transport transport, String model, Path dir, Map<String, String> configs,
             String extra) throws Exception {
-        Rig rig = Rig.start(transport, model, dir);
+        Rig rig = Rig.start(transport, model, dir, SERIAL_LATE);
         wired.add(new Wired(id, rig));
         // The serial line at 115200 baud, as most instruments with a serial port offer: at the default 9600
         // every step on it costs some 45 ms of line time, and every thread visits it in turn.

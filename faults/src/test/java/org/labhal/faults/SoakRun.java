@@ -67,9 +67,16 @@ public final class SoakRun {
      * reach the next injection, which took the soak 13 minutes at one step a second.
      */
     private static final Duration FAULT_LIFETIME = Duration.ofSeconds(5);
+    /**
+     * The serial line's late_ms: a stall holds answers for up to {@link #FAULT_LIFETIME} and lets them
+     * all go at once when healed, so they can come that late (a late_ms of 1 s gave a stalled answer to a
+     * later question within a minute).
+     */
+    private static final Duration SERIAL_LATE = FAULT_LIFETIME.multipliedBy(2);
 
     private FaultProxy faulted; // guarded by this
-    private long faultNumber; // guarded by this
+    private volatile long faultNumber; // written under this
+    private volatile String lastFault = "none"; // the last fault injected, for the first error of a kind
     private final ScheduledExecutorService healer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "soak-healer");
         t.setDaemon(true);
@@ -170,7 +177,7 @@ public final class SoakRun {
 
     private void add(String name, Transport transport, String model, LockPolicy policy, boolean instrumentLock,
             Path dir) throws Exception {
-        instruments.add(new Instrument(name, Rig.start(transport, model, dir), options(policy, instrumentLock)));
+        instruments.add(new Instrument(name, Rig.start(transport, model, dir, SERIAL_LATE), options(policy, instrumentLock)));
     }
 
     private void work(int thread, long total, long every) {
@@ -207,7 +214,10 @@ public final class SoakRun {
                 wrong.increment();
                 synchronized (wrongSamples) {
                     if (wrongSamples.size() < 20) {
-                        wrongSamples.add(instrument.name() + ": asked " + token + ", got " + answer);
+                        String sample = instrument.name() + ": asked " + token + ", got " + visible(answer)
+                                + " (after fault #" + faultNumber + ", " + lastFault + ")";
+                        wrongSamples.add(sample);
+                        System.out.println("  WRONG " + sample); // at once: a long run may not end
                     }
                 }
             } else {
@@ -215,8 +225,13 @@ public final class SoakRun {
             }
         } catch (LabHalException | RuntimeException | OutOfMemoryError e) {
             // An OutOfMemoryError is a finding too (an unbounded buffer): count it and go on.
-            errors.computeIfAbsent(instrument.name() + ":" + e.getClass().getSimpleName(), k -> new LongAdder())
-                    .increment();
+            String kind = instrument.name() + ":" + e.getClass().getSimpleName();
+            errors.computeIfAbsent(kind, k -> {
+                // the first of each kind, with the step and the last fault, for diagnosis
+                System.out.printf("  first %s at step %,d (after fault #%d, %s): %s%n", k, passed.sum(),
+                        faultNumber, lastFault, e.getMessage());
+                return new LongAdder();
+            }).increment();
             Session broken = sessions[i];
             boolean lost = e instanceof ConnectionLostException || e instanceof SessionClosedException;
             if (broken != null && (!broken.isOpen() || lost || e instanceof OutOfMemoryError)) {
@@ -260,6 +275,7 @@ public final class SoakRun {
                 action == Action.TRICKLE ? Duration.ofMillis(50) : IO.multipliedBy(2)));
         injected.computeIfAbsent(target.name() + ":" + action, k -> new LongAdder()).increment();
         long number = ++faultNumber;
+        lastFault = target.name() + ":" + action;
         healer.schedule(() -> healIfStill(number), FAULT_LIFETIME.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -269,6 +285,16 @@ public final class SoakRun {
             faulted.heal();
             faulted = null;
         }
+    }
+
+    /** The text with every byte outside printable ASCII as \xNN, at most 120 characters of it. */
+    private static String visible(String text) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < Math.min(text.length(), 120); i++) {
+            char c = text.charAt(i);
+            out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\x%02X", (int) c));
+        }
+        return text.length() > 120 ? out + "... (" + text.length() + " chars)" : out.toString();
     }
 
     private String errorCounts() {
