@@ -37,10 +37,10 @@ public final class ServerConnection {
     private final TcpServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
     /**
-     * {@link System#nanoTime()} of the last read that brought bytes, of the last part of an answer handed
-     * to the socket, or of the accept.
+     * When this connection (and those that share its activity, {@link #shareActivityWith}) was last
+     * busy; replaced, never changed in place except for its time.
      */
-    private volatile long lastActivity = System.nanoTime();
+    private volatile Activity activity = new Activity();
     /** Whether a write through {@link #output()} is in progress (set after {@link #partStarted}). */
     private volatile boolean writing;
     /** {@link System#nanoTime()} when the part being written was handed to the socket. */
@@ -114,7 +114,28 @@ public final class ServerConnection {
      * one volatile write.
      */
     public void noteActivity() {
-        lastActivity = System.nanoTime();
+        activity.last = System.nanoTime();
+    }
+
+    /**
+     * Makes this connection and {@code other} one for idleness from now on: traffic on either is
+     * activity of both. For the connections of one session of a protocol that uses two (HiSLIP's
+     * synchronous and asynchronous channels): a session busy on one channel must not lose the idle
+     * other one to a newcomer, which would break the session.
+     *
+     * @param other a connection of the same server, typically the session's first
+     */
+    public void shareActivityWith(ServerConnection other) {
+        Activity shared = other.activity;
+        shared.last = Math.max(shared.last, activity.last);
+        activity = shared;
+    }
+
+    /** The time of the last activity, shared by connections that are one for idleness. */
+    private static final class Activity {
+        /** {@link System#nanoTime()} of the last read that brought bytes, the last part of an answer handed
+         *  to the socket, or the accept. */
+        volatile long last = System.nanoTime();
     }
 
     /** @return how long ago a byte was last read from the client or written to it (or it was accepted) */
@@ -123,7 +144,7 @@ public final class ServerConnection {
     }
 
     long idleNanos(long now) {
-        return Math.max(0, now - lastActivity);
+        return Math.max(0, now - activity.last);
     }
 
     /**
@@ -306,7 +327,7 @@ public final class ServerConnection {
                     // Noted before the part goes out, not after: the client cannot have the answer before the
                     // connection counts as busy, so a client that asks after another's answer is busier.
                     long now = System.nanoTime();
-                    lastActivity = now;
+                    activity.last = now;
                     partStarted = now;
                     writing = true; // after partStarted: the watchdog reads them in the other order
                     out.write(b, off, n);

@@ -10,7 +10,7 @@
  * reads terminated lines with a bound on their length.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.labhal.server;
 
 import org.osgi.annotation.bundle.Export;

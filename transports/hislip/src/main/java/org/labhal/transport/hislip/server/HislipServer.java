@@ -157,7 +157,7 @@ public final class HislipServer implements AutoCloseable {
                 return;
             }
             switch (h.type()) {
-                case INITIALIZE -> initialize(channel, h);
+                case INITIALIZE -> initialize(channel, h, connection);
                 case ASYNC_INITIALIZE -> {
                     channel.skip(h.length(), System.nanoTime() + 10_000_000_000L);
                     ServerSession session = sessions.get(h.parameter() & 0xffff);
@@ -166,6 +166,9 @@ public final class HislipServer implements AutoCloseable {
                                 + ", which " + (session == null ? "does not exist" : "has its asynchronous channel"));
                         return;
                     }
+                    // One session, one idleness: a session that queries on its synchronous channel keeps
+                    // its quiet asynchronous one (evicting it at capacity broke the session)
+                    connection.shareActivityWith(session.syncConnection());
                     channel.send(MessageType.ASYNC_INITIALIZE_RESPONSE, 0, vendorCode, soon());
                     session.serveAsync(channel);
                 }
@@ -177,7 +180,7 @@ public final class HislipServer implements AutoCloseable {
         }
     }
 
-    private void initialize(FrameChannel channel, Header h) throws IOException {
+    private void initialize(FrameChannel channel, Header h, ServerConnection link) throws IOException {
         String subAddress = new String(channel.readControlPayload(h, soon()), StandardCharsets.US_ASCII);
         if (!subAddress.isEmpty() && !subAddress.toLowerCase(Locale.ROOT).startsWith("hislip")) {
             fatal(channel, 3, "unknown sub-address '" + subAddress + "': this server serves hislipN");
@@ -194,7 +197,7 @@ public final class HislipServer implements AutoCloseable {
         ServerSession session;
         do {
             id = nextSession.incrementAndGet() & 0xffff;
-            session = new ServerSession(id, this, connection, channel);
+            session = new ServerSession(id, this, connection, channel, link);
         } while (id == 0 || sessions.putIfAbsent(id, session) != null);
         if (closed) {
             session.close(false);

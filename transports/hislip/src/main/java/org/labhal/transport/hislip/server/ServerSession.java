@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import org.labhal.server.ServerConnection;
 import org.labhal.transport.hislip.HislipProtocolException;
 import org.labhal.transport.hislip.internal.FrameChannel;
 import org.labhal.transport.hislip.internal.Header;
@@ -61,11 +62,20 @@ final class ServerSession {
     private volatile boolean anyResponse; // overlapped mode: since the last clear
     private volatile int lastResponseId;
 
-    ServerSession(int id, HislipServer server, SimConnection connection, FrameChannel sync) {
+    private final ServerConnection syncConnection;
+
+    ServerSession(int id, HislipServer server, SimConnection connection, FrameChannel sync,
+            ServerConnection syncConnection) {
         this.id = id;
         this.server = server;
         this.connection = connection;
         this.sync = sync;
+        this.syncConnection = syncConnection;
+    }
+
+    /** The server base's connection of the synchronous channel. */
+    ServerConnection syncConnection() {
+        return syncConnection;
     }
 
     int id() {

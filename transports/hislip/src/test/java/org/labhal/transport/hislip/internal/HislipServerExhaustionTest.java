@@ -112,6 +112,44 @@ class HislipServerExhaustionTest {
         }
     }
 
+    /**
+     * A session's two connections are one for idleness: querying on the synchronous channel keeps its
+     * quiet asynchronous one. The exhaustion run through the runtime lost both resident HiSLIP clients
+     * so: the newcomer took the asynchronous channel, idle since the session began, and the session
+     * ended under a client that queried every second.
+     */
+    @Test
+    void aSessionBusyOnItsSynchronousChannelKeepsItsQuietAsynchronousOne() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (HislipServer server = HislipServer.builder("SMW200A").maxConnections(3)
+                .evictIdleAfter(Duration.ofMillis(200)).start()) {
+            Socket sync = initialize(server, sockets);
+            int session = RawPeer.readWhole(sync).header().parameter() & 0xFFFF;
+            Socket async = new Socket("127.0.0.1", server.port());
+            sockets.add(async);
+            async.setSoTimeout(10_000);
+            RawPeer.send(async, MessageType.ASYNC_INITIALIZE, 0, session, new byte[0]);
+            assertEquals(MessageType.ASYNC_INITIALIZE_RESPONSE, RawPeer.readWhole(async).header().type());
+            Socket storm = initialize(server, sockets); // the third and last slot, idle from now on
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(storm).header().type());
+            RawPeer.send(sync, MessageType.DATA_END, 0, 0xFFFFFF00, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(sync).text()); // the session is busy
+            Thread.sleep(300); // every connection idle for more than the minimum; the storm's the longest
+            Socket newcomer = initialize(server, sockets);
+            assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(newcomer).header().type(),
+                    "served, not refused");
+            assertTrue(endOfStream(storm), "the connection idle longest, the storm's, was closed");
+            RawPeer.send(sync, MessageType.DATA_END, 0, 0xFFFFFF02, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(sync).text(), "the session goes on");
+            RawPeer.send(async, MessageType.ASYNC_STATUS_QUERY, 0, 0xFFFFFF04, new byte[0]);
+            assertEquals(MessageType.ASYNC_STATUS_RESPONSE, RawPeer.readWhole(async).header().type(),
+                    "and so does its asynchronous channel");
+            assertEquals(1, server.counters().evicted(), server.counters().toString());
+        } finally {
+            closeAll(sockets);
+        }
+    }
+
     @Test
     void anEndlessMessageIsAnInputBufferOverrunAndTheSessionGoesOn() throws Exception {
         List<Socket> sockets = new ArrayList<>();
