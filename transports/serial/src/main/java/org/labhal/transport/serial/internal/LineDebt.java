@@ -54,8 +54,14 @@ final class LineDebt {
     private volatile boolean outOfStep;
     private long heardAt; // System.nanoTime() of the last input seen while out of step
 
-    /** A read gave up on its answer, or on the rest of one: it is discarded when it comes. */
+    /**
+     * A read gave up on its answer, or on the rest of one: it is discarded when it comes. Nothing is
+     * counted while out of step: the silence the next question waits for covers it.
+     */
     synchronized void owe() {
+        if (outOfStep) {
+            return;
+        }
         if (owed == 0) {
             owedSince = System.nanoTime();
         }
@@ -81,6 +87,7 @@ final class LineDebt {
     /** Nothing owed can be counted any more: the next message waits for {@code late_ms} of silence. */
     private void outOfStep() {
         paidMisses = 0;
+        paidSinceMiss = false;
         owed = 0;
         outOfStep = true;
         heardAt = System.nanoTime();
@@ -105,6 +112,8 @@ final class LineDebt {
     }
 
     /**
+     * The caller read what had arrived first ({@link #heard}), so that input the kernel holds counts.
+     *
      * @param late the silence that puts an out-of-step line back in step
      * @return the silence still needed, in nanoseconds; 0 when the line is in step (again)
      */
@@ -116,7 +125,10 @@ final class LineDebt {
         if (left > 0) {
             return left;
         }
-        outOfStep = false;
+        outOfStep = false; // in step with nothing owed: whatever was owed has come and gone, or never will
+        owed = 0;
+        paidMisses = 0;
+        paidSinceMiss = false;
         return 0;
     }
 

@@ -148,8 +148,8 @@ final class SerialConnection implements Connection {
                 dropStale();
             }
             endFragment(deadline, timeout);
-            if (line.isOutOfStep() && asks(data)) {
-                awaitSilence(deadline, timeout);
+            if (line.isOutOfStep() && (asks || asks(data))) {
+                awaitSilence(deadline, timeout, total);
             }
             while (sent < total) {
                 int n = Math.min(chunk, total - sent);
@@ -219,8 +219,30 @@ final class SerialConnection implements Connection {
      * nothing the instrument still owes can be taken for its answer. Fails at the write's deadline
      * with nothing sent. A command goes out at once: it draws no answer.
      */
+    private void awaitSilence(long deadline, Duration timeout, int total) throws LabHalException {
+        try {
+            awaitSilence(deadline, timeout);
+        } catch (IoTimeoutException | StepInterruptedException e) {
+            if (unfinished == 0) {
+                throw e; // nothing of the message went out
+            }
+            // the first part of the message went out before: the instrument holds it
+            String why = cutShort(0, total, e instanceof IoTimeoutException ? "the line was out of step and did not "
+                    + "fall silent for late_ms within the timeout; the port was closed"
+                    : "the writing thread was interrupted while the line was out of step; the port was closed");
+            end(Kind.LOST, why);
+            throw new ConnectionLostException(describe() + ": " + why, e);
+        }
+    }
+
     private void awaitSilence(long deadline, Duration timeout) throws LabHalException {
         while (true) {
+            // What the kernel holds arrived at some time since the last read: heard now (fill), so that
+            // it restarts the silence instead of reaching the next question's read
+            while (port.bytesAvailable() > 0 && System.nanoTime() - deadline < 0) { // a flood: until the deadline
+                fill("write");
+                inputStart = inputEnd = 0;
+            }
             inputStart = inputEnd = 0; // what fill brought was heard (LineDebt.heard) and is dropped
             long needed = line.silenceNeeded(settings.late());
             if (needed == 0) {

@@ -640,6 +640,53 @@ class SerialTransportTest {
     }
 
     /**
+     * Out of step, a command goes out at once and leaves no read behind it; the rest of the lost
+     * answer then comes and waits in the kernel, unread, until late_ms has passed since the line was
+     * last heard. The next question must still not go out before what waits is read and the silence
+     * counted from it: its answer would be that rest (review finding: the clock was trusted without
+     * looking at the kernel's queue).
+     */
+    @Test
+    void theRestOfALostAnswerWaitingUnreadAfterACommandIsNeverTheNextQuestionsAnswer() throws Exception {
+        try (Connection c = open("?late_ms=300"); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertEquals("A?\n", peer.receive(3, QUIET));
+            peer.send("a-part");
+            assertEquals("a-part", read(c, 100, Duration.ofMillis(500), false));
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
+            write(c, "CONF", true); // a command: no silence needed, no read after it
+            assertEquals("CONF\n", peer.receive(5, QUIET));
+            peer.send("-and-its-late-rest\n");
+            Thread.sleep(500); // relayed to our side, and late_ms passed since the line was last read
+            write(c, "B?", true);
+            assertEquals("B?\n", peer.receive(3, Duration.ofSeconds(2)));
+            peer.send("b\n");
+            assertEquals("b\n", readMessage(c));
+        }
+    }
+
+    /**
+     * A message written in parts whose silence wait fails after its first part went out leaves a
+     * fragment in the instrument: the port closes (the next connection ends the fragment), as for any
+     * write cut short, instead of a plain timeout on a port that holds half a message.
+     */
+    @Test
+    void aMessageInPartsThatCannotWaitForSilenceClosesThePortLikeAnyCutWrite() throws Exception {
+        try (Connection c = open("?late_ms=2000"); PtyPeer peer = new PtyPeer(b)) {
+            write(c, "A?", true);
+            assertEquals("A?\n", peer.receive(3, QUIET));
+            peer.send("a-part");
+            assertEquals("a-part", read(c, 100, Duration.ofMillis(500), false));
+            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
+            write(c, "SOUR:FREQ", false); // no '?' yet: out at once
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.write(
+                    ByteBuffer.wrap(" 1e9;:FREQ?".getBytes(StandardCharsets.ISO_8859_1)), true, Duration.ofMillis(300)));
+            assertTrue(e.getMessage().contains("out of step") && e.getMessage().contains("cut short"), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    /**
      * Asks Q0? to Q(n-1)? in turn, the peer answering each at once, each read bounded by 200 ms.
      *
      * @return a dot per question that got its own answer, a T per read that timed out

@@ -89,9 +89,10 @@ final class Vxi11Connection implements Vxi11Link {
 
     /**
      * What device_lock returns (VXI-11 B.6.11): success, invalid link identifier, device locked by
-     * another link, abort.
+     * another link, abort; and operation not supported, from an instrument without locks.
      */
-    private static final Set<Integer> LOCK_ANSWERS = Set.of(ERR_NONE, ERR_INVALID_LINK, ERR_LOCKED, ERR_ABORT);
+    private static final Set<Integer> LOCK_ANSWERS = Set.of(ERR_NONE, ERR_INVALID_LINK, ERR_NOT_SUPPORTED,
+            ERR_LOCKED, ERR_ABORT);
     /** Reply overhead beyond device_read data: RPC header, error, reason, opaque length. */
     private static final int REPLY_OVERHEAD = 1024;
 
@@ -587,7 +588,7 @@ final class Vxi11Connection implements Vxi11Link {
                 // garbled on the way, say: the instrument may hold the lock for this link, which would
                 // then believe it has none; closing the link frees it
                 throw lose("answered device_lock with VXI-11 error " + error + ", which device_lock cannot return "
-                        + "(it returns 0, 4, 11 or 23), so whether the instrument holds the lock for this link is "
+                        + "(it returns 0, 4, 8, 11 or 23), so whether the instrument holds the lock for this link is "
                         + "unknown", null);
             }
             check(DEVICE_LOCK, error, wait, " after waiting " + ms(wait) + " ms");
