@@ -41,8 +41,11 @@ public final class RuntimeSoakRun {
     private static final int SESSIONS = 2;
     /** How long a fault lasts at most before it is healed (half the time between faults when that is less). */
     private static final Duration FAULT_LIFETIME = Duration.ofSeconds(2);
-    /** The serial line's late_ms: well past {@link #FAULT_LIFETIME}, the longest a stall holds an answer. */
-    private static final Duration SERIAL_LATE = Duration.ofSeconds(10);
+    /**
+     * The serial line's late_ms: well past {@link #FAULT_LIFETIME}, the longest a stall holds an answer.
+     * Not much more: after a lost answer's end every thread waits for that much silence on the line.
+     */
+    private static final Duration SERIAL_LATE = FAULT_LIFETIME.multipliedBy(2).plusSeconds(1);
     /** Steps per instr:stress run unless {@code --round} says otherwise: each is reported as it ends. */
     private static final long ROUND = 100_000;
     /** How often a round tries to start (open its sessions, ask its first questions), and the pause between. */
