@@ -34,6 +34,22 @@ class HislipServerExhaustionTest {
         return s;
     }
 
+    /** Opens the asynchronous channel of {@code session} and checks the server took it. */
+    private static Socket asyncInitialize(HislipServer server, int session, List<Socket> keep) throws IOException {
+        Socket async = new Socket("127.0.0.1", server.port());
+        keep.add(async);
+        async.setSoTimeout(10_000);
+        RawPeer.send(async, MessageType.ASYNC_INITIALIZE, 0, session, new byte[0]);
+        assertEquals(MessageType.ASYNC_INITIALIZE_RESPONSE, RawPeer.readWhole(async).header().type());
+        return async;
+    }
+
+    /** Asks *IDN? on a synchronous channel (message id {@code id}) and checks the SMW200A's answer. */
+    private static void assertIdn(Socket sync, int id, String why) throws IOException {
+        RawPeer.send(sync, MessageType.DATA_END, 0, id, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
+        assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(sync).text(), why);
+    }
+
     private static void closeAll(List<Socket> sockets) throws IOException {
         for (Socket s : sockets) {
             s.close();
@@ -89,15 +105,13 @@ class HislipServerExhaustionTest {
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(older).header().type());
             Socket idlest = initialize(server, sockets);
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(idlest).header().type());
-            RawPeer.send(older, MessageType.DATA_END, 0, 0xFFFFFF00, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
-            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(older).text()); // busy last
+            assertIdn(older, 0xFFFFFF00, "busy last");
             Thread.sleep(300); // both idle for more than the minimum from now on
             Socket newcomer = initialize(server, sockets);
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(newcomer).header().type(),
                     "served, not refused");
             assertTrue(endOfStream(idlest), "the session idle longest was closed");
-            RawPeer.send(older, MessageType.DATA_END, 0, 0xFFFFFF02, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
-            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(older).text(), "the other is kept");
+            assertIdn(older, 0xFFFFFF02, "the other is kept");
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (server.openSessions() != 2) { // the evicted one ends although its client stays connected
                 assertTrue(System.nanoTime() < deadline, server.openSessions() + " sessions open");
@@ -125,22 +139,16 @@ class HislipServerExhaustionTest {
                 .evictIdleAfter(Duration.ofMillis(200)).start()) {
             Socket sync = initialize(server, sockets);
             int session = RawPeer.readWhole(sync).header().parameter() & 0xFFFF;
-            Socket async = new Socket("127.0.0.1", server.port());
-            sockets.add(async);
-            async.setSoTimeout(10_000);
-            RawPeer.send(async, MessageType.ASYNC_INITIALIZE, 0, session, new byte[0]);
-            assertEquals(MessageType.ASYNC_INITIALIZE_RESPONSE, RawPeer.readWhole(async).header().type());
+            Socket async = asyncInitialize(server, session, sockets);
             Socket storm = initialize(server, sockets); // the third and last slot, idle from now on
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(storm).header().type());
-            RawPeer.send(sync, MessageType.DATA_END, 0, 0xFFFFFF00, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
-            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(sync).text()); // the session is busy
+            assertIdn(sync, 0xFFFFFF00, "the session is busy");
             Thread.sleep(300); // every connection idle for more than the minimum; the storm's the longest
             Socket newcomer = initialize(server, sockets);
             assertEquals(MessageType.INITIALIZE_RESPONSE, RawPeer.readWhole(newcomer).header().type(),
                     "served, not refused");
             assertTrue(endOfStream(storm), "the connection idle longest, the storm's, was closed");
-            RawPeer.send(sync, MessageType.DATA_END, 0, 0xFFFFFF02, "*IDN?\n".getBytes(StandardCharsets.ISO_8859_1));
-            assertEquals("LabHAL,SMW200A-SIM,100001,1.0\n", RawPeer.readWhole(sync).text(), "the session goes on");
+            assertIdn(sync, 0xFFFFFF02, "the session goes on");
             RawPeer.send(async, MessageType.ASYNC_STATUS_QUERY, 0, 0xFFFFFF04, new byte[0]);
             assertEquals(MessageType.ASYNC_STATUS_RESPONSE, RawPeer.readWhole(async).header().type(),
                     "and so does its asynchronous channel");
@@ -204,11 +212,7 @@ class HislipServerExhaustionTest {
             for (int i = 0; i < 3; i++) {
                 Socket sync = initialize(server, sockets);
                 int session = RawPeer.readWhole(sync).header().parameter() & 0xffff;
-                Socket async = new Socket("127.0.0.1", server.port());
-                sockets.add(async);
-                async.setSoTimeout(10_000);
-                RawPeer.send(async, MessageType.ASYNC_INITIALIZE, 0, session, new byte[0]);
-                assertEquals(MessageType.ASYNC_INITIALIZE_RESPONSE, RawPeer.readWhole(async).header().type());
+                asyncInitialize(server, session, sockets);
             }
             Socket idle = new Socket("127.0.0.1", server.port()); // connected, never initialised
             sockets.add(idle);

@@ -610,11 +610,7 @@ class SerialTransportTest {
     @Test
     void anAnswerWhoseEndWasLostDoesNotKeepEveryLaterAnswerOneBehindForGood() throws Exception {
         try (Connection c = open("?late_ms=300"); PtyPeer peer = new PtyPeer(b)) {
-            write(c, "A?", true);
-            assertEquals("A?\n", peer.receive(3, QUIET));
-            peer.send("a-whose-end-was-lost");
-            assertEquals("a-whose-end-was-lost", read(c, 100, Duration.ofMillis(500), false));
-            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
+            loseTheEndOfAnAnswer(c, peer);
             assertEquals("............", askInTurn(c, peer, 12));
         }
     }
@@ -649,11 +645,7 @@ class SerialTransportTest {
     @Test
     void theRestOfALostAnswerWaitingUnreadAfterACommandIsNeverTheNextQuestionsAnswer() throws Exception {
         try (Connection c = open("?late_ms=300"); PtyPeer peer = new PtyPeer(b)) {
-            write(c, "A?", true);
-            assertEquals("A?\n", peer.receive(3, QUIET));
-            peer.send("a-part");
-            assertEquals("a-part", read(c, 100, Duration.ofMillis(500), false));
-            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
+            loseTheEndOfAnAnswer(c, peer);
             write(c, "CONF", true); // a command: no silence needed, no read after it
             assertEquals("CONF\n", peer.receive(5, QUIET));
             peer.send("-and-its-late-rest\n");
@@ -673,17 +665,25 @@ class SerialTransportTest {
     @Test
     void aMessageInPartsThatCannotWaitForSilenceClosesThePortLikeAnyCutWrite() throws Exception {
         try (Connection c = open("?late_ms=2000"); PtyPeer peer = new PtyPeer(b)) {
-            write(c, "A?", true);
-            assertEquals("A?\n", peer.receive(3, QUIET));
-            peer.send("a-part");
-            assertEquals("a-part", read(c, 100, Duration.ofMillis(500), false));
-            assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
+            loseTheEndOfAnAnswer(c, peer);
             write(c, "SOUR:FREQ", false); // no '?' yet: out at once
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> c.write(
                     ByteBuffer.wrap(" 1e9;:FREQ?".getBytes(StandardCharsets.ISO_8859_1)), true, Duration.ofMillis(300)));
             assertTrue(e.getMessage().contains("out of step") && e.getMessage().contains("cut short"), e.getMessage());
             assertFalse(c.isOpen());
         }
+    }
+
+    /**
+     * Asks A?, the peer answers "a-part" and nothing more, the read gets that part and the next one
+     * times out: the answer's end was lost, and the line is out of step.
+     */
+    private static void loseTheEndOfAnAnswer(Connection c, PtyPeer peer) throws LabHalException {
+        write(c, "A?", true);
+        assertEquals("A?\n", peer.receive(3, QUIET));
+        peer.send("a-part");
+        assertEquals("a-part", read(c, 100, Duration.ofMillis(500), false));
+        assertThrows(IoTimeoutException.class, () -> read(c, 100, Duration.ofMillis(200), false));
     }
 
     /**
