@@ -687,7 +687,8 @@ class SerialTransportTest {
     }
 
     /**
-     * Asks Q0? to Q(n-1)? in turn, the peer answering each at once, each read bounded by 200 ms.
+     * Asks Q0? to Q(n-1)? in turn, the peer answering each at once, each read bounded by 1 s (long
+     * enough that a T is a miss, not a slow machine).
      *
      * @return a dot per question that got its own answer, a T per read that timed out
      */
@@ -699,7 +700,7 @@ class SerialTransportTest {
             assertEquals(question + "\n", peer.receive(question.length() + 1, QUIET));
             peer.send("q" + i + "\n");
             try {
-                assertEquals("q" + i + "\n", readMessage(c, Duration.ofMillis(200)), "never another question's answer");
+                assertEquals("q" + i + "\n", readMessage(c, Duration.ofSeconds(1)), "never another question's answer");
                 outcomes.append('.');
             } catch (IoTimeoutException e) {
                 outcomes.append('T');
