@@ -774,7 +774,8 @@ final class Vxi11Connection implements Vxi11Link {
      * whose query's device_read is already out ({@link #ahead}) is the exception: that call is
      * outstanding on the instrument, so an interrupted read goes on to end it (the exchange aborts it
      * and closes the link, {@link #interrupted}) rather than leave it queued on the core channel, where
-     * whatever comes next would wait behind it.
+     * whatever comes next would wait behind it. That holds even when the reply has arrived meanwhile:
+     * the answer is not read, as for any step interrupted before its read.
      */
     private void enter(int procedure) throws LabHalException {
         if (Thread.currentThread().isInterrupted()) {
