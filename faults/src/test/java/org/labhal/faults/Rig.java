@@ -131,6 +131,20 @@ final class Rig implements AutoCloseable {
     }
 
     /**
+     * The wire faults a soak may inject on this rig's proxy: all that leave the link usable once healed
+     * (every kind on a network link; on the serial line all but the cuts, FIN and RST, which would end
+     * socat and with it the pty, as unplugging the adapter would).
+     */
+    FaultProxy.Action[] wireFaults() {
+        return transport == Transport.SERIAL
+                ? new FaultProxy.Action[] {FaultProxy.Action.DELAY, FaultProxy.Action.STALL, FaultProxy.Action.TRICKLE,
+                    FaultProxy.Action.FLOOD, FaultProxy.Action.TRUNCATE, FaultProxy.Action.CORRUPT}
+                : new FaultProxy.Action[] {FaultProxy.Action.DELAY, FaultProxy.Action.STALL, FaultProxy.Action.TRICKLE,
+                    FaultProxy.Action.FIN, FaultProxy.Action.RST, FaultProxy.Action.FLOOD, FaultProxy.Action.TRUNCATE,
+                    FaultProxy.Action.CORRUPT};
+    }
+
+    /**
      * Starts the instrument, its server and the proxy for {@code transport}.
      *
      * @param serialLate the serial line's {@code late_ms}: longer than any answer can be late under the

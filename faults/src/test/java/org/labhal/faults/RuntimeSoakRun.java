@@ -53,11 +53,6 @@ public final class RuntimeSoakRun {
     private static final Duration START_PAUSE = Duration.ofSeconds(3);
     /** When a round's first fault comes: after instr:stress has opened its sessions (a failed open ends it). */
     private static final Duration FIRST_FAULT = Duration.ofSeconds(5);
-    private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
-        Action.FLOOD, Action.TRUNCATE, Action.CORRUPT};
-    /** The serial line's: all but the cuts, which would unplug the pty (see Injection.excludedFor). */
-    private static final Action[] SERIAL_FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FLOOD,
-        Action.TRUNCATE, Action.CORRUPT};
     private static final Pattern ONLINE = Pattern.compile("(?m)^\\s*(\\S+)\\s.*\\bONLINE\\b");
 
     private record Wired(String id, Rig rig) {
@@ -304,7 +299,7 @@ public final class RuntimeSoakRun {
             long active = Math.min(FAULT_LIFETIME.toMillis(), every.toMillis() / 2);
             while (!stopping) {
                 Wired target = wired.get(random.nextInt(wired.size()));
-                Action[] faults = target.rig().transport == Transport.SERIAL ? SERIAL_FAULTS : FAULTS;
+                Action[] faults = target.rig().wireFaults();
                 Action action = faults[random.nextInt(faults.length)];
                 FaultProxy proxy = target.rig().proxy();
                 synchronized (faultLock) {

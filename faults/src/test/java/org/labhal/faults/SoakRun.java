@@ -41,12 +41,6 @@ public final class SoakRun {
     private static final int THREADS = 16;
     private static final Duration IO = Duration.ofMillis(500);
     private static final Pattern TOKEN_PARTS = Pattern.compile("t(\\d{1,3})s(\\d+)");
-    /** The faults that leave the line usable afterwards (a cut on a serial line would end socat: no). */
-    private static final Action[] FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FIN, Action.RST,
-        Action.FLOOD, Action.TRUNCATE, Action.CORRUPT};
-    /** The serial line's: all but the cuts, which would unplug the pty (see Injection.excludedFor). */
-    private static final Action[] SERIAL_FAULTS = {Action.DELAY, Action.STALL, Action.TRICKLE, Action.FLOOD,
-        Action.TRUNCATE, Action.CORRUPT};
 
     private record Instrument(String name, Rig rig, SessionOptions options) {
     }
@@ -268,7 +262,7 @@ public final class SoakRun {
         }
         List<Instrument> wired = instruments.stream().filter(i -> i.rig().proxy() != null).toList();
         Instrument target = wired.get(ThreadLocalRandom.current().nextInt(wired.size()));
-        Action[] faults = target.rig().transport == Transport.SERIAL ? SERIAL_FAULTS : FAULTS;
+        Action[] faults = target.rig().wireFaults();
         Action action = faults[ThreadLocalRandom.current().nextInt(faults.length)];
         faulted = target.rig().proxy();
         faulted.arm(new Rule(Direction.TO_CLIENT, ThreadLocalRandom.current().nextInt(40), action,

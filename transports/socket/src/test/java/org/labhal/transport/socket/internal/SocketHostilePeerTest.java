@@ -309,7 +309,10 @@ class SocketHostilePeerTest {
             peer.send("a1\n");
             assertEquals("a1", Steps.read(c, IO));
             peer.send("meant-for-someone-else\n");
-            Thread.sleep(300); // it reaches the client's socket before the next question
+            // On loopback the bytes are in the client's receive queue when send returns; the pause only
+            // keeps a descheduled peer thread from sending after the next question (then it would be that
+            // question's answer by every rule, and the test would fail, not pass falsely)
+            Thread.sleep(300);
             for (int i = 2; i <= 4; i++) {
                 Steps.write(c, "Q" + i + "?", IO);
                 assertEquals("Q" + i + "?\n", peer.receive(4));
