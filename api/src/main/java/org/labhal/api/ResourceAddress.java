@@ -20,9 +20,10 @@ import java.util.stream.Collectors;
  * {@link #toString()} are those of the {@link #canonical() canonical form}.
  *
  * <h2>Accepted forms</h2>
- * Keywords ({@code TCPIP}, {@code ASRL}, {@code SIM}, {@code INSTR}, {@code SOCKET}, LAN device names,
- * option keys) are case-insensitive; parts are separated by {@code ::}; the board number after
- * {@code TCPIP} is optional and defaults to 0.
+ * Keywords ({@code TCPIP}, {@code ASRL}, {@code USB}, {@code GPIB}, {@code SIM}, {@code INSTR},
+ * {@code SOCKET}, {@code RAW}, LAN device names, option keys) are case-insensitive; parts are separated by
+ * {@code ::}; the board number after {@code TCPIP}, {@code USB} and {@code GPIB} is optional and defaults
+ * to 0.
  * <table>
  * <caption>Resource forms</caption>
  * <tr><th>Form</th><th>Kind</th><th>Example</th></tr>
@@ -38,6 +39,14 @@ import java.util.stream.Collectors;
  * <tr><td>{@code ASRL<n>::INSTR}, {@code ASRL<device path>::INSTR}</td>
  *     <td>{@link TransportKind#SERIAL SERIAL}</td>
  *     <td>{@code ASRL1::INSTR}, {@code ASRL/dev/ttyUSB0::INSTR}, {@code ASRLCOM3::INSTR}</td></tr>
+ * <tr><td>{@code USB[board]::vendor::product::serial[::interface]::INSTR}</td>
+ *     <td>{@link TransportKind#USBTMC USBTMC}</td>
+ *     <td>{@code USB::0x0957::0x1796::MY12345678::INSTR}, {@code USB0::2391::6038::MY12345678::0::INSTR}</td></tr>
+ * <tr><td>{@code USB[board]::vendor::product::serial[::interface]::RAW}</td>
+ *     <td>{@link TransportKind#USB_RAW USB_RAW}</td>
+ *     <td>{@code USB::0x1AB1::0x0588::DS1ED141904883::RAW}</td></tr>
+ * <tr><td>{@code GPIB[board]::primary[::secondary]::INSTR}</td><td>{@link TransportKind#GPIB GPIB}</td>
+ *     <td>{@code GPIB::22::INSTR}, {@code GPIB1::5::3::INSTR} (addresses 0-30)</td></tr>
  * <tr><td>{@code SIM::<model>[::<n>]::INSTR}</td><td>{@link TransportKind#SIM SIM}</td>
  *     <td>{@code SIM::dmm34401::INSTR}, {@code SIM::psu::2::INSTR}</td></tr>
  * </table>
@@ -48,6 +57,12 @@ import java.util.stream.Collectors;
  * address must be bracketed because its colons collide with the {@code ::} separator; an unbracketed one
  * is rejected with a message that says so, but note that {@code TCPIP::beef::1234::SOCKET} is a
  * valid host name plus port, so always bracket IPv6.
+ *
+ * <p>A USB <b>vendor</b> or <b>product</b> id is a number 0-65535 written in decimal or in hex with
+ * {@code 0x} ({@code 0x0957} and {@code 2391} are one id); the canonical form writes {@code 0x} and four
+ * upper-case hex digits, as VISA does. A USB <b>serial number</b> is 1-126 printable ASCII characters
+ * without {@code :}, kept as written (serial numbers are case-sensitive). The USB <b>interface</b> number
+ * (0-255) is kept only when written: without it the transport takes the device's first USBTMC interface.
  *
  * <p>A <b>model</b> is a word of letters, digits, {@code _} and {@code -}; it is case-insensitive and
  * normalised to upper case. A <b>serial port</b> is a decimal number or any device path without
@@ -85,6 +100,12 @@ public final class ResourceAddress {
     private final int port;
     private final String lanDevice;
     private final int gpibAddress;
+    private final int gpibSecondary;
+    private final int usbVendorId;
+    private final int usbProductId;
+    private final String usbSerial;
+    private final int usbInterface;
+    private final String busKey;
     private final String serialPort;
     private final String simModel;
     private final int simInstance;
@@ -99,11 +120,17 @@ public final class ResourceAddress {
         this.port = f.port;
         this.lanDevice = f.lanDevice;
         this.gpibAddress = f.gpibAddress;
+        this.gpibSecondary = f.gpibSecondary;
+        this.usbVendorId = f.usbVendorId;
+        this.usbProductId = f.usbProductId;
+        this.usbSerial = f.usbSerial;
+        this.usbInterface = f.usbInterface;
         this.serialPort = f.serialPort;
         this.simModel = f.simModel;
         this.simInstance = f.simInstance;
         this.options = Collections.unmodifiableMap(new LinkedHashMap<>(f.options));
         String base;
+        String bus = null;
         switch (kind) {
             case SOCKET -> {
                 base = "TCPIP" + board + "::" + host + "::" + port + "::SOCKET";
@@ -116,6 +143,22 @@ public final class ResourceAddress {
                 base = "TCPIP" + board + "::" + host + "::" + device + "::INSTR";
                 // A gateway multiplexes many GPIB instruments, each one its own domain.
                 domainKey = gpibAddress >= 0 ? "TCPIP::" + host + "::" + lanDevice : "TCPIP::" + host;
+                if (gpibAddress >= 0) {
+                    bus = "TCPIP::" + host + "::" + lanDevice.substring(0, lanDevice.indexOf(','));
+                }
+            }
+            case USBTMC, USB_RAW -> {
+                String device = "0x" + Parser.hex4(usbVendorId) + "::0x" + Parser.hex4(usbProductId) + "::" + usbSerial;
+                base = "USB" + board + "::" + device + (usbInterface < 0 ? "" : "::" + usbInterface)
+                        + (kind == TransportKind.USBTMC ? "::INSTR" : "::RAW");
+                domainKey = "USB::" + device;
+            }
+            case GPIB -> {
+                String device = "GPIB" + board + "::" + gpibAddress;
+                base = device + (gpibSecondary < 0 ? "" : "::" + gpibSecondary) + "::INSTR";
+                // One instrument answers on all its secondary addresses (modules of one mainframe).
+                domainKey = device;
+                bus = "GPIB" + board;
             }
             case SERIAL -> {
                 base = "ASRL" + serialPort + "::INSTR";
@@ -127,6 +170,7 @@ public final class ResourceAddress {
             }
             default -> throw new AssertionError(kind);
         }
+        this.busKey = bus;
         this.canonical = options.isEmpty() ? base : base + "?" + options.entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue())
                 .collect(Collectors.joining("&"));
@@ -161,10 +205,12 @@ public final class ResourceAddress {
     }
 
     /**
-     * Returns the VISA board number of a {@code TCPIP} address ({@code TCPIP3} gives 3, plain
-     * {@code TCPIP} gives 0). It does not take part in the {@link #domainKey() domain key}.
+     * Returns the VISA board number of a {@code TCPIP}, {@code USB} or {@code GPIB} address
+     * ({@code TCPIP3} gives 3, plain {@code GPIB} gives 0). For {@code GPIB} the board is the bus, so it
+     * takes part in the {@link #domainKey() domain key}; for the other kinds it does not.
      *
-     * @return the board for {@code SOCKET}, {@code VXI11} and {@code HISLIP}; empty for other kinds
+     * @return the board for {@code SOCKET}, {@code VXI11}, {@code HISLIP}, {@code USBTMC}, {@code USB_RAW}
+     *         and {@code GPIB}; empty for other kinds
      */
     public OptionalInt board() {
         return board < 0 ? OptionalInt.empty() : OptionalInt.of(board);
@@ -203,14 +249,80 @@ public final class ResourceAddress {
     }
 
     /**
-     * Returns the GPIB primary address of an instrument behind a VXI-11 GPIB gateway
-     * ({@code gpib0,5} gives 5).
+     * Returns the GPIB primary address: of a {@code GPIB} address ({@code GPIB0::22::INSTR} gives 22) or
+     * of an instrument behind a VXI-11 GPIB gateway ({@code gpib0,5} gives 5).
      *
-     * @return the address (0-30) for {@code VXI11} addresses with a {@code gpibB,N} device; empty
-     *         otherwise
+     * @return the address (0-30) for {@code GPIB} and for {@code VXI11} addresses with a {@code gpibB,N}
+     *         device; empty otherwise
      */
     public OptionalInt gpibAddress() {
         return gpibAddress < 0 ? OptionalInt.empty() : OptionalInt.of(gpibAddress);
+    }
+
+    /**
+     * Returns the GPIB secondary address as written in the resource ({@code GPIB0::22::3::INSTR} gives
+     * 3); on the bus it is sent as 96 + 3.
+     *
+     * @return the secondary address (0-30) for {@code GPIB} addresses that give one; empty otherwise
+     * @since 1.3
+     */
+    public OptionalInt gpibSecondary() {
+        return gpibSecondary < 0 ? OptionalInt.empty() : OptionalInt.of(gpibSecondary);
+    }
+
+    /**
+     * Returns the key of the bus this instrument shares with others, where one talker at a time and
+     * addressing held by a controller make every step an operation on the whole bus: {@code GPIB0} for
+     * {@code GPIB0::22::INSTR}, {@code TCPIP::gw.lab::gpib0} for {@code TCPIP::gw.lab::gpib0,5::INSTR}.
+     * Sessions take a lock named by it around every step, after their own lock, so that addressing, the
+     * message and its answer are one operation on the bus.
+     *
+     * @return the bus key for {@code GPIB} addresses and VXI-11 GPIB gateway addresses; empty otherwise
+     * @since 1.3
+     */
+    public Optional<String> busKey() {
+        return Optional.ofNullable(busKey);
+    }
+
+    /**
+     * Returns the USB vendor (manufacturer) id, {@code 0x0957} for Keysight.
+     *
+     * @return the id (0-65535) for {@code USBTMC} and {@code USB_RAW}; empty for other kinds
+     * @since 1.3
+     */
+    public OptionalInt usbVendorId() {
+        return usbVendorId < 0 ? OptionalInt.empty() : OptionalInt.of(usbVendorId);
+    }
+
+    /**
+     * Returns the USB product (model) id.
+     *
+     * @return the id (0-65535) for {@code USBTMC} and {@code USB_RAW}; empty for other kinds
+     * @since 1.3
+     */
+    public OptionalInt usbProductId() {
+        return usbProductId < 0 ? OptionalInt.empty() : OptionalInt.of(usbProductId);
+    }
+
+    /**
+     * Returns the USB serial number as written (case-sensitive).
+     *
+     * @return the serial number for {@code USBTMC} and {@code USB_RAW}; empty for other kinds
+     * @since 1.3
+     */
+    public Optional<String> usbSerial() {
+        return Optional.ofNullable(usbSerial);
+    }
+
+    /**
+     * Returns the USB interface number, when the resource gives one.
+     *
+     * @return the interface (0-255) for {@code USBTMC} and {@code USB_RAW} addresses that give one; empty
+     *         otherwise, in which case the transport uses the device's first matching interface
+     * @since 1.3
+     */
+    public OptionalInt usbInterface() {
+        return usbInterface < 0 ? OptionalInt.empty() : OptionalInt.of(usbInterface);
     }
 
     /**
@@ -281,7 +393,7 @@ public final class ResourceAddress {
 
     /**
      * Returns the key of the physical instrument this address reaches, used to share session locks.
-     * Options and the board number are ignored.
+     * Options are ignored, and so is the board number except for {@code GPIB}.
      * <ul>
      * <li>Every {@code TCPIP} form: the host only, {@code TCPIP::10.0.0.5}, {@code TCPIP::[2001:db8::1]},
      * {@code TCPIP::scope.lab}, because socket, VXI-11 and HiSLIP connections to one host reach one
@@ -289,6 +401,10 @@ public final class ResourceAddress {
      * <li>GPIB behind a VXI-11 gateway: gateway plus device, {@code TCPIP::gw.lab::gpib0,5}, because each
      * GPIB address is a different instrument (and differs from the gateway's own {@code inst0}).</li>
      * <li>Serial: {@code ASRL::/dev/ttyUSB0}, {@code ASRL::1}.</li>
+     * <li>USB: the device, {@code USB::0x0957::0x1796::MY12345678}, whatever its interface and whether
+     * {@code INSTR} or {@code RAW}.</li>
+     * <li>GPIB: board plus primary address, {@code GPIB0::22}: the board is the bus, and the secondary
+     * addresses of one primary are parts of one instrument. The bus itself is {@link #busKey()}.</li>
      * <li>Simulated: {@code SIM::DMM34401::0}.</li>
      * </ul>
      * Keys are compared as text and nothing is resolved: a host name and its IP address, two names of one
@@ -331,6 +447,11 @@ public final class ResourceAddress {
         int port = -1;
         String lanDevice;
         int gpibAddress = -1;
+        int gpibSecondary = -1;
+        int usbVendorId = -1;
+        int usbProductId = -1;
+        String usbSerial;
+        int usbInterface = -1;
         String serialPort;
         String simModel;
         int simInstance = -1;
@@ -353,11 +474,15 @@ public final class ResourceAddress {
         static final int HISLIP_PORT = 4880;
         private static final int MAX_GPIB_ADDRESS = 30;
 
-        private static final String KEYWORDS = "TCPIP[board], ASRL<port>, SIM";
+        private static final String KEYWORDS = "TCPIP[board], ASRL<port>, USB[board], GPIB[board], SIM";
         private static final String SOCKET_FORM = "TCPIP[board]::host::port::SOCKET";
         private static final String INSTR_FORM = "TCPIP[board]::host[::lanDevice]::INSTR";
         private static final String SERIAL_FORM = "ASRL<port>::INSTR";
         private static final String SIM_FORM = "SIM::<model>[::<n>]::INSTR";
+        private static final String USB_FORM = "USB[board]::vendor::product::serial[::interface]::INSTR (or ::RAW)";
+        private static final String GPIB_FORM = "GPIB[board]::primary[::secondary]::INSTR";
+        private static final int MAX_USB_SERIAL = 126;
+        private static final int MAX_USB_INTERFACE = 255;
         private static final String HOST_FORMS = "an IPv4 address, a bracketed IPv6 address or a host name";
         private static final String LAN_DEVICES = "instN, hislipN[,port] or gpibB,N (e.g. inst0, hislip0, gpib0,5)";
 
@@ -402,6 +527,10 @@ public final class ResourceAddress {
                 tcpip(tokens, end);
             } else if (upper.startsWith("ASRL")) {
                 serial(tokens, end);
+            } else if (upper.startsWith("USB")) {
+                usb(tokens, end);
+            } else if (upper.startsWith("GPIB")) {
+                gpib(tokens, end);
             } else if (upper.equals("SIM")) {
                 sim(tokens, end);
             } else if (keyword.text().isEmpty()) {
@@ -481,7 +610,7 @@ public final class ResourceAddress {
             }
             if (last >= 1) {
                 Token t = tokens.get(last);
-                for (String name : List.of("INSTR", "SOCKET")) {
+                for (String name : List.of("INSTR", "SOCKET", "RAW")) {
                     if (t.text().regionMatches(true, 0, name, 0, name.length())) {
                         int from = t.start() + name.length();
                         throw fail(from, input.substring(from, end), "trailing text",
@@ -489,11 +618,12 @@ public final class ResourceAddress {
                     }
                 }
             }
-            throw fail(end, "", "resource class", "is missing; expected \"::INSTR\" or \"::SOCKET\" at the end");
+            throw fail(end, "", "resource class",
+                    "is missing; expected \"::INSTR\", \"::SOCKET\" or \"::RAW\" at the end");
         }
 
         private static boolean isResourceClass(String text) {
-            return text.equalsIgnoreCase("INSTR") || text.equalsIgnoreCase("SOCKET");
+            return text.equalsIgnoreCase("INSTR") || text.equalsIgnoreCase("SOCKET") || text.equalsIgnoreCase("RAW");
         }
 
         private void requireInstr(Token resourceClass, String form) {
@@ -518,6 +648,10 @@ public final class ResourceAddress {
             Token resourceClass = tokens.get(classIndex);
             boolean socket = resourceClass.text().equalsIgnoreCase("SOCKET");
             String form = socket ? SOCKET_FORM : INSTR_FORM;
+            if (resourceClass.text().equalsIgnoreCase("RAW")) {
+                throw fail(resourceClass, "resource class", "is not supported here; expected " + INSTR_FORM
+                        + " or " + SOCKET_FORM);
+            }
             List<Token> middle = tokens.subList(1, classIndex);
             if (middle.isEmpty()) {
                 throw fail(resourceClass.start(), "", "host", "is missing; expected " + form);
@@ -680,6 +814,126 @@ public final class ResourceAddress {
                 }
                 default -> throw new AssertionError(name);
             }
+        }
+
+        /** The board number written right after an interface keyword; 0 when none is written. */
+        private int board(Token keyword, String name) {
+            String text = keyword.text().substring(name.length());
+            if (text.isEmpty()) {
+                return 0;
+            }
+            int board = decimal(text);
+            if (board < 0) {
+                throw fail(keyword.start() + name.length(), text, "board number",
+                        "must be a decimal number 0-" + Integer.MAX_VALUE + ", e.g. " + name + "0");
+            }
+            return board;
+        }
+
+        private void usb(List<Token> tokens, int end) {
+            f.board = board(tokens.get(0), "USB");
+            int classIndex = resourceClass(tokens, end, 2);
+            Token resourceClass = tokens.get(classIndex);
+            List<Token> middle = tokens.subList(1, classIndex);
+            String[] parts = {"vendor id", "product id", "serial number"};
+            if (middle.size() < parts.length) {
+                throw fail(resourceClass.start(), "", parts[middle.size()], "is missing; expected " + USB_FORM);
+            }
+            if (middle.size() > parts.length + 1) {
+                throw fail(middle.get(parts.length + 1), "part", "is unexpected; expected " + USB_FORM);
+            }
+            f.usbVendorId = usbId(middle.get(0), parts[0]);
+            f.usbProductId = usbId(middle.get(1), parts[1]);
+            f.usbSerial = usbSerial(middle.get(2));
+            if (middle.size() == 4) {
+                Token n = middle.get(3);
+                f.usbInterface = decimal(n.text());
+                if (f.usbInterface < 0 || f.usbInterface > MAX_USB_INTERFACE) {
+                    throw fail(n, "USB interface number", "must be a decimal number 0-" + MAX_USB_INTERFACE);
+                }
+            }
+            if (resourceClass.text().equalsIgnoreCase("SOCKET")) {
+                throw fail(resourceClass, "resource class", "is not supported here; expected " + USB_FORM);
+            }
+            f.kind = resourceClass.text().equalsIgnoreCase("RAW") ? TransportKind.USB_RAW : TransportKind.USBTMC;
+        }
+
+        private int usbId(Token t, String what) {
+            String text = t.text();
+            int value;
+            if (text.length() > 2 && text.charAt(0) == '0' && (text.charAt(1) == 'x' || text.charAt(1) == 'X')) {
+                value = text.length() > 6 ? -1 : hex(text.substring(2));
+            } else {
+                value = decimal(text);
+            }
+            if (value < 0 || value > 0xFFFF) {
+                throw fail(t, what, "must be 0-65535 in decimal or 0x0000-0xFFFF in hex, e.g. 0x0957");
+            }
+            return value;
+        }
+
+        private String usbSerial(Token t) {
+            String text = t.text();
+            if (text.isEmpty() || text.length() > MAX_USB_SERIAL) {
+                throw fail(t, "USB serial number", "must be 1-" + MAX_USB_SERIAL + " characters");
+            }
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c < 0x21 || c > 0x7e || c == ':') {
+                    throw fail(t.start() + i, String.valueOf(c), "character",
+                            "is not allowed in a USB serial number; expected printable ASCII without \":\"");
+                }
+            }
+            return text;
+        }
+
+        private void gpib(List<Token> tokens, int end) {
+            f.board = board(tokens.get(0), "GPIB");
+            int classIndex = resourceClass(tokens, end, 1);
+            Token resourceClass = tokens.get(classIndex);
+            List<Token> middle = tokens.subList(1, classIndex);
+            if (middle.isEmpty()) {
+                throw fail(resourceClass.start(), "", "GPIB primary address", "is missing; expected " + GPIB_FORM);
+            }
+            if (middle.size() > 2) {
+                throw fail(middle.get(2), "part", "is unexpected; expected " + GPIB_FORM);
+            }
+            f.gpibAddress = gpibAddress(middle.get(0), "GPIB primary address");
+            if (middle.size() == 2) {
+                f.gpibSecondary = gpibAddress(middle.get(1), "GPIB secondary address");
+            }
+            requireInstr(resourceClass, GPIB_FORM);
+            f.kind = TransportKind.GPIB;
+        }
+
+        private int gpibAddress(Token t, String what) {
+            int address = decimal(t.text());
+            if (address < 0 || address > MAX_GPIB_ADDRESS) {
+                throw fail(t, what, "must be a decimal number 0-" + MAX_GPIB_ADDRESS);
+            }
+            return address;
+        }
+
+        /** Four upper-case hex digits, as VISA writes USB ids. */
+        static String hex4(int value) {
+            String digits = Integer.toHexString(value).toUpperCase(Locale.ROOT);
+            return "0000".substring(digits.length()) + digits;
+        }
+
+        /** Parses 1-4 ASCII hex digits; -1 when the text is anything else. */
+        private static int hex(String text) {
+            if (text.isEmpty() || text.length() > 4) {
+                return -1;
+            }
+            int value = 0;
+            for (int i = 0; i < text.length(); i++) {
+                int digit = Ipv6.hexDigit(text.charAt(i));
+                if (digit < 0) {
+                    return -1;
+                }
+                value = value << 4 | digit;
+            }
+            return value;
         }
 
         private void serial(List<Token> tokens, int end) {
@@ -976,7 +1230,7 @@ public final class ResourceAddress {
             return value <= 255 ? value : -1;
         }
 
-        private static int hexDigit(char c) {
+        static int hexDigit(char c) {
             if (c >= '0' && c <= '9') {
                 return c - '0';
             }

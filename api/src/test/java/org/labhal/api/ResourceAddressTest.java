@@ -65,6 +65,14 @@ class ResourceAddressTest {
         sim::Power_Supply-2::3::instr                             | SIM    | SIM::POWER_SUPPLY-2::3::INSTR                          | SIM::POWER_SUPPLY-2::3
         SIM::dmm::2::INSTR?seed=42                                | SIM    | SIM::DMM::2::INSTR?seed=42                             | SIM::DMM::2
         TCPIP::10.0.0.5::5025::SOCKET?Timeout_MS=500&delay=10ms   | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET?timeout_ms=500&delay=10ms | TCPIP::10.0.0.5
+        USB::0x0957::0x1796::MY12345678::INSTR                    | USBTMC | USB0::0x0957::0x1796::MY12345678::INSTR                | USB::0x0957::0x1796::MY12345678
+        usb0::2391::6038::MY12345678::instr                       | USBTMC | USB0::0x0957::0x1796::MY12345678::INSTR                | USB::0x0957::0x1796::MY12345678
+        USB1::0x2a8d::0X101::my-sn.1_A::3::INSTR                  | USBTMC | USB1::0x2A8D::0x0101::my-sn.1_A::3::INSTR              | USB::0x2A8D::0x0101::my-sn.1_A
+        USB::0x1AB1::0x0588::DS1ED141904883::RAW                  | USB_RAW | USB0::0x1AB1::0x0588::DS1ED141904883::RAW             | USB::0x1AB1::0x0588::DS1ED141904883
+        USB::0::65535::X::0::raw?read_termination=lf              | USB_RAW | USB0::0x0000::0xFFFF::X::0::RAW?read_termination=lf   | USB::0x0000::0xFFFF::X
+        GPIB::22::INSTR                                           | GPIB   | GPIB0::22::INSTR                                       | GPIB0::22
+        gpib1::05::3::instr                                       | GPIB   | GPIB1::5::3::INSTR                                     | GPIB1::5
+        GPIB0::0::30::INSTR?read_termination=lf                   | GPIB   | GPIB0::0::30::INSTR?read_termination=lf                | GPIB0::0
         """)
     void parsesAcceptedForm(String input, TransportKind kind, String canonical, String domainKey) {
         ResourceAddress address = ResourceAddress.parse(input);
@@ -91,6 +99,10 @@ class ResourceAddressTest {
         ASRL3::INSTR                            | SERIAL board=- host=- port=- lan=- gpib=- serial=3 model=- instance=- options={}
         SIM::dmm::INSTR                         | SIM board=- host=- port=- lan=- gpib=- serial=- model=DMM instance=0 options={}
         SIM::dmm::7::INSTR?Noise=0.1            | SIM board=- host=- port=- lan=- gpib=- serial=- model=DMM instance=7 options={noise=0.1}
+        USB2::0x0957::0x1796::MY1::INSTR        | USBTMC board=2 host=- port=- lan=- gpib=- serial=- model=- instance=- options={} usb=0957:1796:MY1:- bus=-
+        USB::1::2::S::4::RAW                    | USB_RAW board=0 host=- port=- lan=- gpib=- serial=- model=- instance=- options={} usb=0001:0002:S:4 bus=-
+        GPIB::22::INSTR                         | GPIB board=0 host=- port=- lan=- gpib=22 serial=- model=- instance=- options={} secondary=- bus=GPIB0
+        GPIB3::22::7::INSTR                     | GPIB board=3 host=- port=- lan=- gpib=22 serial=- model=- instance=- options={} secondary=7 bus=GPIB3
         """)
     void exposesTheFieldsOfItsKind(String input, String expected) {
         assertEquals(expected, describe(ResourceAddress.parse(input)));
@@ -100,7 +112,14 @@ class ResourceAddressTest {
         return a.kind() + " board=" + text(a.board()) + " host=" + a.host().orElse("-") + " port=" + text(a.port())
                 + " lan=" + a.lanDevice().orElse("-") + " gpib=" + text(a.gpibAddress())
                 + " serial=" + a.serialPort().orElse("-") + " model=" + a.simModel().orElse("-")
-                + " instance=" + text(a.simInstance()) + " options=" + a.options();
+                + " instance=" + text(a.simInstance()) + " options=" + a.options()
+                + (a.usbVendorId().isPresent() || a.usbProductId().isPresent() || a.usbSerial().isPresent()
+                        ? " usb=" + String.format("%04X:%04X", a.usbVendorId().getAsInt(), a.usbProductId().getAsInt())
+                                + ":" + a.usbSerial().orElseThrow() + ":" + text(a.usbInterface()) : "")
+                + (a.gpibSecondary().isPresent() || a.kind() == TransportKind.GPIB
+                        ? " secondary=" + text(a.gpibSecondary()) : "")
+                + (a.kind() == TransportKind.GPIB || a.kind() == TransportKind.USBTMC || a.kind() == TransportKind.USB_RAW
+                        ? " bus=" + a.busKey().orElse("-") : "");
     }
 
     private static String text(OptionalInt value) {
@@ -115,13 +134,38 @@ class ResourceAddressTest {
         ' TCPIP::10.0.0.5::INSTR'                 | 0  | ' '                        | no whitespace
         'TCPIP::10.0.0.5::INSTR '                 | 22 | ' '                        | no whitespace
         'TCPIP::10.0.0.5:: 5025::SOCKET'          | 17 | ' '                        | no whitespace
-        GPIB0::5::INSTR                           | 0  | GPIB0                      | is unknown; expected one of TCPIP[board], ASRL<port>, SIM
-        USB::0x1234::0x5678::INSTR                | 0  | USB                        | is unknown; expected one of TCPIP[board], ASRL<port>, SIM
+        PXI0::5::INSTR                            | 0  | PXI0                       | is unknown; expected one of TCPIP[board], ASRL<port>, USB[board], GPIB[board], SIM
+        USB::0x1234::0x5678::INSTR                | 21 | ''                         | serial number "" at position 21 is missing; expected USB[board]::vendor::product::serial[::interface]::INSTR (or ::RAW)
+        USB::0x1234::INSTR                        | 13 | ''                         | product id "" at position 13 is missing
+        USB::INSTR                                | 5  | ''                         | vendor id "" at position 5 is missing
+        USBx::1::2::S::INSTR                      | 3  | x                          | board number
+        USB::0x10000::1::S::INSTR                 | 5  | 0x10000                    | vendor id "0x10000" at position 5 must be 0-65535 in decimal or 0x0000-0xFFFF in hex
+        USB::65536::1::S::INSTR                   | 5  | 65536                      | must be 0-65535
+        USB::0x::1::S::INSTR                      | 5  | 0x                         | vendor id
+        USB::0xG1::1::S::INSTR                    | 5  | 0xG1                       | vendor id
+        USB::1::-2::S::INSTR                      | 8  | -2                         | product id
+        USB::1::2::MY:1::INSTR                    | 13 | :                          | is not allowed in a USB serial number
+        USB::1::2::MYé1::INSTR               | 13 | é                          | is not allowed in a USB serial number
+        USB::1::2::S::256::INSTR                  | 14 | 256                        | USB interface number "256" at position 14 must be a decimal number 0-255
+        USB::1::2::S::x::INSTR                    | 14 | x                          | USB interface number
+        USB::1::2::S::0::9::INSTR                 | 17 | 9                          | is unexpected
+        USB::1::2::S::SOCKET                      | 14 | SOCKET                     | is not supported here
+        USB::1::2::S::RAWX                        | 17 | X                          | trailing text
+        GPIB::INSTR                               | 6  | ''                         | GPIB primary address "" at position 6 is missing; expected GPIB[board]::primary[::secondary]::INSTR
+        GPIB::31::INSTR                           | 6  | 31                         | GPIB primary address "31" at position 6 must be a decimal number 0-30
+        GPIB::x::INSTR                            | 6  | x                          | GPIB primary address
+        GPIB::5::31::INSTR                        | 9  | 31                         | GPIB secondary address "31" at position 9 must be a decimal number 0-30
+        GPIB::5::96::INSTR                        | 9  | 96                         | GPIB secondary address
+        GPIB::5::1::2::INSTR                      | 12 | 2                          | is unexpected
+        GPIB::5::RAW                              | 9  | RAW                        | is not supported here; expected GPIB[board]::primary[::secondary]::INSTR
+        GPIB::INTFC                               | 11 | ''                         | resource class
+        GPIBa::5::INSTR                           | 4  | a                          | board number
+        TCPIP::10.0.0.5::5025::RAW                | 23 | RAW                        | is not supported here
         SIM0::dmm::INSTR                          | 0  | SIM0                       | is unknown
         ::10.0.0.5::INSTR                         | 0  | ''                         | interface keyword "" at position 0 is missing
         TCPIPx::10.0.0.5::INSTR                   | 5  | x                          | board number
         TCPIP99999999999::10.0.0.5::INSTR         | 5  | 99999999999                | board number
-        TCPIP::10.0.0.5                           | 15 | ''                         | resource class "" at position 15 is missing; expected "::INSTR" or "::SOCKET"
+        TCPIP::10.0.0.5                           | 15 | ''                         | resource class "" at position 15 is missing; expected "::INSTR", "::SOCKET" or "::RAW"
         TCPIP::10.0.0.5::inst0                    | 22 | ''                         | resource class
         TCPIP::10.0.0.5::inst0?timeout_ms=5       | 22 | ''                         | resource class
         SIM::dmm                                  | 8  | ''                         | resource class
@@ -323,6 +367,44 @@ class ResourceAddressTest {
                 "TCPIP::gw.lab::gpib0,6::INSTR",
                 "TCPIP::gw.lab::gpib1,5::INSTR",
                 "TCPIP::gw.lab::INSTR"));
+    }
+
+    @Test
+    void usbInstrAndRawOfOneDeviceShareADomainKeyWhateverTheInterfaceOrSpelling() {
+        String key = ResourceAddress.parse("USB::0x0957::0x1796::MY1::INSTR").domainKey();
+        assertAll(
+                () -> assertEquals(key, ResourceAddress.parse("USB3::2391::6038::MY1::2::RAW").domainKey()),
+                () -> assertEquals(key, ResourceAddress.parse("USB::0x0957::0x1796::MY1::INSTR?term_char=on").domainKey()),
+                () -> assertNotEquals(key, ResourceAddress.parse("USB::0x0957::0x1796::my1::INSTR").domainKey(),
+                        "serial numbers are case-sensitive"),
+                () -> assertNotEquals(key, ResourceAddress.parse("USB::0x0957::0x1797::MY1::INSTR").domainKey()));
+    }
+
+    @Test
+    void gpibAddressesAreInstrumentsOnTheirBoardsBus() {
+        ResourceAddress a = ResourceAddress.parse("GPIB0::22::INSTR");
+        assertAll(
+                () -> assertEquals(a.domainKey(), ResourceAddress.parse("GPIB0::22::3::INSTR").domainKey(),
+                        "secondary addresses are parts of one instrument"),
+                () -> assertNotEquals(a.domainKey(), ResourceAddress.parse("GPIB0::5::INSTR").domainKey()),
+                () -> assertNotEquals(a.domainKey(), ResourceAddress.parse("GPIB1::22::INSTR").domainKey(),
+                        "another board is another bus"),
+                () -> assertEquals(a.busKey(), ResourceAddress.parse("GPIB0::5::INSTR").busKey()),
+                () -> assertNotEquals(a.busKey(), ResourceAddress.parse("GPIB1::22::INSTR").busKey()),
+                () -> assertNotEquals(a, ResourceAddress.parse("GPIB0::22::0::INSTR"),
+                        "secondary address 0 is an address, not a default"));
+    }
+
+    @Test
+    void aVxi11GatewaysGpibAddressesShareTheGatewaysBusButTheGatewayItselfHasNone() {
+        ResourceAddress five = ResourceAddress.parse("TCPIP::gw.lab::gpib0,5::INSTR");
+        assertAll(
+                () -> assertEquals(Optional.of("TCPIP::gw.lab::gpib0"), five.busKey()),
+                () -> assertEquals(five.busKey(), ResourceAddress.parse("TCPIP3::GW.lab::gpib0,22::INSTR").busKey()),
+                () -> assertNotEquals(five.busKey(), ResourceAddress.parse("TCPIP::gw.lab::gpib1,5::INSTR").busKey()),
+                () -> assertEquals(Optional.empty(), ResourceAddress.parse("TCPIP::gw.lab::inst0::INSTR").busKey()),
+                () -> assertEquals(Optional.empty(), ResourceAddress.parse("TCPIP::gw.lab::5025::SOCKET").busKey()),
+                () -> assertEquals(Optional.empty(), ResourceAddress.parse("ASRL1::INSTR").busKey()));
     }
 
     @Test

@@ -41,6 +41,13 @@ class ResourceAddressFuzzTest {
         assertEquals(address.simModel(), again.simModel());
         assertEquals(address.simInstance(), again.simInstance());
         assertEquals(address.options(), again.options());
+        assertEquals(address.gpibSecondary(), again.gpibSecondary());
+        assertEquals(address.usbVendorId(), again.usbVendorId());
+        assertEquals(address.usbProductId(), again.usbProductId());
+        assertEquals(address.usbSerial(), again.usbSerial());
+        assertEquals(address.usbInterface(), again.usbInterface());
+        assertEquals(address.busKey(), again.busKey());
+        assertEquals(address.domainKey(), again.domainKey());
 
         switch (address.kind()) {
             case SOCKET, HISLIP -> {
@@ -55,6 +62,16 @@ class ResourceAddressFuzzTest {
             }
             case SERIAL -> assertTrue(address.serialPort().isPresent());
             case SIM -> assertTrue(address.simModel().isPresent() && address.simInstance().isPresent());
+            case USBTMC, USB_RAW -> {
+                assertTrue(address.usbVendorId().orElseThrow() <= 0xFFFF);
+                assertTrue(address.usbProductId().orElseThrow() <= 0xFFFF);
+                assertFalse(address.usbSerial().orElseThrow().isEmpty());
+            }
+            case GPIB -> {
+                int primary = address.gpibAddress().orElseThrow();
+                assertTrue(primary >= 0 && primary <= 30, "GPIB address " + primary);
+                assertTrue(address.busKey().isPresent());
+            }
             default -> throw new AssertionError(address.kind());
         }
         for (int i = 0; i < address.canonical().length(); i++) {

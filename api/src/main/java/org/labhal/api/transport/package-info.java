@@ -5,7 +5,7 @@
  * error checking and framing on top.
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package org.labhal.api.transport;
 
 import org.osgi.annotation.bundle.Export;
