@@ -144,6 +144,46 @@ public interface Session extends AutoCloseable {
     void clear() throws LabHalException;
 
     /**
+     * Reads the instrument's IEEE 488 status byte as a step, without sending a message (a serial poll:
+     * USB488 {@code READ_STATUS_BYTE}, a GPIB controller's serial poll, VXI-11 {@code device_readstb}),
+     * so nothing is queued, interrupted or cleared.
+     *
+     * @return the status byte, 0 to 255
+     * @throws InstrumentControlUnsupportedException when the transport has no such function, naming the
+     *         resource and its transport kind ({@link #instrumentControlSupported()} tells beforehand)
+     * @throws LabHalException as for {@link #write(String)}
+     * @since 1.3
+     */
+    int readStatusByte() throws LabHalException;
+
+    /**
+     * Sends the bus trigger (IEEE 488.1 Group Execute Trigger or the transport's equivalent) as a step.
+     *
+     * @throws InstrumentControlUnsupportedException when the transport has no such function
+     * @throws LabHalException as for {@link #write(String)}
+     * @since 1.3
+     */
+    void trigger() throws LabHalException;
+
+    /**
+     * Puts the instrument in remote or local operation as a step.
+     *
+     * @param mode what to do; see {@link RemoteLocal}
+     * @throws InstrumentControlUnsupportedException when the transport has no such function
+     * @throws LabHalException as for {@link #write(String)}, or naming what the transport can do when it
+     *         cannot do {@code mode}
+     * @since 1.3
+     */
+    void remoteLocal(RemoteLocal mode) throws LabHalException;
+
+    /**
+     * @return whether the transport carries the IEEE 488 control functions {@link #readStatusByte()},
+     *         {@link #trigger()} and {@link #remoteLocal(RemoteLocal)}
+     * @since 1.3
+     */
+    boolean instrumentControlSupported();
+
+    /**
      * Sends a query and reads its response, an IEEE 488.2 binary block, into memory as one step;
      * with error checking on, then reads the error queue within the same step.
      *

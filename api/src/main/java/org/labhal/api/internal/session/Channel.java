@@ -219,6 +219,21 @@ final class Channel {
         }
     }
 
+    /** One call of the transport's {@link org.labhal.api.transport.InstrumentControl}. */
+    @FunctionalInterface
+    interface ControlCall {
+        int run() throws LabHalException;
+    }
+
+    /** An {@link org.labhal.api.transport.InstrumentControl} call, closing the channel when the connection is lost. */
+    int control(ControlCall call) throws LabHalException {
+        try {
+            return call.run();
+        } catch (LabHalException e) {
+            throw failed(e);
+        }
+    }
+
     /** {@link Connection#read}, closing the channel when the connection is lost. */
     boolean read(ByteBuffer into, Duration timeout) throws LabHalException {
         try {

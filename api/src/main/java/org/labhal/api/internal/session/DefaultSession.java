@@ -15,10 +15,12 @@ import org.labhal.api.BlockProgress;
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.InstrumentError;
 import org.labhal.api.InstrumentErrorException;
+import org.labhal.api.InstrumentControlUnsupportedException;
 import org.labhal.api.InstrumentLockUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.MalformedResponseException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionClosedException;
@@ -31,6 +33,7 @@ import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
+import org.labhal.api.transport.InstrumentControl;
 import org.labhal.api.transport.InstrumentLocking;
 
 /**
@@ -52,6 +55,12 @@ final class DefaultSession implements Session {
     /** Whether every step takes the instrument-side lock too (SessionOptions.withInstrumentLock). */
     private final boolean instrumentLock;
     private volatile SessionLock lock;
+    /**
+     * The lock of the bus this instrument shares with others ({@link ResourceAddress#busKey()}), taken by
+     * every step after the session lock; null when the address has no bus. Held here so that the lock
+     * service, which keeps locks weakly, keeps it while the session lives.
+     */
+    private final SessionLock busLock;
     private volatile Duration ioTimeout;
     private volatile Duration lockTimeout;
     private volatile boolean errorChecking;
@@ -69,6 +78,7 @@ final class DefaultSession implements Session {
         this.policy = policy;
         this.streamTransport = channel.address.kind().isByteStream();
         this.lock = lock;
+        this.busLock = channel.address.busKey().map(bus -> locks.lockFor(LockPolicy.SHARED_BUFFER, bus)).orElse(null);
         this.ioTimeout = options.ioTimeout();
         this.lockTimeout = options.lockTimeout();
         this.errorChecking = options.errorChecking();
@@ -146,6 +156,61 @@ final class DefaultSession implements Session {
         try (Step step = enter("read error queue")) {
             return readErrors(io);
         }
+    }
+
+    @Override
+    public int readStatusByte() throws LabHalException {
+        InstrumentControl control = instrumentControl("read the status byte");
+        Duration io = ioTimeout;
+        try (Step step = enter("read status byte")) {
+            return channel.control(() -> control.readStatusByte(io));
+        } catch (LabHalException e) {
+            throw closedOr(e);
+        }
+    }
+
+    @Override
+    public void trigger() throws LabHalException {
+        InstrumentControl control = instrumentControl("trigger");
+        Duration io = ioTimeout;
+        try (Step step = enter("trigger")) {
+            channel.control(() -> {
+                control.trigger(io);
+                return 0;
+            });
+        } catch (LabHalException e) {
+            throw closedOr(e);
+        }
+    }
+
+    @Override
+    public void remoteLocal(RemoteLocal mode) throws LabHalException {
+        Objects.requireNonNull(mode, "mode");
+        InstrumentControl control = instrumentControl("switch to " + mode);
+        Duration io = ioTimeout;
+        try (Step step = enter("remote/local " + mode)) {
+            channel.control(() -> {
+                control.remoteLocal(mode, io);
+                return 0;
+            });
+        } catch (LabHalException e) {
+            throw closedOr(e);
+        }
+    }
+
+    @Override
+    public boolean instrumentControlSupported() {
+        return channel.connection instanceof InstrumentControl;
+    }
+
+    /** @throws InstrumentControlUnsupportedException when the transport has no IEEE 488 control functions */
+    private InstrumentControl instrumentControl(String what) throws InstrumentControlUnsupportedException {
+        if (!(channel.connection instanceof InstrumentControl control)) {
+            throw new InstrumentControlUnsupportedException(name + ": cannot " + what + ": the "
+                    + channel.address.kind() + " transport (" + channel.connection.describe()
+                    + ") has no status byte, bus trigger or remote/local control", channel.address.kind());
+        }
+        return control;
     }
 
     @Override
@@ -304,26 +369,59 @@ final class DefaultSession implements Session {
         return failure;
     }
 
-    /** Takes the lock for one step and checks the session is usable. */
+    /**
+     * Takes the locks for one step, within the session's lock timeout as a whole: the session lock (with
+     * the instrument-side lock when every step takes it), the bus lock when the instrument shares a bus,
+     * then the wire lock; and checks the session is usable.
+     */
     private Step enter(String activity) throws LabHalException {
         Duration wait = lockTimeout;
         Deadline deadline = Deadline.after(wait);
         Lease lease = instrumentLock ? layered(activity, wait, null) : enter(activity, wait);
+        Lease bus = null;
         try {
+            if (busLock != null) {
+                bus = enterBus(activity, deadline);
+            }
             channel.lockWire(deadline, name, activity);
         } catch (LabHalException | RuntimeException e) {
-            lease.close();
+            try {
+                if (bus != null) {
+                    bus.close();
+                }
+            } finally {
+                lease.close();
+            }
             throw e;
         }
-        return new Step(lease);
+        return new Step(lease, bus);
     }
 
-    /** One step: its session lease (with the instrument-side hold, if any) and the wire lock. */
+    /**
+     * Takes the bus lock: one talker at a time, and the controller's addressing is the bus's state, so the
+     * addressing, the message and its answer of one step must not interleave with another instrument's.
+     */
+    private Lease enterBus(String activity, Deadline deadline) throws LabHalException {
+        try {
+            return busLock.acquire(deadline.remaining(), priority, activity + " on " + name);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException("Interrupted waiting for the bus lock '" + busLock.name() + "' to "
+                    + activity + " on " + name, e);
+        }
+    }
+
+    /**
+     * One step: its session lease (with the instrument-side hold, if any), its bus lease (if any) and the
+     * wire lock, given back in the reverse order.
+     */
     private final class Step implements AutoCloseable {
         private final Lease lease;
+        private final Lease bus;
 
-        Step(Lease lease) {
+        Step(Lease lease, Lease bus) {
             this.lease = lease;
+            this.bus = bus;
         }
 
         @Override
@@ -331,7 +429,13 @@ final class DefaultSession implements Session {
             try {
                 channel.unlockWire();
             } finally {
-                lease.close();
+                try {
+                    if (bus != null) {
+                        bus.close();
+                    }
+                } finally {
+                    lease.close();
+                }
             }
         }
     }
