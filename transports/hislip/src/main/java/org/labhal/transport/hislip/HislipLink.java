@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import org.labhal.api.LabHalException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentControl;
 import org.labhal.api.transport.InstrumentLocking;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -62,7 +63,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * data. Status queries and lock information are never held back.
  */
 @ProviderType
-public interface HislipLink extends Connection, InstrumentLocking {
+public interface HislipLink extends Connection, InstrumentLocking, InstrumentControl {
 
     /** The two kinds of HiSLIP lock. */
     enum LockKind {
@@ -200,6 +201,33 @@ public interface HislipLink extends Connection, InstrumentLocking {
      *         an error
      */
     void remoteLocal(RemoteLocal request, Duration timeout) throws LabHalException;
+
+    /**
+     * {@link InstrumentControl}'s status byte: {@link #statusQuery(Duration)}.
+     *
+     * @since 1.2
+     */
+    @Override
+    default int readStatusByte(Duration timeout) throws LabHalException {
+        return statusQuery(timeout);
+    }
+
+    /**
+     * {@link InstrumentControl}'s remote / local control, as {@code AsyncRemoteLocalControl} with the control
+     * code of the same VISA mode: {@code REMOTE} 3, {@code LOCAL} 6, {@code LOCAL_LOCKOUT} 5,
+     * {@code RELEASE} 0.
+     *
+     * @since 1.2
+     */
+    @Override
+    default void remoteLocal(org.labhal.api.RemoteLocal mode, Duration timeout) throws LabHalException {
+        remoteLocal(switch (mode) {
+            case REMOTE -> RemoteLocal.ENABLE_AND_GO_TO_REMOTE;
+            case LOCAL -> RemoteLocal.GO_TO_LOCAL;
+            case LOCAL_LOCKOUT -> RemoteLocal.ENABLE_GO_TO_REMOTE_AND_LOCK_OUT_LOCAL;
+            case RELEASE -> RemoteLocal.DISABLE_REMOTE;
+        }, timeout);
+    }
 
     /**
      * Sends a {@code Trigger} message (the GPIB group execute trigger) on the synchronous channel.

@@ -6,7 +6,7 @@
  * read ended by a device clear from another thread.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.labhal.transport.hislip;
 
 import org.osgi.annotation.bundle.Export;

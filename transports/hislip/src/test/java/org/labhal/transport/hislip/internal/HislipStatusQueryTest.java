@@ -2,6 +2,7 @@ package org.labhal.transport.hislip.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.labhal.transport.hislip.internal.Links.query;
 import static org.labhal.transport.hislip.internal.Links.receive;
 import static org.labhal.transport.hislip.internal.Links.send;
@@ -12,7 +13,11 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.labhal.api.LabHalException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.Session;
+import org.labhal.api.internal.lock.DefaultLockService;
+import org.labhal.api.internal.session.DefaultSessionFactory;
 import org.labhal.transport.hislip.HislipLink;
 import org.labhal.transport.hislip.server.HislipServer;
 
@@ -56,6 +61,28 @@ class HislipStatusQueryTest {
         assertEquals("1\n", query(link, "*OPC?", IO));
         stb = link.statusQuery(IO);
         assertEquals(0, stb, bits(stb));
+    }
+
+    @Test
+    void aSessionReadsTheStatusByteTriggersAndSwitchesRemoteLocalThroughTheLink() throws Exception {
+        server = HislipServer.builder("SMW200A").start();
+        DefaultSessionFactory sessions = new DefaultSessionFactory(new DefaultLockService());
+        sessions.addTransport(factory);
+        try (Session session = sessions.open(server.resource())) {
+            session.setErrorChecking(false);
+            assertTrue(session.instrumentControlSupported());
+            session.write("BOGUS:COMMAND 1");
+            assertEquals("1", session.query("*OPC?"));
+
+            int stb = session.readStatusByte();
+
+            assertEquals(EAV, stb, bits(stb) + ": the error waits in the queue, no answer is pending");
+            session.trigger();
+            for (RemoteLocal mode : RemoteLocal.values()) {
+                session.remoteLocal(mode); // the server refuses a control code outside 0-6
+            }
+            assertEquals("1", session.query("*OPC?"), "the session is still in step after every control");
+        }
     }
 
     @Test

@@ -8,14 +8,20 @@ import java.util.concurrent.TimeoutException;
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentControl;
 import org.labhal.transport.sim.SimConnection;
 import org.labhal.transport.sim.SimRead;
 
-/** A LabHAL connection onto one simulator connection: the simulator's exceptions become LabHAL's. */
-final class SimConnectionAdapter implements Connection {
+/**
+ * A LabHAL connection onto one simulator connection: the simulator's exceptions become LabHAL's. The
+ * status byte is the simulator's own; a bus trigger and remote / local are accepted and change nothing,
+ * since the simulators have neither a trigger model nor a front panel.
+ */
+final class SimConnectionAdapter implements Connection, InstrumentControl {
     private final ResourceAddress address;
     private final SimConnection connection;
 
@@ -70,6 +76,30 @@ final class SimConnectionAdapter implements Connection {
         } catch (IOException e) {
             throw lost("device clear", e);
         }
+    }
+
+    @Override
+    public int readStatusByte(Duration timeout) throws LabHalException {
+        try {
+            return connection.statusByte(false);
+        } catch (IOException e) {
+            throw lost("status byte read", e);
+        }
+    }
+
+    @Override
+    public void trigger(Duration timeout) throws LabHalException {
+        ensureOpen("trigger");
+    }
+
+    @Override
+    public void remoteLocal(RemoteLocal mode, Duration timeout) throws LabHalException {
+        ensureOpen("remote/local " + mode);
+    }
+
+    /** What a control function that changes nothing still checks: the link is there. */
+    private void ensureOpen(String what) throws LabHalException {
+        readStatusByte(Duration.ZERO);
     }
 
     @Override

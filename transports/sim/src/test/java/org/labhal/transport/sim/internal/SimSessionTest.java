@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.labhal.api.InstrumentLockUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionClosedException;
@@ -65,6 +66,22 @@ class SimSessionTest {
             assertEquals("A1", a.query("SIM:ECHO? A1"), "the connection stays open for the other handle");
         }
         assertEquals(0, sessions.openConnections());
+    }
+
+    @Test
+    void theStatusByteIsTheSimulatorsOwnAndTriggerAndRemoteLocalAreAccepted() throws Exception {
+        try (Session a = open("SIM::SMW200A::4::INSTR", LockPolicy.INDEPENDENT_SESSIONS)) {
+            a.setErrorChecking(false);
+            assertTrue(a.instrumentControlSupported());
+            assertEquals(0, a.readStatusByte(), "a fresh instrument");
+            a.write("BOGUS:COMMAND 1");
+            assertEquals("1", a.query("*OPC?"));
+
+            assertEquals(0x04, a.readStatusByte(), "EAV: the error waits in the queue");
+            a.trigger();
+            a.remoteLocal(RemoteLocal.LOCAL_LOCKOUT);
+            assertEquals("still", a.query("SIM:ECHO? still"));
+        }
     }
 
     @Test
