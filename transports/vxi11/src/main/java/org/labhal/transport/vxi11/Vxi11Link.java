@@ -3,7 +3,9 @@ package org.labhal.transport.vxi11;
 import java.time.Duration;
 
 import org.labhal.api.LabHalException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.transport.Connection;
+import org.labhal.api.transport.InstrumentControl;
 import org.labhal.api.transport.InstrumentLocking;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -52,7 +54,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * which VXI-11 has only as an exclusive lock: a shared key is refused.
  */
 @ProviderType
-public interface Vxi11Link extends Connection, InstrumentLocking {
+public interface Vxi11Link extends Connection, InstrumentLocking, InstrumentControl {
 
     /**
      * Takes the device lock (device_lock), exclusive across all links to the device, from any host.
@@ -107,6 +109,23 @@ public interface Vxi11Link extends Connection, InstrumentLocking {
      * @throws LabHalException when the instrument answered an error or the link failed
      */
     void local(Duration timeout) throws LabHalException;
+
+    /**
+     * {@link InstrumentControl}'s remote / local control on the core channel's two calls: {@code REMOTE} and
+     * {@code LOCAL_LOCKOUT} are device_remote (VXI-11 B.6.6: every programmable local control disabled, so
+     * a lockout already), {@code LOCAL} and {@code RELEASE} are device_local. VXI-11 has no separate REN
+     * line; a GPIB gateway maps these calls onto its bus.
+     *
+     * @since 1.2
+     */
+    @Override
+    default void remoteLocal(RemoteLocal mode, Duration timeout) throws LabHalException {
+        switch (mode) {
+            case REMOTE, LOCAL_LOCKOUT -> remote(timeout);
+            case LOCAL, RELEASE -> local(timeout);
+            default -> throw new AssertionError(mode);
+        }
+    }
 
     /**
      * Aborts the call in progress on this link (device_abort on the abort channel, a TCP connection of

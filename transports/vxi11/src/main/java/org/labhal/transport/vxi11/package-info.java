@@ -6,7 +6,7 @@
  * code an instrument answered ({@link org.labhal.transport.vxi11.Vxi11AbortedException} for error 23).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.labhal.transport.vxi11;
 
 import org.osgi.annotation.bundle.Export;

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.labhal.api.LabHalException;
+import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionOptions;
@@ -52,6 +53,31 @@ class Vxi11InstrumentLockTest {
 
     private Session open(DefaultSessionFactory process) throws LabHalException {
         return process.open(ResourceAddress.parse(server.resource()), SessionOptions.defaults());
+    }
+
+    @Test
+    void controlFunctionsAreStepsAndKeepOutOfADeviceLockHeldElsewhere() throws Exception {
+        try (Session a = open(processA); Session b = open(processB)) {
+            a.setErrorChecking(false);
+            assertTrue(a.instrumentControlSupported());
+            a.write("BOGUS:COMMAND 1");
+            assertEquals("1", a.query("*OPC?"));
+            assertEquals(0x04, a.readStatusByte(), "EAV: the error waits in a's queue");
+            a.trigger();
+            for (RemoteLocal mode : RemoteLocal.values()) {
+                a.remoteLocal(mode);
+            }
+            try (Lease lease = a.lockInstrument(LONG)) {
+                b.setIoTimeout(Duration.ofMillis(300));
+
+                Vxi11Exception e = assertThrows(Vxi11Exception.class, () -> b.remoteLocal(RemoteLocal.LOCAL));
+
+                assertEquals(Vxi11Error.DEVICE_LOCKED_BY_ANOTHER_LINK, e.error());
+                assertTrue(b.lock().info().holder().isEmpty(), "b's session lock was given back");
+                a.remoteLocal(RemoteLocal.LOCAL);
+            }
+            b.remoteLocal(RemoteLocal.LOCAL);
+        }
     }
 
     @Test
