@@ -2,6 +2,7 @@ package org.labhal.api;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.Priority;
@@ -20,7 +21,7 @@ import org.labhal.api.lock.Priority;
 public final class SessionOptions {
     private static final SessionOptions DEFAULTS = new SessionOptions(LockPolicy.SHARED_BUFFER,
             Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL, false,
-            16L << 20);
+            16L << 20, null);
     /** The most an answer collected in memory may be: what fits in one byte array. */
     public static final long MAX_ANSWER_LIMIT = Integer.MAX_VALUE - 8;
 
@@ -32,9 +33,10 @@ public final class SessionOptions {
     private final Priority priority;
     private final boolean instrumentLock;
     private final long maxAnswerSize;
+    private final String lockDomain;
 
     private SessionOptions(LockPolicy lockPolicy, Duration ioTimeout, Duration lockTimeout, Duration openTimeout,
-            boolean errorChecking, Priority priority, boolean instrumentLock, long maxAnswerSize) {
+            boolean errorChecking, Priority priority, boolean instrumentLock, long maxAnswerSize, String lockDomain) {
         this.lockPolicy = Objects.requireNonNull(lockPolicy, "lockPolicy");
         this.ioTimeout = positive(ioTimeout, "ioTimeout");
         this.lockTimeout = notNegative(lockTimeout, "lockTimeout");
@@ -43,6 +45,7 @@ public final class SessionOptions {
         this.priority = Objects.requireNonNull(priority, "priority");
         this.instrumentLock = instrumentLock;
         this.maxAnswerSize = answerLimit(maxAnswerSize);
+        this.lockDomain = lockDomain;
     }
 
     /**
@@ -93,7 +96,7 @@ public final class SessionOptions {
      */
     public SessionOptions withLockPolicy(LockPolicy policy) {
         return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -102,7 +105,7 @@ public final class SessionOptions {
      */
     public SessionOptions withIoTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -111,7 +114,7 @@ public final class SessionOptions {
      */
     public SessionOptions withLockTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -120,7 +123,7 @@ public final class SessionOptions {
      */
     public SessionOptions withOpenTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -129,7 +132,7 @@ public final class SessionOptions {
      */
     public SessionOptions withErrorChecking(boolean enabled) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -138,7 +141,7 @@ public final class SessionOptions {
      */
     public SessionOptions withPriority(Priority stepPriority) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority,
-                instrumentLock, maxAnswerSize);
+                instrumentLock, maxAnswerSize, lockDomain);
     }
 
     /** @return whether every step takes the instrument-side lock too, see {@link #withInstrumentLock} */
@@ -161,7 +164,7 @@ public final class SessionOptions {
      */
     public SessionOptions withInstrumentLock(boolean enabled) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                enabled, maxAnswerSize);
+                enabled, maxAnswerSize, lockDomain);
     }
 
     /**
@@ -181,7 +184,37 @@ public final class SessionOptions {
      */
     public SessionOptions withMaxAnswerSize(long bytes) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, bytes);
+                instrumentLock, bytes, lockDomain);
+    }
+
+    /**
+     * @return the lock domain sessions opened with these options share locks in, when it is not the
+     *         one their resource names ({@link ResourceAddress#domainKey()}); empty for the resource's own
+     * @since 1.3
+     */
+    public Optional<String> lockDomain() {
+        return Optional.ofNullable(lockDomain);
+    }
+
+    /**
+     * Names the lock domain instead of the resource's {@link ResourceAddress#domainKey() domain key}. A serial
+     * device server, say, serves several instruments on one host (ports 4001, 4002, ...), which the host
+     * alone would put in one domain; giving each its own domain lets them work in parallel, and giving two
+     * resources one domain makes them share a lock. Sessions with the same domain and a policy that shares
+     * locks share one lock.
+     *
+     * @param domain the domain key; {@code null} for the resource's own
+     * @return a copy with that domain
+     * @throws IllegalArgumentException when {@code domain} is blank or has whitespace at its ends
+     * @since 1.3
+     */
+    public SessionOptions withLockDomain(String domain) {
+        if (domain != null && (domain.isBlank() || !domain.strip().equals(domain))) {
+            throw new IllegalArgumentException("lock domain must be a non-blank key without surrounding whitespace, got '"
+                    + domain + "'");
+        }
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize, domain);
     }
 
     static long answerLimit(long bytes) {
@@ -211,6 +244,7 @@ public final class SessionOptions {
     public String toString() {
         return "SessionOptions[policy=" + lockPolicy + ", io=" + ioTimeout + ", lock=" + lockTimeout + ", open="
                 + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority
-                + ", instrumentLock=" + instrumentLock + ", maxAnswerSize=" + maxAnswerSize + "]";
+                + ", instrumentLock=" + instrumentLock + ", maxAnswerSize=" + maxAnswerSize
+                + (lockDomain == null ? "" : ", lockDomain=" + lockDomain) + "]";
     }
 }

@@ -87,7 +87,8 @@ class ShellCommandsTest {
         assertTrue(row(info, "lock policy").matches("lock policy +INDEPENDENT_SESSIONS \\(model 'labhal-smw200a-sim'\\)"),
                 info);
         assertTrue(info.contains("driver bindings 1") && info.contains("SignalGenerator"), info);
-        assertTrue(row(info, "lock domain").endsWith(" " + smw.replace("::INSTR", "")), info);
+        assertTrue(row(info, "lock domain").endsWith(" " + smw.replace("::INSTR", "")
+                + " (from the resource: its simulated model and instance)"), info);
 
         assertFailure("instr:info nope", IllegalArgumentException.class, "no instrument 'nope'; configured: dmm, gen");
     }

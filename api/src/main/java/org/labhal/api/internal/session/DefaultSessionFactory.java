@@ -114,7 +114,7 @@ public final class DefaultSessionFactory implements SessionFactory {
         if (address.kind().isSingleLink()) {
             policy = LockPolicy.SINGLE_CONNECTION; // one wire, one connection: a second open would fail
         }
-        SessionLock lock = locks.lockFor(policy, address.domainKey());
+        SessionLock lock = locks.lockFor(policy, options.lockDomain().orElse(address.domainKey()));
         if (policy == LockPolicy.SINGLE_CONNECTION) {
             return openMultiplexed(address, options, lock);
         }

@@ -38,13 +38,14 @@ import org.labhal.api.lock.LockPolicy;
  * @param driverWait how long a driver call waits while no driver is bound
  * @param maxAnswerSize the most bytes one answer collected in memory may have, overriding the
  *        session's default ({@link SessionOptions#maxAnswerSize()})
+ * @param lockDomain the lock domain replacing the resource's {@link ResourceAddress#domainKey() domain key}
  * @param origin where the configuration came from: a file path, {@code shell}, {@code default} or
  *        {@code configuration}
  */
 public record InstrumentSettings(String pid, String id, ResourceAddress address, Optional<String> model,
         Optional<LockPolicy> lockPolicy, Optional<Duration> ioTimeout, Duration lockTimeout,
         Optional<Boolean> errorChecking, Optional<Boolean> instrumentLock, Duration driverWait, Optional<Long> maxAnswerSize,
-        String origin) {
+        Optional<String> lockDomain, String origin) {
 
     /** The factory PID of instrument configurations. */
     public static final String FACTORY_PID = "org.labhal.instrument";
@@ -58,10 +59,11 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     /** Driver wait when the configuration sets none. */
     public static final Duration DEFAULT_DRIVER_WAIT = Duration.ofSeconds(5);
 
+    private static final Pattern LOCK_DOMAIN = Pattern.compile("\\p{Graph}{1,200}");
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
     private static final Set<String> KNOWN = Set.of("id", "resource", "model", "lockPolicy", "ioTimeout",
-            "lockTimeout", "errorChecking", "instrumentLock", "driverWait", "maxAnswerSize");
+            "lockTimeout", "errorChecking", "instrumentLock", "driverWait", "maxAnswerSize", "lockDomain");
 
     /** @throws NullPointerException for a null field */
     public InstrumentSettings {
@@ -76,6 +78,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Objects.requireNonNull(instrumentLock, "instrumentLock");
         Objects.requireNonNull(driverWait, "driverWait");
         Objects.requireNonNull(maxAnswerSize, "maxAnswerSize");
+        Objects.requireNonNull(lockDomain, "lockDomain");
         Objects.requireNonNull(origin, "origin");
     }
 
@@ -94,7 +97,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         for (String key : properties.keySet()) {
             if (!key.contains(".") && !KNOWN.contains(key)) {
                 problems.add("unknown property '" + key + "' (known: id, resource, model, lockPolicy, ioTimeout, "
-                        + "lockTimeout, errorChecking, instrumentLock, driverWait, maxAnswerSize)");
+                        + "lockTimeout, errorChecking, instrumentLock, driverWait, maxAnswerSize, lockDomain)");
             }
         }
 
@@ -137,6 +140,10 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Optional<Boolean> errorChecking = bool(properties, "errorChecking", problems);
         Optional<Long> maxAnswer = whole(properties, "maxAnswerSize", 1, SessionOptions.MAX_ANSWER_LIMIT, "bytes",
                 problems);
+        Optional<String> lockDomain = text(properties.get("lockDomain"));
+        lockDomain.filter(domain -> !LOCK_DOMAIN.matcher(domain).matches()).ifPresent(domain -> problems.add(
+                "lockDomain=" + domain + " is not a valid lock domain: use 1-200 printable characters without spaces, "
+                        + "e.g. TCPIP::10.0.0.7::4001 or bench-psu"));
         Optional<Boolean> instrumentLock = "auto".equalsIgnoreCase(text(properties.get("instrumentLock")).orElse(""))
                 ? Optional.empty() : bool(properties, "instrumentLock", problems, " or auto");
 
@@ -145,7 +152,8 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
                     + " is invalid: " + String.join("; ", problems));
         }
         return new InstrumentSettings(pid, id, address, model, policy, io, lock.orElse(DEFAULT_LOCK_TIMEOUT),
-                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), maxAnswer, originOf(properties));
+                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), maxAnswer, lockDomain,
+                originOf(properties));
     }
 
     /**
@@ -172,10 +180,17 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
 
     /**
      * @param options session options
-     * @return the options with what this configuration sets for every session: the answer limit
+     * @return the options with what this configuration sets for every session: the answer limit and
+     *         the lock domain
      */
     public SessionOptions applyTo(SessionOptions options) {
-        return maxAnswerSize.map(options::withMaxAnswerSize).orElse(options);
+        SessionOptions limited = maxAnswerSize.map(options::withMaxAnswerSize).orElse(options);
+        return lockDomain.map(limited::withLockDomain).orElse(limited);
+    }
+
+    /** @return the lock domain sessions share locks in: the configured one, else the resource's */
+    public String effectiveLockDomain() {
+        return lockDomain.orElse(address.domainKey());
     }
 
     /** @return whether the configuration is kept in a file FileInstall watches */

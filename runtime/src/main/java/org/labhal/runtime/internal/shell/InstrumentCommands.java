@@ -156,7 +156,10 @@ public final class InstrumentCommands {
         pairs.add(pair("state", s.state() + " since " + clock(s.since()) + " (" + ago(s.since()) + ")"
                 + (s.detail().isEmpty() ? "" : ": " + s.detail())));
         pairs.add(pair("resource", s.address().orElse(s.settings().address()).canonical()));
-        pairs.add(pair("lock domain", s.settings().address().domainKey()));
+        pairs.add(pair("lock domain", s.settings().effectiveLockDomain() + (s.settings().lockDomain().isPresent()
+                ? " (configured: lockDomain)" : " (from the resource: " + domainSource(s.settings().address()) + ")")));
+        s.settings().address().busKey().ifPresent(bus -> pairs.add(pair("bus lock", bus
+                + " (every step takes it too: the bus's instruments share one controller and one talker)")));
         pairs.add(pair("identity", s.identity().orElse("-")));
         pairs.add(pair("model", s.model().map(m -> m + (s.modelBundle().map(b -> " from " + b).orElse(""))
                 + " (" + s.modelSource() + ")").orElse("-")));
@@ -662,6 +665,18 @@ public final class InstrumentCommands {
         return "I/O " + quirks.ioTimeout().toMillis() + " ms, OPC " + quirks.opcTimeout().toMillis() + " ms "
                 + (quirks.opcPolling() ? "polled" : "blocking") + ", error checking "
                 + (quirks.errorChecking() ? "on" : "off") + (quirks.instrumentLock() ? ", instrument lock" : "");
+    }
+
+    /** What part of a resource its domain key comes from, in words. */
+    private static String domainSource(ResourceAddress address) {
+        return switch (address.kind()) {
+            case SOCKET, HISLIP -> "its host";
+            case VXI11 -> address.gpibAddress().isPresent() ? "its gateway and GPIB address" : "its host";
+            case SERIAL -> "its serial port";
+            case USBTMC, USB_RAW -> "its USB vendor, product and serial number";
+            case GPIB -> "its GPIB board and primary address";
+            case SIM -> "its simulated model and instance";
+        };
     }
 
     private static String[] pair(String key, String value) {

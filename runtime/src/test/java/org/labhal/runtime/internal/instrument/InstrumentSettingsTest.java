@@ -139,4 +139,22 @@ class InstrumentSettingsTest {
         assertTrue(zero.getMessage().contains("maxAnswerSize=0 is out of range: expected 1 to "
                 + org.labhal.api.SessionOptions.MAX_ANSWER_LIMIT + " bytes"), zero.getMessage());
     }
+
+    @Test
+    void aConfiguredLockDomainReplacesTheResourcesForEverySession() {
+        InstrumentSettings own = InstrumentSettings.from(config("resource", "TCPIP::ds.lab::4001::SOCKET"));
+        InstrumentSettings configured = InstrumentSettings.from(config("resource", "TCPIP::ds.lab::4001::SOCKET",
+                "lockDomain", "TCPIP::ds.lab::4001"));
+
+        assertEquals("TCPIP::ds.lab", own.effectiveLockDomain(), "the safe default: the host");
+        assertEquals(java.util.Optional.empty(), own.applyTo(org.labhal.api.SessionOptions.defaults()).lockDomain());
+        assertEquals("TCPIP::ds.lab::4001", configured.effectiveLockDomain());
+        assertEquals(java.util.Optional.of("TCPIP::ds.lab::4001"),
+                configured.applyTo(org.labhal.api.SessionOptions.defaults()).lockDomain());
+
+        IllegalArgumentException spaced = assertThrows(IllegalArgumentException.class, () -> InstrumentSettings
+                .from(config("resource", "TCPIP::ds.lab::4001::SOCKET", "lockDomain", "bench psu")));
+        assertTrue(spaced.getMessage().contains("lockDomain=bench psu is not a valid lock domain"),
+                spaced.getMessage());
+    }
 }
