@@ -17,13 +17,19 @@ import java.util.concurrent.TimeUnit;
  * its PID, which hangs the pty up. socat is a Debian package that {@code ./lab test} installs;
  * without it these tests fail, they never skip.
  */
-final class Pty implements AutoCloseable {
+public final class Pty implements AutoCloseable {
     private final Process socat;
     private final Path link;
     private final List<String> log = new ArrayList<>(); // guarded by itself
     private final CountDownLatch ready = new CountDownLatch(1);
 
-    Pty(Path link, int tcpPort) throws IOException, InterruptedException {
+    /**
+     * @param link where the pty's link is made
+     * @param tcpPort the loopback TCP port socat connects the pty to
+     * @throws IOException when socat cannot be started
+     * @throws InterruptedException when interrupted while waiting for it
+     */
+    public Pty(Path link, int tcpPort) throws IOException, InterruptedException {
         this.link = link;
         try {
             socat = new ProcessBuilder("socat", "-d", "-d", "pty,raw,echo=0,link=" + link,
@@ -65,8 +71,13 @@ final class Pty implements AutoCloseable {
     }
 
     /** @return the serial resource that reaches the pty, with {@code options} (e.g. "?baud=9600") */
-    String resource(String options) {
+    public String resource(String options) {
         return "ASRL" + link + "::INSTR" + options;
+    }
+
+    /** @return the pty's path */
+    public Path link() {
+        return link;
     }
 
     @Override
