@@ -351,6 +351,9 @@ public final class InstrumentCommands {
         for (InstrumentConnection connection : directory.all()) {
             InstrumentStatus status = connection.status();
             status.lockName().ifPresent(lock -> users.computeIfAbsent(lock, k -> new ArrayList<>()).add(status.id()));
+            // The bus lock every step of an instrument on a shared bus takes after its own
+            status.settings().address().busKey().ifPresent(bus -> users.computeIfAbsent(bus, k -> new ArrayList<>())
+                    .add(status.id() + " (bus)"));
         }
         Table table = new Table("LOCK DOMAIN", "POLICY", "HOLDER", "HELD FOR", "WAITERS", "ACQUISITIONS", "CONTENDED",
                 "LONGEST WAIT", "INSTRUMENTS");
