@@ -193,8 +193,9 @@ public final class Inbox {
         settings.put(SERIAL_PROBE, c.serialProbe() == null ? "" : c.serialProbe());
         settings.put(GPIB_SCAN, c.gpibScan() == null ? "" : c.gpibScan());
         DiscoveryRequest request = new DiscoveryRequest(timeout,
-                c.interfaces() == null ? List.of() : Arrays.stream(c.interfaces()).map(String::strip)
-                        .filter(s -> !s.isEmpty()).toList(), settings);
+                c.interfaces() == null ? List.of() : Arrays.stream(c.interfaces())
+                        .flatMap(i -> Arrays.stream(i.split(","))) // a .cfg file gives one comma-separated text
+                        .map(String::strip).filter(s -> !s.isEmpty()).toList(), settings);
         Map<String, Discovered> found = new ConcurrentHashMap<>();
         List<Discoverer> chosen = discoverers.stream()
                 .filter(d -> d.kinds().stream().anyMatch(kinds::contains)).toList();
