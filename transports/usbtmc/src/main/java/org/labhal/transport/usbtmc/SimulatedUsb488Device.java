@@ -114,6 +114,11 @@ public final class SimulatedUsb488Device implements AutoCloseable {
     private boolean lockout;
     private int triggers;
     private int stalls;
+    private int messagesIn; // DEV_DEP_MSG_OUT transfers accepted
+    private int answersOut; // DEV_DEP_MSG_IN transfers queued
+    private volatile RuntimeException failure;
+    private boolean busy; // the device thread handles an item
+    private int hostsWaiting; // host transfers waiting on Bulk-IN or Interrupt-IN
     private byte[] carry = ZLP; // response bytes read from the instrument, not yet sent
     private int carryAt;
     private boolean carryEnds;
@@ -353,6 +358,64 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         return locked(() -> stalls);
     }
 
+    /** @return how many DEV_DEP_MSG_OUT transfers the device accepted */
+    public int messageTransfers() {
+        return locked(() -> messagesIn);
+    }
+
+    /** @return how many DEV_DEP_MSG_IN transfers the device sent or queued */
+    public int answerTransfers() {
+        return locked(() -> answersOut);
+    }
+
+    /**
+     * Waits until a host transfer waits for the device (on Bulk-IN, Interrupt-IN, or a Bulk-OUT it does not accept), so a test can interrupt or close it
+     * while it surely waits.
+     *
+     * @return whether one did within {@code timeout}
+     * @throws InterruptedException when interrupted
+     */
+    public boolean awaitHostWaiting(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (hostsWaiting == 0) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the device has handled everything that arrived on Bulk-OUT (messages executed,
+     * requests answered or held), as a test needs before it reads the status byte.
+     *
+     * @return whether it did within {@code timeout}
+     * @throws InterruptedException when interrupted
+     */
+    public boolean awaitIdle(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (!inbox.isEmpty() || busy) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** @return whether an endpoint is halted now */
     public boolean halted() {
         return locked(() -> stalledIn || stalledOut);
@@ -402,20 +465,31 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                         return;
                     }
                     item = inbox.poll();
+                    busy = true;
                     if (item instanceof Request r) {
                         serving = r;
                     }
                 } finally {
                     lock.unlock();
                 }
-                if (item instanceof Message m) {
-                    execute(m);
-                } else if (item instanceof Request r) {
-                    answer(r);
-                } else {
+                try {
+                    if (item instanceof Message m) {
+                        execute(m);
+                    } else if (item instanceof Request r) {
+                        answer(r);
+                    } else {
+                        lock.lock();
+                        try {
+                            triggers++;
+                        } finally {
+                            lock.unlock();
+                        }
+                    }
+                } finally {
                     lock.lock();
                     try {
-                        triggers++;
+                        busy = false;
+                        changed.signalAll();
                     } finally {
                         lock.unlock();
                     }
@@ -423,6 +497,9 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             }
         } catch (InterruptedException | IOException e) {
             // powered off
+        } catch (RuntimeException e) {
+            failure = e; // a defect of the simulator: make it visible to tests
+            throw e;
         }
     }
 
@@ -435,8 +512,11 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             }
             carry = ZLP; // a new message discards an unread response (IEEE 488.2 6.3.2.3)
             carryAt = 0;
-            if (!raw && m.eom && text.regionMatches(true, 0, "SIMULATION:BLOCK? ", 0, 18)) {
-                carry = block(Integer.parseInt(text.substring(18).strip()));
+            String upper = text.toUpperCase(java.util.Locale.ROOT);
+            String query = upper.startsWith("SIMULATION:BLOCK? ") ? "SIMULATION:BLOCK? "
+                    : upper.startsWith("SIM:BLOCK? ") ? "SIM:BLOCK? " : null;
+            if (!raw && m.eom && query != null) {
+                carry = block(Integer.parseInt(text.substring(query.length()).strip()));
                 carryEnds = true;
                 return;
             }
@@ -489,8 +569,10 @@ public final class SimulatedUsb488Device implements AutoCloseable {
 
     /** Answers one REQUEST_DEV_DEP_MSG_IN with one DEV_DEP_MSG_IN transfer, or holds it. */
     private void answer(Request r) throws IOException, InterruptedException {
+        boolean never;
         lock.lock();
         try {
+            never = armed.remove(Fault.NEVER_ANSWER); // taken by the next request, even one aborted meanwhile
             while (bulkIn.size() >= FIFO_LIMIT && !closed && r.generation == generation) {
                 changed.await(); // the host is not reading: the device does not queue without bound
             }
@@ -521,7 +603,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             if (r.generation != generation) {
                 return; // aborted or cleared while this was being answered
             }
-            if (armed.remove(Fault.NEVER_ANSWER) || !available) {
+            if (never || !available) {
                 held = r; // waits until aborted or cleared
                 return;
             }
@@ -563,6 +645,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                 vanishing = true;
             }
             bulkIn.add(transfer);
+            answersOut++;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -624,6 +707,9 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             if (released) {
                 throw new UsbException(UsbException.Kind.CLOSED, "the handle was closed");
             }
+            if (failure != null) {
+                throw new UsbException(UsbException.Kind.IO, "the simulated device failed: " + failure);
+            }
             if (detached || closed) {
                 throw new UsbException(UsbException.Kind.NO_DEVICE, "no such device (it may have been disconnected)");
             }
@@ -645,7 +731,13 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             if (left <= 0) {
                 throw new UsbException(UsbException.Kind.TIMEOUT, "operation timed out", transferred);
             }
-            changed.awaitNanos(left);
+            hostsWaiting++;
+            changed.signalAll();
+            try {
+                changed.awaitNanos(left);
+            } finally {
+                hostsWaiting--;
+            }
             check();
         }
 
@@ -848,6 +940,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     }
                     inbox.add(new Message(Arrays.copyOfRange(b, Usbtmc.HEADER_SIZE, Usbtmc.HEADER_SIZE + (int) size),
                             (b[8] & Usbtmc.ATTR_EOM) != 0, generation));
+                    messagesIn++;
                 }
                 case Usbtmc.REQUEST_DEV_DEP_MSG_IN -> {
                     boolean termChar = (b[8] & Usbtmc.ATTR_TERM_CHAR_ENABLED) != 0;

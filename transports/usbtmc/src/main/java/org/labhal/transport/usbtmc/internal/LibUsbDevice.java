@@ -157,10 +157,7 @@ final class LibUsbDevice implements UsbDevice {
                 }
                 done += n;
                 if (result == LibUsb.SUCCESS) {
-                    if (!in || done == length || n % Math.max(1, inPacket) != 0 || n == 0) {
-                        return done; // complete, or a short packet ended the IN transfer
-                    }
-                    continue;
+                    return done; // complete, or a short (maybe zero-length) packet ended the IN transfer
                 }
                 if (result != LibUsb.ERROR_TIMEOUT || deadline.expired()) {
                     throw error(result, "transfer on endpoint " + String.format("0x%02X", endpoint), done);
