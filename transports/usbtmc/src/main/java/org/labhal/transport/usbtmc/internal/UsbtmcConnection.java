@@ -260,12 +260,12 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     @Override
     public int readStatusByte(Duration timeout) throws LabHalException {
         ensureOpen();
-        Deadline deadline = Deadline.after(timeout);
-        settle(deadline);
         if (!capabilities.usb488()) {
             throw new LabHalException(resource + " is a USBTMC interface without USB488 (bInterfaceProtocol "
                     + device.interfaceProtocol() + "): it has no READ_STATUS_BYTE");
         }
+        Deadline deadline = Deadline.after(timeout);
+        settle(deadline);
         statusTag = statusTag >= 127 ? 2 : statusTag + 1;
         int tag = statusTag;
         byte[] r = new byte[3];
@@ -302,12 +302,12 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     @Override
     public void trigger(Duration timeout) throws LabHalException {
         ensureOpen();
-        Deadline deadline = Deadline.after(timeout);
-        settle(deadline);
         if (!capabilities.trigger()) {
             throw new LabHalException(resource + " does not accept the USB488 TRIGGER message (its GET_CAPABILITIES "
                     + "says so): send *TRG instead");
         }
+        Deadline deadline = Deadline.after(timeout);
+        settle(deadline);
         int tag = nextTag();
         byte[] message = new byte[Usbtmc.HEADER_SIZE];
         Usbtmc.header(message, Usbtmc.TRIGGER, tag, 0, 0, 0);
@@ -318,12 +318,12 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     public void remoteLocal(RemoteLocal mode, Duration timeout) throws LabHalException {
         Objects.requireNonNull(mode, "mode");
         ensureOpen();
-        Deadline deadline = Deadline.after(timeout);
-        settle(deadline);
         if (!capabilities.renControl()) {
             throw new LabHalException(resource + " does not support USB488 REN_CONTROL, GO_TO_LOCAL and LOCAL_LOCKOUT "
                     + "(its GET_CAPABILITIES says so): use the instrument's own SCPI commands for remote and local");
         }
+        Deadline deadline = Deadline.after(timeout);
+        settle(deadline);
         switch (mode) {
             case REMOTE -> renRequest(Usbtmc.REN_CONTROL, 1, deadline, "REN_CONTROL (assert)");
             case LOCAL -> renRequest(Usbtmc.GO_TO_LOCAL, 0, deadline, "GO_TO_LOCAL");
