@@ -86,6 +86,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
     private final boolean raw;
     private final boolean termCharSupported;
     private final boolean interruptIn;
+    private final boolean triggerSupported;
+    private final boolean renControlSupported;
     private final int maxPacket;
     private final ExecutorService worker;
 
@@ -139,6 +141,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         this.raw = b.raw;
         this.termCharSupported = b.termChar;
         this.interruptIn = b.interruptIn;
+        this.triggerSupported = b.trigger;
+        this.renControlSupported = b.renControl;
         this.maxPacket = b.maxPacket;
         this.connection = instrument.connect();
         String name = "labhal-usb-sim-" + serial;
@@ -169,6 +173,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         private boolean raw;
         private boolean termChar = true;
         private boolean interruptIn = true;
+        private boolean trigger = true;
+        private boolean renControl = true;
         private int maxPacket = 512;
 
         private Builder(SimulatedInstrument instrument) {
@@ -202,6 +208,18 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         /** @param present whether the interface has an Interrupt-IN endpoint (default true) */
         public Builder interruptIn(boolean present) {
             this.interruptIn = present;
+            return this;
+        }
+
+        /** @param supported whether GET_CAPABILITIES offers the USB488 TRIGGER message (default true) */
+        public Builder trigger(boolean supported) {
+            this.trigger = supported;
+            return this;
+        }
+
+        /** @param supported whether GET_CAPABILITIES offers REN_CONTROL, GO_TO_LOCAL, LOCAL_LOCKOUT (default true) */
+        public Builder renControl(boolean supported) {
+            this.renControl = supported;
             return this;
         }
 
@@ -769,16 +787,25 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     case Usbtmc.CHECK_CLEAR_STATUS -> put(into, Usbtmc.STATUS_SUCCESS, 0, 2);
                     case Usbtmc.READ_STATUS_BYTE -> -1; // below, outside the lock
                     case Usbtmc.REN_CONTROL -> {
+                        if (!renControlSupported) {
+                            throw new UsbException(UsbException.Kind.STALL, "REN_CONTROL is not supported");
+                        }
                         ren = (value & 1) != 0;
                         remote = ren; // USB has no addressing: asserting REN addresses this device
                         lockout &= ren;
                         yield put(into, Usbtmc.STATUS_SUCCESS, 0, 1);
                     }
                     case Usbtmc.GO_TO_LOCAL -> {
+                        if (!renControlSupported) {
+                            throw new UsbException(UsbException.Kind.STALL, "GO_TO_LOCAL is not supported");
+                        }
                         remote = false;
                         yield put(into, Usbtmc.STATUS_SUCCESS, 0, 1);
                     }
                     case Usbtmc.LOCAL_LOCKOUT -> {
+                        if (!renControlSupported) {
+                            throw new UsbException(UsbException.Kind.STALL, "LOCAL_LOCKOUT is not supported");
+                        }
                         lockout = ren;
                         yield put(into, ren ? Usbtmc.STATUS_SUCCESS : Usbtmc.STATUS_FAILED, 0, 1);
                     }
@@ -809,7 +836,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             into[5] = (byte) (termCharSupported ? 0x01 : 0);
             into[12] = 0x00; // bcdUSB488 1.00
             into[13] = 0x01;
-            into[14] = 0x07; // IEEE 488.2 interface, REN_CONTROL/GO_TO_LOCAL/LOCAL_LOCKOUT, TRIGGER
+            // IEEE 488.2 interface, REN_CONTROL/GO_TO_LOCAL/LOCAL_LOCKOUT, TRIGGER
+            into[14] = (byte) (0x04 | (renControlSupported ? 0x02 : 0) | (triggerSupported ? 0x01 : 0));
             into[15] = 0x0F; // SCPI, SR1, RL1, DT1
             return Usbtmc.CAPABILITIES_SIZE;
         }
@@ -952,7 +980,12 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     }
                     inbox.add(new Request(tag, (int) Math.min(size, Integer.MAX_VALUE), termChar, b[9], generation));
                 }
-                case Usbtmc.TRIGGER -> inbox.add(TRIGGER_ITEM);
+                case Usbtmc.TRIGGER -> {
+                    if (!triggerSupported) {
+                        throw stall(true, "TRIGGER on a device without it");
+                    }
+                    inbox.add(TRIGGER_ITEM);
+                }
                 default -> throw stall(true, "unknown MsgID " + (b[0] & 0xFF));
             }
             lastOutTag = tag;

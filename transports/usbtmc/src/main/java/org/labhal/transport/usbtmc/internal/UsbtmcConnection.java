@@ -7,10 +7,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.labhal.api.ConnectionLostException;
+import org.labhal.api.InstrumentControlUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.RemoteLocal;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentControl;
@@ -261,8 +263,9 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     public int readStatusByte(Duration timeout) throws LabHalException {
         ensureOpen();
         if (!capabilities.usb488()) {
-            throw new LabHalException(resource + " is a USBTMC interface without USB488 (bInterfaceProtocol "
-                    + device.interfaceProtocol() + "): it has no READ_STATUS_BYTE");
+            throw new InstrumentControlUnsupportedException(resource + " is a USBTMC interface without USB488 "
+                    + "(bInterfaceProtocol " + device.interfaceProtocol() + "): it has no READ_STATUS_BYTE",
+                    TransportKind.USBTMC);
         }
         Deadline deadline = Deadline.after(timeout);
         settle(deadline);
@@ -303,8 +306,8 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     public void trigger(Duration timeout) throws LabHalException {
         ensureOpen();
         if (!capabilities.trigger()) {
-            throw new LabHalException(resource + " does not accept the USB488 TRIGGER message (its GET_CAPABILITIES "
-                    + "says so): send *TRG instead");
+            throw new InstrumentControlUnsupportedException(resource + " does not accept the USB488 TRIGGER message "
+                    + "(its GET_CAPABILITIES says so): send *TRG instead", TransportKind.USBTMC);
         }
         Deadline deadline = Deadline.after(timeout);
         settle(deadline);
@@ -319,8 +322,9 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
         Objects.requireNonNull(mode, "mode");
         ensureOpen();
         if (!capabilities.renControl()) {
-            throw new LabHalException(resource + " does not support USB488 REN_CONTROL, GO_TO_LOCAL and LOCAL_LOCKOUT "
-                    + "(its GET_CAPABILITIES says so): use the instrument's own SCPI commands for remote and local");
+            throw new InstrumentControlUnsupportedException(resource + " does not support USB488 REN_CONTROL, "
+                    + "GO_TO_LOCAL and LOCAL_LOCKOUT (its GET_CAPABILITIES says so): use the instrument's own SCPI "
+                    + "commands for remote and local", TransportKind.USBTMC);
         }
         Deadline deadline = Deadline.after(timeout);
         settle(deadline);

@@ -2,6 +2,7 @@ package org.labhal.transport.usbtmc.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.labhal.api.InstrumentControlUnsupportedException;
 import org.labhal.api.RemoteLocal;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.InstrumentControl;
@@ -65,6 +67,23 @@ class UsbtmcControlTest {
             assertTrue(sim.device.renAsserted() && sim.device.remote() && sim.device.localLockout());
             control.remoteLocal(RemoteLocal.RELEASE, UsbSim.IO);
             assertFalse(sim.device.renAsserted() || sim.device.remote() || sim.device.localLockout());
+        }
+    }
+
+    @Test
+    void functionsTheDeviceLacksAreRefusedBeforeAnythingIsSent() throws Exception {
+        try (UsbSim sim = new UsbSim("SMW200A", SimSettings.defaults(), b -> b.trigger(false).renControl(false));
+                Connection c = sim.open()) {
+            InstrumentControl control = (InstrumentControl) c;
+            InstrumentControlUnsupportedException t = assertThrows(InstrumentControlUnsupportedException.class,
+                    () -> control.trigger(UsbSim.IO));
+            assertTrue(t.getMessage().contains("TRIGGER") && t.getMessage().contains(sim.resource()), t.getMessage());
+            InstrumentControlUnsupportedException r = assertThrows(InstrumentControlUnsupportedException.class,
+                    () -> control.remoteLocal(RemoteLocal.REMOTE, UsbSim.IO));
+            assertTrue(r.getMessage().contains("REN_CONTROL"), r.getMessage());
+            assertEquals(0, sim.device.stalls(), "nothing the device refuses was sent");
+            assertFalse(sim.device.renAsserted());
+            assertEquals("still", UsbSim.query(c, "SIM:ECHO? still"));
         }
     }
 
