@@ -963,8 +963,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             long size = Usbtmc.uint32(b, 4);
             switch (b[0] & 0xFF) {
                 case Usbtmc.DEV_DEP_MSG_OUT -> {
-                    if (size > b.length - Usbtmc.HEADER_SIZE) {
-                        throw stall(true, "TransferSize " + size + " beyond the transfer");
+                    if (size == 0 || size > b.length - Usbtmc.HEADER_SIZE) {
+                        throw stall(true, "TransferSize " + size + " in a transfer of " + b.length + " bytes");
                     }
                     inbox.add(new Message(Arrays.copyOfRange(b, Usbtmc.HEADER_SIZE, Usbtmc.HEADER_SIZE + (int) size),
                             (b[8] & Usbtmc.ATTR_EOM) != 0, generation));

@@ -62,6 +62,8 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     private static final long FIRST_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
+    private static final byte[] NEWLINE = {'\n'};
+
     private final String resource;
     private final UsbDevice device;
     private final UsbSettings settings;
@@ -123,6 +125,13 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
         settle(deadline);
         inHead = inTail = 0; // an unread rest of a response is dropped, never handed to a later read
         inEnds = false;
+        if (!data.hasRemaining()) {
+            if (!end) {
+                return;
+            }
+            // TransferSize must be above 0: END alone goes out as the 488.2 program message terminator
+            data = ByteBuffer.wrap(NEWLINE).asReadOnlyBuffer();
+        }
         int max = settings.maxTransfer();
         do {
             int size = Math.min(max, data.remaining());
@@ -361,9 +370,13 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
                 abortBulkIn(abortInTag, deadline);
                 abortInTag = 0;
             }
+        } catch (StepInterruptedException | ConnectionLostException e) {
+            throw e; // an interrupt leaves the abort owed; a lost link is closed already
         } catch (IoTimeoutException e) {
             throw lose("the abort of a transfer that timed out or was interrupted did not finish within "
                     + deadline.timeout().toMillis() + " ms", e);
+        } catch (LabHalException e) {
+            throw lose("the abort of a transfer that timed out or was interrupted failed: " + e.getMessage(), e);
         }
     }
 

@@ -43,6 +43,7 @@ public final class UsbtmcTransportFactory implements TransportFactory {
     private final List<SimulatedUsbDevices> simulated = new CopyOnWriteArrayList<>();
     private final Supplier<UsbBackend> backendMaker;
     private UsbBackend backend; // guarded by this; made at the first open of a real device
+    private boolean stopped; // guarded by this
 
     /** The DS constructor: real devices through libusb. */
     @Activate
@@ -115,14 +116,19 @@ public final class UsbtmcTransportFactory implements TransportFactory {
                 try {
                     return Optional.of(device.open());
                 } catch (UsbException e) {
-                    throw new ConnectionLostException("Cannot open " + address.canonical() + ": " + e.getMessage(), e);
+                    String why = "Cannot open " + address.canonical() + ": " + e.getMessage();
+                    throw e.kind() == UsbException.Kind.NO_DEVICE ? new ConnectionLostException(why, e)
+                            : new LabHalException(why, e);
                 }
             }
         }
         return Optional.empty();
     }
 
-    private synchronized UsbBackend backend() {
+    private synchronized UsbBackend backend() throws LabHalException {
+        if (stopped) {
+            throw new LabHalException("The USBTMC transport stopped: USB devices cannot be opened through it");
+        }
         if (backend == null) {
             backend = backendMaker.get();
         }
@@ -150,6 +156,7 @@ public final class UsbtmcTransportFactory implements TransportFactory {
         open.closeAll();
         UsbBackend b;
         synchronized (this) {
+            stopped = true;
             b = backend;
         }
         if (b != null) {

@@ -158,6 +158,22 @@ class UsbtmcFaultTest {
     }
 
     @Test
+    void aRawPipeReportsAStallAndGoesOnAndLosesAVanishedDevice() throws Exception {
+        try (UsbSim sim = new UsbSim("SHARED", SimSettings.defaults(), b -> b.raw(true)); Connection c = sim.open()) {
+            sim.device.inject(Fault.STALL_BULK_OUT);
+            LabHalException e = assertThrows(LabHalException.class, () -> UsbSim.query(c, "MEAS:VOLT? (@1)"));
+            assertTrue(e.getMessage().contains("halted endpoint 0x02 (STALL)"), e.getMessage());
+            assertEquals("+2.00000000E-03", UsbSim.query(c, "MEAS:VOLT? (@2)"));
+            assertThrows(IoTimeoutException.class, () -> UsbSim.read(c, SHORT)); // nothing asked, nothing comes
+            sim.device.detach();
+            ConnectionLostException lost = assertThrows(ConnectionLostException.class,
+                    () -> UsbSim.query(c, "MEAS:VOLT? (@3)"));
+            assertTrue(lost.getMessage().contains("detached"), lost.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    @Test
     void theSimulatedDeviceStallsAWrongTagInverseAndAZeroTag() throws Exception {
         try (UsbSim sim = new UsbSim("SMW200A"); UsbDevice host = sim.device.open()) {
             byte[] bad = new byte[16];

@@ -101,6 +101,17 @@ class UsbtmcRoundTripTest {
     }
 
     @Test
+    void aMessageWrittenInChunksEndsWithItsLastChunkOrAnEmptyEnd() throws Exception {
+        try (UsbSim sim = new UsbSim("SMW200A"); Connection c = sim.open()) {
+            c.write(ByteBuffer.wrap("SIM:ECHO".getBytes(StandardCharsets.US_ASCII)), false, UsbSim.IO);
+            c.write(ByteBuffer.wrap("? chunks".getBytes(StandardCharsets.US_ASCII)), false, UsbSim.IO);
+            c.write(ByteBuffer.allocate(0), true, UsbSim.IO); // END alone
+            assertEquals("chunks", UsbSim.read(c, UsbSim.IO));
+            assertEquals(0, sim.device.stalls(), "no transfer with TransferSize 0 went out");
+        }
+    }
+
+    @Test
     void anUnreadAnswerIsDroppedByTheNextWrite() throws Exception {
         try (UsbSim sim = new UsbSim("SMW200A"); Connection c = sim.open()) {
             UsbSim.write(c, "SIM:BLOCK? 2000", UsbSim.IO);
