@@ -36,7 +36,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  *
  * <p>Stopping the bundle closes every connection this factory opened and releases libusb.
  */
-@Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=USBTMC,USB_RAW")
+// one value per kind: the runtime looks a transport up with (labhal.transport.kinds=<KIND>)
+@Component(service = TransportFactory.class,
+        property = {TransportFactory.KINDS_PROPERTY + "=USBTMC", TransportFactory.KINDS_PROPERTY + "=USB_RAW"})
 public final class UsbtmcTransportFactory implements TransportFactory {
     private final OpenConnections<Connection> open = new OpenConnections<>(UsbtmcTransportFactory::kill,
             "closed because the USBTMC transport stopped");
