@@ -100,7 +100,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
     private final ArrayDeque<byte[]> notifications = new ArrayDeque<>(); // Interrupt-IN packets
     private Request held; // a request waiting for a response
     private Request serving; // the request the device thread is answering
-    private long generation; // bumped by aborts and clears: work from before is dropped
+    private long inGeneration; // bumped by Bulk-IN aborts and clears: requests from before are dropped
+    private long clearGeneration; // bumped by clears: messages from before are dropped
     private final EnumSet<Fault> armed = EnumSet.noneOf(Fault.class);
     private int split; // 0, or the most bytes per answer transfer
     private long trickleNanos;
@@ -525,7 +526,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         String text = new String(m.data, StandardCharsets.ISO_8859_1).strip();
         lock.lock();
         try {
-            if (m.generation != generation) {
+            if (m.generation != clearGeneration) {
                 return; // cleared meanwhile
             }
             carry = ZLP; // a new message discards an unread response (IEEE 488.2 6.3.2.3)
@@ -544,6 +545,10 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             lock.unlock();
         }
         connection.write(m.data, 0, m.data.length, m.eom);
+        if (locked(() -> m.generation != clearGeneration)) {
+            connection.deviceClear(); // a clear came while it executed: nothing of it may survive
+            return;
+        }
         if (raw) {
             pumpRaw();
         }
@@ -591,7 +596,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         lock.lock();
         try {
             never = armed.remove(Fault.NEVER_ANSWER); // taken by the next request, even one aborted meanwhile
-            while (bulkIn.size() >= FIFO_LIMIT && !closed && r.generation == generation) {
+            while (bulkIn.size() >= FIFO_LIMIT && !closed && r.generation == inGeneration) {
                 changed.await(); // the host is not reading: the device does not queue without bound
             }
         } finally {
@@ -618,7 +623,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         lock.lock();
         try {
             serving = null;
-            if (r.generation != generation) {
+            if (r.generation != inGeneration) {
                 return; // aborted or cleared while this was being answered
             }
             if (never || !available) {
@@ -869,7 +874,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                 return Usbtmc.STATUS_FAILED;
             }
             held = null;
-            generation++;
+            inGeneration++;
             bulkIn.clear();
             bulkInPosition = 0;
             bulkIn.add(ZLP); // the short packet that ends the aborted transfer
@@ -882,7 +887,8 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         private void dropEverything() {
             inbox.clear();
             held = null;
-            generation++;
+            inGeneration++;
+            clearGeneration++;
             bulkIn.clear();
             bulkInPosition = 0;
             carry = ZLP;
@@ -939,7 +945,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                 }
                 byte[] bytes = Arrays.copyOfRange(data, offset, offset + length);
                 if (raw) {
-                    inbox.add(new Message(bytes, false, generation));
+                    inbox.add(new Message(bytes, false, clearGeneration));
                     changed.signalAll();
                     return length;
                 }
@@ -967,7 +973,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                         throw stall(true, "TransferSize " + size + " in a transfer of " + b.length + " bytes");
                     }
                     inbox.add(new Message(Arrays.copyOfRange(b, Usbtmc.HEADER_SIZE, Usbtmc.HEADER_SIZE + (int) size),
-                            (b[8] & Usbtmc.ATTR_EOM) != 0, generation));
+                            (b[8] & Usbtmc.ATTR_EOM) != 0, clearGeneration));
                     messagesIn++;
                 }
                 case Usbtmc.REQUEST_DEV_DEP_MSG_IN -> {
@@ -978,7 +984,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     if (size == 0) {
                         throw stall(true, "REQUEST_DEV_DEP_MSG_IN for 0 bytes");
                     }
-                    inbox.add(new Request(tag, (int) Math.min(size, Integer.MAX_VALUE), termChar, b[9], generation));
+                    inbox.add(new Request(tag, (int) Math.min(size, Integer.MAX_VALUE), termChar, b[9], inGeneration));
                 }
                 case Usbtmc.TRIGGER -> {
                     if (!triggerSupported) {

@@ -176,6 +176,7 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
         Usbtmc.header(request, Usbtmc.REQUEST_DEV_DEP_MSG_IN, tag, size,
                 termChar ? Usbtmc.ATTR_TERM_CHAR_ENABLED : 0, termChar ? '\n' : 0);
         bulkOut(request, request.length, tag, deadline, "REQUEST_DEV_DEP_MSG_IN");
+        abortInTag = tag; // until the whole transfer is in: whatever ends this call early leaves it to abort
         int got = 0;
         long announced = -1;
         while (true) {
@@ -184,10 +185,8 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
             try {
                 n = device.bulkIn(in, got, asked, wait(deadline, "DEV_DEP_MSG_IN"));
             } catch (UsbException e) {
-                abortInTag = tag;
                 throw failure("receiving DEV_DEP_MSG_IN (bTag " + tag + ")", e, device.bulkInEndpoint(), deadline);
             } catch (InterruptedException e) {
-                abortInTag = tag;
                 throw interrupted("receiving DEV_DEP_MSG_IN (bTag " + tag + ")", e);
             }
             got += n;
@@ -208,6 +207,7 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
             throw lose("the device sent " + got + " bytes in a DEV_DEP_MSG_IN transfer that announced " + announced,
                     null);
         }
+        abortInTag = 0;
         inHead = Usbtmc.HEADER_SIZE;
         inTail = Usbtmc.HEADER_SIZE + (int) announced;
         inEnds = (in[8] & Usbtmc.ATTR_EOM) != 0;

@@ -122,6 +122,17 @@ class UsbtmcFaultTest {
     }
 
     @Test
+    void anAbortedReadDropsTheAnswerNotTheCommandsQueuedBeforeIt() throws Exception {
+        SimSettings slow = SimSettings.defaults().withProcessingDelay(Duration.ofMillis(200));
+        try (UsbSim sim = new UsbSim("SMW200A", slow, b -> b); Connection c = sim.open()) {
+            UsbSim.write(c, "SIM:ECHO? x", UsbSim.IO);
+            UsbSim.write(c, "FREQ 3E9", UsbSim.IO); // queued behind x when the read gives up
+            assertThrows(IoTimeoutException.class, () -> UsbSim.read(c, SHORT));
+            assertEquals(3e9, Double.parseDouble(UsbSim.query(c, "FREQ?")));
+        }
+    }
+
+    @Test
     void aBulkOutTheDeviceNeverTakesTimesOutAndIsAborted() throws Exception {
         try (UsbSim sim = new UsbSim("SHARED"); Connection c = sim.open()) {
             sim.device.inject(Fault.BLOCK_BULK_OUT);
