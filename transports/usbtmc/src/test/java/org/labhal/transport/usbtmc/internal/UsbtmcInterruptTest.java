@@ -93,6 +93,37 @@ class UsbtmcInterruptTest {
     }
 
     @Test
+    void aRawPipeReadIsWokenByAnInterruptAndByClose() throws Exception {
+        try (UsbSim sim = new UsbSim("SHARED", org.labhal.transport.sim.SimSettings.defaults(), b -> b.raw(true))) {
+            Connection c = sim.open();
+            AtomicBoolean flagKept = new AtomicBoolean();
+            CompletableFuture<Thread> reader = new CompletableFuture<>();
+            Future<?> read = threads.submit(() -> {
+                reader.complete(Thread.currentThread());
+                try {
+                    return c.read(ByteBuffer.allocate(100), LONG); // nothing asked: nothing comes
+                } finally {
+                    flagKept.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            assertTrue(sim.device.awaitHostWaiting(UsbSim.IO));
+            reader.get().interrupt();
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> read.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(StepInterruptedException.class, e.getCause());
+            assertTrue(flagKept.get());
+            assertEquals("+7.00000000E-03", UsbSim.query(c, "MEAS:VOLT? (@7)"));
+
+            Future<?> blocked = threads.submit(() -> c.read(ByteBuffer.allocate(100), LONG));
+            assertTrue(sim.device.awaitHostWaiting(UsbSim.IO));
+            c.close();
+            ExecutionException closed = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> blocked.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(ConnectionLostException.class, closed.getCause());
+        }
+    }
+
+    @Test
     void stoppingTheTransportWakesABlockedReadAndClosesEveryLink() throws Exception {
         try (UsbSim sim = new UsbSim("SMW200A")) {
             Connection c = sim.open();
