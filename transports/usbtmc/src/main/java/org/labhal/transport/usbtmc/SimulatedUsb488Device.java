@@ -372,7 +372,10 @@ public final class SimulatedUsb488Device implements AutoCloseable {
         return locked(() -> triggers);
     }
 
-    /** @return how many times the device halted an endpoint because a host broke the protocol or a fault said so */
+    /**
+     * @return how many times the device answered STALL: a Bulk-OUT halted because the host broke the protocol
+     *         or a fault said so, or a control request it refused
+     */
     public int stalls() {
         return locked(() -> stalls);
     }
@@ -773,7 +776,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
             try {
                 check();
                 if (raw) {
-                    throw new UsbException(UsbException.Kind.STALL, "a raw device has no USBTMC requests");
+                    throw refuse("a raw device has no USBTMC requests");
                 }
                 Arrays.fill(into, (byte) 0);
                 n = switch (request) {
@@ -793,7 +796,7 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     case Usbtmc.READ_STATUS_BYTE -> -1; // below, outside the lock
                     case Usbtmc.REN_CONTROL -> {
                         if (!renControlSupported) {
-                            throw new UsbException(UsbException.Kind.STALL, "REN_CONTROL is not supported");
+                            throw refuse("REN_CONTROL is not supported");
                         }
                         ren = (value & 1) != 0;
                         remote = ren; // USB has no addressing: asserting REN addresses this device
@@ -802,20 +805,19 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                     }
                     case Usbtmc.GO_TO_LOCAL -> {
                         if (!renControlSupported) {
-                            throw new UsbException(UsbException.Kind.STALL, "GO_TO_LOCAL is not supported");
+                            throw refuse("GO_TO_LOCAL is not supported");
                         }
                         remote = false;
                         yield put(into, Usbtmc.STATUS_SUCCESS, 0, 1);
                     }
                     case Usbtmc.LOCAL_LOCKOUT -> {
                         if (!renControlSupported) {
-                            throw new UsbException(UsbException.Kind.STALL, "LOCAL_LOCKOUT is not supported");
+                            throw refuse("LOCAL_LOCKOUT is not supported");
                         }
                         lockout = ren;
                         yield put(into, ren ? Usbtmc.STATUS_SUCCESS : Usbtmc.STATUS_FAILED, 0, 1);
                     }
-                    default -> throw new UsbException(UsbException.Kind.STALL,
-                            "request " + request + " is not supported");
+                    default -> throw refuse("request " + request + " is not supported");
                 };
             } finally {
                 lock.unlock();
@@ -831,6 +833,12 @@ public final class SimulatedUsb488Device implements AutoCloseable {
                 return readStatusByte(value, into);
             }
             return Math.min(n, into.length);
+        }
+
+        /** A control request the device refuses: STALL of the default pipe. Called with the lock held. */
+        private UsbException refuse(String why) {
+            stalls++;
+            return new UsbException(UsbException.Kind.STALL, "pipe error: " + why);
         }
 
         private int capabilities(byte[] into) {
