@@ -2,7 +2,6 @@ package org.labhal.transport.usbtmc.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -229,7 +228,6 @@ class UsbtmcFaultTest {
     void simulatedResourcesAreNamedByTheirIds() throws Exception {
         try (UsbSim sim = new UsbSim("SHARED", SimSettings.defaults(), b -> b.vendorId(0x0957).productId(0x1796))) {
             assertEquals("USB0::0x0957::0x1796::SIM-SHARED-0::INSTR", SimulatedUsbDevices.resource(sim.device));
-            assertNotEquals(sim.device, null);
             assertThrows(IllegalStateException.class, () -> sim.devices.add(sim.device));
             assertTrue(sim.device.toString().contains("SHARED"));
             SimulatedUsb488Device.Builder builder = SimulatedUsb488Device.builder(sim.instrument);
