@@ -88,6 +88,82 @@ final class LibUsbBackend implements UsbBackend {
         return found;
     }
 
+    /**
+     * Lists the USBTMC interfaces (class 0xFE, subclass 0x03) of the devices libusb sees. A device is opened
+     * only to read its serial number and product string; one that cannot be opened (no permission) is left
+     * out and named in {@code problems}.
+     *
+     * @param problems receives one line per device that could not be read
+     * @return the interfaces found
+     * @throws LabHalException when libusb is unavailable or cannot list devices
+     */
+    @Override
+    public synchronized List<Found> usbtmcInterfaces(List<String> problems) throws LabHalException {
+        check(null);
+        List<Found> found = new ArrayList<>();
+        DeviceList list = new DeviceList();
+        int count = LibUsb.getDeviceList(context, list);
+        if (count < 0) {
+            throw new LabHalException("libusb could not list the USB devices: " + LibUsb.errorName(count));
+        }
+        try {
+            for (Device device : list) {
+                DeviceDescriptor d = new DeviceDescriptor();
+                if (LibUsb.getDeviceDescriptor(device, d) != LibUsb.SUCCESS) {
+                    continue;
+                }
+                List<Integer> interfaces = usbtmcInterfaceNumbers(device);
+                if (interfaces.isEmpty()) {
+                    continue;
+                }
+                String ids = String.format("0x%04X:0x%04X", d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF);
+                DeviceHandle handle = new DeviceHandle();
+                int result = LibUsb.open(device, handle);
+                if (result != LibUsb.SUCCESS) {
+                    problems.add("USB device " + ids + " has a USBTMC interface but could not be opened to read its "
+                            + "serial number (" + LibUsb.errorName(result) + (result == LibUsb.ERROR_ACCESS
+                                    ? ": no permission, add a udev rule for it" : "") + ")");
+                    continue;
+                }
+                try {
+                    String serial = d.iSerialNumber() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iSerialNumber());
+                    String product = d.iProduct() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iProduct());
+                    for (int number : interfaces) {
+                        found.add(new Found(d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF, serial == null ? "" : serial,
+                                number, product == null ? "" : product));
+                    }
+                } finally {
+                    LibUsb.close(handle);
+                }
+            }
+        } finally {
+            LibUsb.freeDeviceList(list, true);
+        }
+        return found;
+    }
+
+    private static List<Integer> usbtmcInterfaceNumbers(Device device) {
+        List<Integer> numbers = new ArrayList<>();
+        ConfigDescriptor config = new ConfigDescriptor();
+        if (LibUsb.getActiveConfigDescriptor(device, config) != LibUsb.SUCCESS) {
+            return numbers;
+        }
+        try {
+            for (Interface iface : config.iface()) {
+                for (InterfaceDescriptor alt : iface.altsetting()) {
+                    if ((alt.bInterfaceClass() & 0xFF) == Usbtmc.INTERFACE_CLASS
+                            && (alt.bInterfaceSubClass() & 0xFF) == Usbtmc.INTERFACE_SUBCLASS
+                            && !numbers.contains(alt.bInterfaceNumber() & 0xFF)) {
+                        numbers.add(alt.bInterfaceNumber() & 0xFF);
+                    }
+                }
+            }
+        } finally {
+            LibUsb.freeConfigDescriptor(config);
+        }
+        return numbers;
+    }
+
     private void check(ResourceAddress address) throws LabHalException {
         if (closed) {
             throw new LabHalException("The USBTMC transport stopped: " + (address == null ? "libusb" : address.canonical())

@@ -1,16 +1,22 @@
 package org.labhal.transport.usbtmc.internal;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import org.labhal.api.ConnectionLostException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.TransportKind;
+import org.labhal.api.discovery.Discovered;
+import org.labhal.api.discovery.Discoverer;
+import org.labhal.api.discovery.DiscoveryRequest;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.OpenConnections;
 import org.labhal.api.transport.TransportFactory;
@@ -37,9 +43,10 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Stopping the bundle closes every connection this factory opened and releases libusb.
  */
 // one value per kind: the runtime looks a transport up with (labhal.transport.kinds=<KIND>)
-@Component(service = TransportFactory.class,
-        property = {TransportFactory.KINDS_PROPERTY + "=USBTMC", TransportFactory.KINDS_PROPERTY + "=USB_RAW"})
-public final class UsbtmcTransportFactory implements TransportFactory {
+@Component(service = {TransportFactory.class, Discoverer.class},
+        property = {TransportFactory.KINDS_PROPERTY + "=USBTMC", TransportFactory.KINDS_PROPERTY + "=USB_RAW",
+            Discoverer.KINDS_PROPERTY + "=USBTMC"})
+public final class UsbtmcTransportFactory implements TransportFactory, Discoverer {
     private final OpenConnections<Connection> open = new OpenConnections<>(UsbtmcTransportFactory::kill,
             "closed because the USBTMC transport stopped");
     private final List<SimulatedUsbDevices> simulated = new CopyOnWriteArrayList<>();
@@ -125,6 +132,51 @@ public final class UsbtmcTransportFactory implements TransportFactory {
             }
         }
         return Optional.empty();
+    }
+
+    @Override
+    public String name() {
+        return "USB (USBTMC interfaces)";
+    }
+
+    /**
+     * Lists the simulated devices offered and the USBTMC interfaces libusb sees; sends nothing to any
+     * device (a real one is opened only to read its serial number). A bus that cannot be listed (no libusb)
+     * fails the search only when there is no simulated device to report either.
+     */
+    @Override
+    public void discover(DiscoveryRequest request, Consumer<Discovered> found) throws LabHalException {
+        for (SimulatedUsbDevices devices : simulated) {
+            for (SimulatedUsb488Device device : devices.devices()) {
+                if (!device.isRaw()) {
+                    found.accept(new Discovered(ResourceAddress.parse(SimulatedUsbDevices.resource(device)),
+                            "simulated USB device", device.toString(), Map.of(), true));
+                }
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        List<UsbBackend.Found> interfaces;
+        try {
+            interfaces = backend().usbtmcInterfaces(problems);
+        } catch (LabHalException e) {
+            if (simulated.stream().anyMatch(d -> !d.devices().isEmpty())) {
+                return; // the simulated devices were reported; a machine without libusb has no other
+            }
+            throw e;
+        }
+        for (UsbBackend.Found f : interfaces) {
+            if (f.serial().isEmpty() || f.serial().indexOf(':') >= 0 || !f.serial().chars().allMatch(c -> c > 0x20 && c < 0x7F)) {
+                problems.add(String.format("USB device 0x%04X:0x%04X has no serial number a resource string can "
+                        + "carry ('%s')", f.vendorId(), f.productId(), f.serial()));
+                continue;
+            }
+            ResourceAddress address = ResourceAddress.parse(String.format("USB0::0x%04X::0x%04X::%s::%d::INSTR",
+                    f.vendorId(), f.productId(), f.serial(), f.interfaceNumber()));
+            found.accept(new Discovered(address, "USB bus (libusb)", f.product(), Map.of(), true));
+        }
+        if (!problems.isEmpty() && interfaces.isEmpty()) {
+            throw new LabHalException("USB devices were seen but none could be read: " + String.join("; ", problems));
+        }
     }
 
     private synchronized UsbBackend backend() throws LabHalException {

@@ -104,6 +104,12 @@ final class UsbSim implements AutoCloseable {
         }
 
         @Override
+        public java.util.List<Found> usbtmcInterfaces(java.util.List<String> problems) throws LabHalException {
+            throw new TransportUnavailableException("USB devices cannot be listed: no libusb in this test",
+                    TransportKind.USBTMC);
+        }
+
+        @Override
         public void close() {
         }
     }
