@@ -94,7 +94,8 @@ class DiscoveryTest {
             assertTrue(found.contains("serial ports: "), found);
             String row = rowOf(found, resource);
             assertTrue(row.contains("LabHAL,SHARED") && row.contains("probed with *IDN?"), row);
-            assertTrue(row.contains("SHARED_BUFFER"), "a shared-buffer meter gets one lock per instrument: " + row);
+            assertTrue(row.contains("labhal-shared-sim") && row.contains("SINGLE_CONNECTION"),
+                    "the model, and the one connection a serial line carries: " + row);
             int n = number(row);
 
             String added = shell("instr:add " + n + " ser-dmm");
@@ -105,6 +106,26 @@ class DiscoveryTest {
             Exception twice = assertThrows(Exception.class, () -> shell("instr:add " + n + " ser-dmm-2"));
             assertTrue(twice.getMessage().contains("configured already as ser-dmm"), twice.getMessage());
         }
+    }
+
+    @Test
+    void aSimulatedUsbDeviceIsFoundIdentifiedAddedAndQueriedThroughUsbtmc() throws Exception {
+        String generator = "USB0::0x0AAD::0x0001::SIM-SMW200A-9::INSTR";
+
+        String found = shell("instr:discover usb 1s");
+
+        assertTrue(found.contains("USB (USBTMC interfaces): 2 found"), found);
+        String row = rowOf(found, generator);
+        assertTrue(row.contains("LabHAL,SMW200A-SIM") && row.contains("labhal-smw200a-sim")
+                && row.contains("SINGLE_CONNECTION"), "a USB device is one link, whatever the model: " + row);
+        assertTrue(rowOf(found, "USB0::0x0957::0x0001::SIM-SHARED-9::INSTR").contains("labhal-shared-sim"), found);
+
+        String added = shell("instr:add " + number(row) + " usb-gen");
+
+        assertTrue(added.contains("usb-gen: online"), added);
+        assertTrue(shell("instr:query usb-gen '*IDN?'").startsWith("LabHAL,SMW200A-SIM"));
+        String info = shell("instr:info usb-gen");
+        assertTrue(info.contains("(from the resource: its USB vendor, product and serial number)"), info);
     }
 
     /** Stands for a transport bundle's discoverer that arrives after the runtime started. */

@@ -192,16 +192,22 @@ class ExecutableJarTest {
                 "-Dlabhal.simulators.socket=SMW200A@0"), List.of());
         BlockingQueue<String> log = child.lines(daemon.getErrorStream());
         child.read(daemon.getInputStream());
-        // the bundles start in no fixed order: collect the four lines as they come
+        // the bundles start in no fixed order: collect the lines as they come (the jar's simulated USB
+        // devices report themselves the same way)
+        List<String> wanted = List.of("Serving the simulated SHARED over HiSLIP",
+                "Serving the simulated SMW200A over HiSLIP", "Serving the simulated SHARED over VXI-11",
+                "Serving the simulated SMW200A over raw TCP", "Serving the simulated SMW200A over USB");
         Map<String, String> served = new HashMap<>();
-        while (served.size() < 4) {
+        while (!served.keySet().containsAll(wanted)) {
             String line = awaitLine(log, "Serving the simulated ");
             served.put(line.substring(line.indexOf("Serving"), line.lastIndexOf(" at ")), resourceIn(line));
         }
-        String hislipShared = served.get("Serving the simulated SHARED over HiSLIP");
-        String hislipSmw = served.get("Serving the simulated SMW200A over HiSLIP");
-        String vxi11 = served.get("Serving the simulated SHARED over VXI-11");
-        String socket = served.get("Serving the simulated SMW200A over raw TCP");
+        String hislipShared = served.get(wanted.get(0));
+        String hislipSmw = served.get(wanted.get(1));
+        String vxi11 = served.get(wanted.get(2));
+        String socket = served.get(wanted.get(3));
+        assertEquals("USB0::0x0AAD::0x0001::SIM-SMW200A-0::INSTR", served.get(wanted.get(4)),
+                "the jar's own simulated USB generator");
 
         // This framework, another process, is a client of the child's simulators.
         for (String[] expected : new String[][] { { hislipShared, "LabHAL,SHARED-SIM,100001,1.0" },

@@ -304,8 +304,10 @@ public final class Inbox {
                 return Optional.empty(); // not an IEEE 488.2 identity: no model can be matched to it
             }
         });
-        return new Entry(0, d, identity, probe, match.map(m -> m.entry().name()),
-                match.map(m -> m.entry().policy()).orElse(LockPolicy.SHARED_BUFFER), configuredAs);
+        // A single link (serial line, USB device, GPIB address) carries one connection whatever the model says
+        LockPolicy policy = d.address().kind().isSingleLink() ? LockPolicy.SINGLE_CONNECTION
+                : match.map(m -> m.entry().policy()).orElse(LockPolicy.SHARED_BUFFER);
+        return new Entry(0, d, identity, probe, match.map(m -> m.entry().name()), policy, configuredAs);
     }
 
     /** The configured instrument with this resource, or one of its domain, if any. */
