@@ -327,7 +327,11 @@ public final class PrologixSimulator implements AutoCloseable {
             } catch (IOException | InterruptedException e) {
                 // host went away, or the simulator closed
             } finally {
-                abortRead();
+                try {
+                    abortRead();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 close();
             }
         }

@@ -27,8 +27,8 @@ record BoardSettings(String name, int board, ResourceAddress controller, int rea
      * @throws IllegalArgumentException naming the configuration, the property and what was expected
      */
     static BoardSettings from(Map<String, ?> properties) {
-        String name = String.valueOf(properties.getOrDefault("service.pid",
-                properties.getOrDefault("component.name", FACTORY_PID)));
+        Object pid = properties.get("service.pid");
+        String name = pid == null ? FACTORY_PID : pid.toString();
         int board = integer(name, properties, "board", 0, 0, 99);
         Object raw = properties.get("controller");
         if (raw == null || raw.toString().isBlank()) {
