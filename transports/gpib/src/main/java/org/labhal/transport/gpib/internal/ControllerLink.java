@@ -78,13 +78,16 @@ abstract class ControllerLink {
 
     /** Fails the link once: waiters wake with {@code why}. */
     final void fail(String why) {
-        boolean first = !closed;
-        closed = true;
+        boolean first;
+        synchronized (this) {
+            first = !closed;
+            closed = true;
+        }
+        if (first) {
+            onFailure.accept(why); // first, so that woken waiters already see the board ended
+        }
         inbox.fail(why);
         release();
-        if (first) {
-            onFailure.accept(why);
-        }
     }
 
     /** @return whether the calling thread is this link's pump */

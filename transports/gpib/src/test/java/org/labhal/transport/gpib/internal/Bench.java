@@ -71,6 +71,20 @@ final class Bench implements AutoCloseable {
         return answer(c, 4096, IO);
     }
 
+    /**
+     * Waits for a condition another thread makes true (no sleep: it yields), failing after 10 s so that
+     * nothing hangs.
+     */
+    static void until(java.util.function.BooleanSupplier condition, String what) {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                throw new AssertionError("never happened: " + what);
+            }
+            Thread.yield();
+        }
+    }
+
     @Override
     public void close() {
         transport.deactivate();
