@@ -192,6 +192,12 @@ public final class GpibTransportFactory implements TransportFactory {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /** @return the open link of board {@code number}, if any (for tests) */
+    java.util.Optional<PrologixBus> openBoard(int number) {
+        return buses.entrySet().stream().filter(e -> e.getKey().settings().board() == number)
+                .map(Map.Entry::getValue).findFirst();
+    }
+
     /** @return how many board links are open */
     int openBoards() {
         return buses.size();

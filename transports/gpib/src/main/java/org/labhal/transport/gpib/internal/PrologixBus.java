@@ -165,6 +165,11 @@ final class PrologixBus {
         return endReason == null;
     }
 
+    /** @return how many bytes from the controller wait unread (tests see garbage arrive by this) */
+    int unread() {
+        return link.inbox.available();
+    }
+
     /** @return how many connections use this board */
     int connections() {
         return connections.size();
