@@ -63,6 +63,7 @@ final class GpibConnection implements Connection, InstrumentControl {
     public void write(ByteBuffer data, boolean end, Duration timeout) throws LabHalException {
         Deadline deadline = Deadline.after(timeout);
         checkOpen();
+        int first = data.position();
         int length = data.remaining();
         int total = messageLength + length + (end ? writeTermination.length : 0);
         if (total > MAX_MESSAGE) {
@@ -82,7 +83,13 @@ final class GpibConnection implements Connection, InstrumentControl {
         byte[] whole = Arrays.copyOf(message, messageLength + writeTermination.length);
         messageLength = 0;
         midMessage = false;
-        bus.write(this, whole, deadline);
+        try {
+            bus.write(this, whole, deadline);
+        } catch (LabHalException | RuntimeException e) {
+            // Nothing of the message reached the instrument, or the link failed and is closed
+            data.position(first);
+            throw e;
+        }
     }
 
     @Override

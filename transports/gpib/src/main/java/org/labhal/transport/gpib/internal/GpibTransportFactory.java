@@ -76,6 +76,7 @@ public final class GpibTransportFactory implements TransportFactory {
     /** A board configuration went away (deleted or changed): its link and connections close. */
     public void removeBoard(GpibBoard board) {
         boards.remove(board);
+        opening.remove(board);
         PrologixBus bus = buses.remove(board);
         if (bus != null) {
             bus.close("closed because the configuration " + board.settings().name() + " of GPIB"

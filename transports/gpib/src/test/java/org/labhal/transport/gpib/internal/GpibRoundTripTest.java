@@ -48,6 +48,23 @@ class GpibRoundTripTest {
         roundTrips();
     }
 
+    @Test
+    void aHungUpPseudoTerminalClosesEveryConnectionOnTheBoard() throws Exception {
+        PrologixSimulator simulator = PrologixSimulator.builder().instrument(22, "SHARED").instrument(5, "SMW200A")
+                .start();
+        Path link = dir.resolve("ttyGPIB");
+        pty = PtyBridge.toTcp(link, simulator.port());
+        bench = new Bench(simulator, "ASRL" + link + "::INSTR");
+        Connection meter = bench.open("GPIB0::22::INSTR");
+        Connection generator = bench.open("GPIB0::5::INSTR");
+        assertEquals("up", Bench.query(meter, "SIM:ECHO? up"));
+        pty.close(); // socat ends: the pseudo-terminal hangs up, as an unplugged GPIB-USB does
+        org.labhal.api.ConnectionLostException e = assertThrows(org.labhal.api.ConnectionLostException.class,
+                () -> Bench.query(generator, "SIM:ECHO? down"));
+        assertTrue(e.getMessage().contains("serial " + link), "names the controller: " + e.getMessage());
+        assertTrue(!meter.isOpen() && !generator.isOpen());
+    }
+
     private void roundTrips() throws Exception {
         try (Connection meter = bench.open("GPIB0::22::INSTR"); Connection generator = bench.open("GPIB::5::INSTR")) {
             assertTrue(Bench.query(generator, "*IDN?").contains("SMW200A"), "the generator answers as one");
