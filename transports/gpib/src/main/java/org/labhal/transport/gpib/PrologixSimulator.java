@@ -307,6 +307,7 @@ public final class PrologixSimulator implements AutoCloseable {
                         }
                         if (!escaped && (b == '\r' || b == '\n')) {
                             if (line.size() > 0) {
+                                abortRead(); // a line after a ++read in the same packet aborts it too
                                 handle(line.toByteArray(), command && line.size() >= 2);
                             }
                             line.reset();
@@ -341,6 +342,14 @@ public final class PrologixSimulator implements AutoCloseable {
                 toInstrument(line);
                 return;
             }
+            try {
+                command(line);
+            } catch (NumberFormatException e) {
+                count("malformed"); // a real controller ignores a command it cannot parse
+            }
+        }
+
+        private void command(byte[] line) throws IOException {
             String text = new String(line, 2, line.length - 2, StandardCharsets.ISO_8859_1).trim();
             String[] words = text.isEmpty() ? new String[] {""} : text.split("\\s+");
             String name = words[0].toLowerCase();
