@@ -5,11 +5,13 @@ import java.time.Duration;
 import java.util.Arrays;
 
 import org.labhal.api.ConnectionLostException;
+import org.labhal.api.InstrumentControlUnsupportedException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.RemoteLocal;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.SessionClosedException;
 import org.labhal.api.StepInterruptedException;
+import org.labhal.api.TransportKind;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentControl;
@@ -158,9 +160,9 @@ final class GpibConnection implements Connection, InstrumentControl {
             case REMOTE -> bus.command(this, null, deadline);
             case LOCAL -> bus.command(this, "++loc", deadline);
             case LOCAL_LOCKOUT -> bus.command(this, "++llo", deadline);
-            case RELEASE -> throw new LabHalException(describe() + ": RELEASE (deassert REN) is not possible through "
+            case RELEASE -> throw new InstrumentControlUnsupportedException(describe() + ": RELEASE (deassert REN) is not possible through "
                     + "a Prologix-style controller, which keeps REN asserted in controller mode and has no command "
-                    + "for it; use LOCAL to return this instrument to local operation");
+                    + "for it; use LOCAL to return this instrument to local operation", TransportKind.GPIB);
             default -> throw new AssertionError(mode);
         }
     }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.labhal.api.InstrumentControlUnsupportedException;
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.RemoteLocal;
@@ -104,7 +105,7 @@ class GpibControlTest {
 
     @Test
     void releaseIsRefusedWithAReason() {
-        LabHalException e = assertThrows(LabHalException.class,
+        InstrumentControlUnsupportedException e = assertThrows(InstrumentControlUnsupportedException.class,
                 () -> control(meter).remoteLocal(RemoteLocal.RELEASE, Bench.IO));
         assertTrue(e.getMessage().contains("REN"), e.getMessage());
         assertTrue(e.getMessage().contains("GPIB0::22::INSTR"), e.getMessage());
