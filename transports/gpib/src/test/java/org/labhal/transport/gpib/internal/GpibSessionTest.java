@@ -45,6 +45,22 @@ class GpibSessionTest {
     }
 
     @Test
+    void controlFunctionsThroughSessions() throws Exception {
+        try (Session meter = open("GPIB0::22::INSTR"); Session generator = open("GPIB0::5::INSTR")) {
+            meter.write("SIM:ECHO? waiting");
+            generator.write("*CLS"); // a message makes it remote
+            assertEquals(0x10, meter.readStatusByte() & 0x10, "MAV of the meter");
+            assertEquals(0, generator.readStatusByte() & 0x10);
+            generator.trigger();
+            meter.remoteLocal(org.labhal.api.RemoteLocal.LOCAL);
+            generator.readStatusByte(); // the controller does not confirm commands: an answered poll follows them
+            assertEquals(1, bench.simulator.triggers(5, -1));
+            assertEquals("LOCAL", bench.simulator.remoteState(22, -1));
+            assertEquals("REMOTE", bench.simulator.remoteState(5, -1));
+        }
+    }
+
+    @Test
     void manyThreadsOnTwoInstrumentsGetNoWrongAnswer() throws Exception {
         try (Session meter = open("GPIB0::22::INSTR"); Session generator = open("GPIB0::5::INSTR")) {
             assertTrue(generator.query("*IDN?").contains("SMW200A"));
