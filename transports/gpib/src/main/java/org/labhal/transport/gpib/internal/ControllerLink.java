@@ -83,11 +83,14 @@ abstract class ControllerLink {
             first = !closed;
             closed = true;
         }
-        if (first) {
-            onFailure.accept(why); // first, so that woken waiters already see the board ended
+        try {
+            if (first) {
+                onFailure.accept(why); // first, so that woken waiters already see the board ended
+            }
+        } finally {
+            inbox.fail(why);
+            release();
         }
-        inbox.fail(why);
-        release();
     }
 
     /** @return whether the calling thread is this link's pump */
@@ -176,6 +179,8 @@ abstract class ControllerLink {
                 port = SerialPort.getCommPort(device);
             } catch (RuntimeException e) {
                 throw new IOException("no serial device at " + device, e);
+            } catch (LinkageError e) {
+                throw new IOException("jSerialComm's native library does not load on this system (" + e + ")", e);
             }
             port.setComPortParameters(baud, 8, SerialPort.ONE_STOP_BIT, SerialPort.NO_PARITY);
             port.setFlowControl(SerialPort.FLOW_CONTROL_DISABLED);

@@ -56,7 +56,7 @@ final class PrologixBus {
     }
 
     private final BoardSettings settings;
-    private final ReentrantLock mutex = new ReentrantLock();
+    private final ReentrantLock mutex = new ReentrantLock(true); // fair: no instrument waits out its deadline behind others
     private final Set<GpibConnection> connections = ConcurrentHashMap.newKeySet();
     private final Consumer<PrologixBus> onEnd;
     private final ControllerLink link;
@@ -187,8 +187,9 @@ final class PrologixBus {
     private void linkFailed(String why) {
         synchronized (this) {
             if (endReason == null) {
-                endReason = "the controller link " + link.description + " of " + settings.describe()
-                        + " was lost: " + why;
+                // link is null when the link fails while it is still being opened
+                String where = link != null ? link.description : settings.controller().canonical();
+                endReason = "the controller link " + where + " of " + settings.describe() + " was lost: " + why;
             }
         }
         for (GpibConnection c : connections) {
@@ -239,7 +240,7 @@ final class PrologixBus {
             while (true) {
                 if (c.answerBytes() >= SOFT_LIMIT) {
                     send(VER, deadline, c); // aborts the read; the device keeps the rest for the next one
-                    scanToVersion(c, deadline);
+                    scanToVersion(c, c, deadline);
                     resync = false;
                     break;
                 }
@@ -367,7 +368,7 @@ final class PrologixBus {
         if (resync || link.inbox.available() > 0) {
             link.inbox.discard();
             send(VER, deadline, c);
-            scanToVersion(null, deadline);
+            scanToVersion(null, c, deadline);
             resync = false;
         }
         if (!c.key().equals(addressed)) {
@@ -379,10 +380,10 @@ final class PrologixBus {
 
     /**
      * Takes everything up to and including the controller's version line; what came before it goes
-     * to {@code keep}'s answer, or is thrown away when {@code keep} is null.
+     * to {@code keep}'s answer, or is thrown away when {@code keep} is null. Closing {@code caller}
+     * ends the wait.
      */
-    private void scanToVersion(GpibConnection keep, Deadline deadline) throws LabHalException {
-        GpibConnection caller = keep;
+    private void scanToVersion(GpibConnection keep, GpibConnection caller, Deadline deadline) throws LabHalException {
         byte[] tail = new byte[version.length + 2];
         int tailLength = 0;
         long total = 0;
