@@ -8,7 +8,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * {@value BoardSettings#FACTORY_PID}, e.g. the file {@code org.labhal.gpib.board-bench.cfg}.
  * {@link BoardSettings#from} checks the raw values so that a bad one gets a message naming it.
  */
-@ObjectClassDefinition(pid = BoardSettings.FACTORY_PID, name = "LabHAL GPIB board",
+@ObjectClassDefinition(id = BoardSettings.FACTORY_PID, name = "LabHAL GPIB board",
         description = "A Prologix-style GPIB controller (GPIB-USB or GPIB-ETHERNET) that serves the resources "
                 + "GPIB<board>::<primary>[::<secondary>]::INSTR.")
 @interface BoardConfiguration {
@@ -25,10 +25,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Controller read timeout (ms)", required = false, min = "1", max = "3000",
             description = "Sent as ++read_tmo_ms: how long the controller waits for each byte of an answer "
                     + "before it ends a ++read (1-3000).")
-    int read_tmo_ms() default 500;
+    int read__tmo__ms() default 500; // "__" is "_" in the property name: read_tmo_ms
 
     @AttributeDefinition(name = "Open timeout (ms)", required = false, min = "1",
             description = "How long opening the controller link and identifying the controller (++ver) may take "
                     + "at most, whatever the session's open timeout.")
-    int open_timeout_ms() default 5000;
+    int open__timeout__ms() default 5000; // open_timeout_ms
 }
