@@ -23,7 +23,7 @@ final class PtyBridge implements AutoCloseable {
         Process p;
         try {
             p = new ProcessBuilder(List.of("socat", "-d", "-d", "pty,raw,echo=0,link=" + link,
-                    "tcp:127.0.0.1:" + port)).redirectErrorStream(true).start();
+                    "tcp:127.0.0.1:" + port + ",nodelay")).redirectErrorStream(true).start();
         } catch (IOException e) {
             throw new AssertionError("socat is needed for the pty tests: apt-get install -y socat", e);
         }
