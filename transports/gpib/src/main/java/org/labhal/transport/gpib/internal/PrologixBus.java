@@ -63,6 +63,7 @@ final class PrologixBus {
     private final byte[] buffer = new byte[ControllerLink.CHUNK]; // guarded by mutex
     // Guarded by mutex.
     private String addressed;
+    private byte[] queued; // an ++addr waiting to go out with the call's command
     private boolean resync;
     private final Set<String> owing = new HashSet<>();
     private byte[] version;
@@ -210,12 +211,17 @@ final class PrologixBus {
         enter(c, deadline, "write");
         try {
             prepare(c, deadline);
+            byte[] line = Escaping.line(message);
             if (owing.contains(c.key())) {
-                send(ascii("++clr\n"), deadline, c);
-                owing.remove(c.key());
+                byte[] clear = ascii("++clr\n");
+                byte[] both = new byte[clear.length + line.length];
+                System.arraycopy(clear, 0, both, 0, clear.length);
+                System.arraycopy(line, 0, both, clear.length, line.length);
+                line = both;
             }
             c.dropAnswer();
-            send(Escaping.line(message), deadline, c);
+            send(line, deadline, c);
+            owing.remove(c.key());
         } finally {
             mutex.unlock();
         }
@@ -329,9 +335,7 @@ final class PrologixBus {
         enter(c, deadline, command == null ? "addressing" : command);
         try {
             prepare(c, deadline);
-            if (command != null) {
-                send(ascii(command + "\n"), deadline, c);
-            }
+            send(command == null ? new byte[0] : ascii(command + "\n"), deadline, c);
         } finally {
             mutex.unlock();
         }
@@ -365,6 +369,10 @@ final class PrologixBus {
 
     /** Resynchronises if due (or bytes nobody asked for wait), then addresses the connection's device. */
     private void prepare(GpibConnection c, Deadline deadline) throws LabHalException {
+        if (queued != null) { // an earlier call failed before its command went out: its ++addr did not either
+            queued = null;
+            addressed = null;
+        }
         if (resync || link.inbox.available() > 0) {
             link.inbox.discard();
             send(VER, deadline, c);
@@ -372,8 +380,8 @@ final class PrologixBus {
             resync = false;
         }
         if (!c.key().equals(addressed)) {
-            addressed = null; // unknown until the command is out
-            send(ascii(c.addressCommand() + "\n"), deadline, c);
+            // Goes out with the call's own command, in one write: one packet (or USB transfer) fewer
+            queued = ascii(c.addressCommand() + "\n");
             addressed = c.key();
         }
     }
@@ -443,9 +451,20 @@ final class PrologixBus {
         return length - start;
     }
 
+    /** Writes {@code bytes}, after the {@code ++addr} that {@link #prepare} queued, if any. */
     private void send(byte[] bytes, Deadline deadline, GpibConnection c) throws LabHalException {
+        byte[] out = bytes;
+        if (queued != null) {
+            out = new byte[queued.length + bytes.length];
+            System.arraycopy(queued, 0, out, 0, queued.length);
+            System.arraycopy(bytes, 0, out, queued.length, bytes.length);
+            queued = null;
+        }
+        if (out.length == 0) {
+            return;
+        }
         try {
-            link.write(bytes, deadline);
+            link.write(out, deadline);
         } catch (IOException e) {
             String why = endReason;
             throw new ConnectionLostException((c == null ? settings.describe() : c.describe()) + ": "
