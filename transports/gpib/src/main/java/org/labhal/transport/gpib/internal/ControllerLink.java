@@ -25,6 +25,8 @@ import com.fazecast.jSerialComm.SerialPort;
 abstract class ControllerLink {
     /** The most bytes one read of the link takes. */
     static final int CHUNK = 4096;
+    /** How long past its deadline a blocked write may take before the link is given up. */
+    static final long WRITE_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     final Inbox inbox;
     final String description;
     private final Consumer<String> onFailure;
@@ -132,9 +134,11 @@ abstract class ControllerLink {
 
         @Override
         void write(byte[] bytes, Deadline deadline) throws IOException {
+            // A grace beyond the deadline, so that a write that starts with little time left is not taken
+            // for a stuck controller: failing the link ends every instrument's connection on the board
             ScheduledFuture<?> guard = watchdog.schedule(() -> fail("a write to the controller did not complete within "
-                    + deadline.timeout().toMillis() + " ms (it stopped reading)"), deadline.remainingNanos(),
-                    TimeUnit.NANOSECONDS);
+                    + deadline.timeout().toMillis() + " ms (it stopped reading)"),
+                    deadline.remainingNanos() + WRITE_GRACE_NANOS, TimeUnit.NANOSECONDS);
             try {
                 out.write(bytes);
                 out.flush();
@@ -184,7 +188,9 @@ abstract class ControllerLink {
             }
             port.setComPortParameters(baud, 8, SerialPort.ONE_STOP_BIT, SerialPort.NO_PARITY);
             port.setFlowControl(SerialPort.FLOW_CONTROL_DISABLED);
-            port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING, SLICE_MILLIS, 0);
+            // Writes block at most a slice at a time, so that the write loop can check its deadline
+            port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING | SerialPort.TIMEOUT_WRITE_BLOCKING,
+                    SLICE_MILLIS, SLICE_MILLIS);
             if (!port.openPort(0)) {
                 throw new IOException("cannot open " + device + " (error " + port.getLastErrorCode() + ")");
             }

@@ -463,6 +463,10 @@ final class PrologixBus {
         if (out.length == 0) {
             return;
         }
+        if (deadline.expired()) { // nothing went out: the board stays in step
+            throw new IoTimeoutException((c == null ? settings.describe() : c.describe()) + ": no time was left within "
+                    + deadline.timeout().toMillis() + " ms to send to the controller", deadline.timeout());
+        }
         try {
             link.write(out, deadline);
         } catch (IOException e) {
