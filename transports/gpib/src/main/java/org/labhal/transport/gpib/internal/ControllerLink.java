@@ -100,10 +100,6 @@ abstract class ControllerLink {
         return Thread.currentThread() == pumpThread;
     }
 
-    final boolean isClosed() {
-        return closed;
-    }
-
     /** GPIB-ETHERNET: TCP port 1234 of the controller. */
     static final class Tcp extends ControllerLink {
         private final Socket socket = new Socket();

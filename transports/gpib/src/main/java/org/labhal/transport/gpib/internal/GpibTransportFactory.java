@@ -120,8 +120,9 @@ public final class GpibTransportFactory implements TransportFactory {
             throw new TransportUnavailableException("Cannot open " + address.canonical() + ": no GPIB board "
                     + number + " is configured. Add a factory configuration " + BoardSettings.FACTORY_PID
                     + " with board=" + number + " and controller=<the controller link>, e.g. the file "
-                    + BoardSettings.FACTORY_PID + "-gpib" + number + ".cfg with controller=\"ASRL/dev/ttyUSB0::INSTR\""
-                    + " (GPIB-USB) or controller=\"TCPIP::10.0.0.7::1234::SOCKET\" (GPIB-ETHERNET)", TransportKind.GPIB);
+                    + BoardSettings.FACTORY_PID + "-gpib" + number + ".cfg with controller=ASRL/dev/ttyUSB0::INSTR"
+                    + " (GPIB-USB) or controller=TCPIP::10.0.0.7::1234::SOCKET (GPIB-ETHERNET). If there is one, it "
+                    + "is invalid: the framework log says why", TransportKind.GPIB);
         }
         if (matching.size() > 1) {
             throw new LabHalException("Cannot open " + address.canonical() + ": GPIB board " + number

@@ -171,11 +171,6 @@ final class PrologixBus {
         return link.inbox.available();
     }
 
-    /** @return how many connections use this board */
-    int connections() {
-        return connections.size();
-    }
-
     /** Ends the board: the link closes, every connection on it is lost with {@code reason}. */
     void close(String reason) {
         if (endReason == null) {
