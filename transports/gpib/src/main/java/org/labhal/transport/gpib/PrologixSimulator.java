@@ -352,7 +352,7 @@ public final class PrologixSimulator implements AutoCloseable {
         private void command(byte[] line) throws IOException {
             String text = new String(line, 2, line.length - 2, StandardCharsets.ISO_8859_1).trim();
             String[] words = text.isEmpty() ? new String[] {""} : text.split("\\s+");
-            String name = words[0].toLowerCase();
+            String name = words[0].toLowerCase(java.util.Locale.ROOT);
             count(name);
             switch (name) {
                 case "addr" -> {
