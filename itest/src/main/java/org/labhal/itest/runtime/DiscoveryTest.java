@@ -128,6 +128,30 @@ class DiscoveryTest {
         assertTrue(info.contains("(from the resource: its USB vendor, product and serial number)"), info);
     }
 
+    @Test
+    void aScanOfTheSimulatedGpibBusFindsItsInstrumentsAndEachStepTakesTheBusLock() throws Exception {
+        Configuration discovery = cm.getConfiguration(DISCOVERY_PID, "?");
+        discovery.update(RuntimeTesting.dictionary(properties("gpibScan", "0")));
+
+        String found = RuntimeTesting.awaitShell(gogo, "instr:discover gpib 10s",
+                out -> out.contains("GPIB0::22::INSTR"), "the scan setting reaches the inbox");
+
+        String meter = rowOf(found, "GPIB0::22::INSTR");
+        assertTrue(meter.contains("LabHAL,SHARED-SIM") && meter.contains("labhal-shared-sim"), meter);
+        assertTrue(rowOf(found, "GPIB0::5::INSTR").contains("LabHAL,SMW200A-SIM"), found);
+        assertTrue(shell("instr:add " + number(meter) + " gpib-dmm").contains("gpib-dmm: online"));
+        assertTrue(shell("instr:add " + number(rowOf(found, "GPIB0::5::INSTR")) + " gpib-gen").contains("online"));
+
+        assertTrue(shell("instr:query gpib-dmm '*IDN?'").startsWith("LabHAL,SHARED-SIM"));
+        assertTrue(shell("instr:query gpib-gen '*IDN?'").startsWith("LabHAL,SMW200A-SIM"));
+        String locks = shell("instr:locks");
+        String bus = locks.lines().filter(line -> line.startsWith("GPIB0 ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no bus lock GPIB0 in:\n" + locks));
+        assertTrue(bus.contains("gpib-dmm (bus)") && bus.contains("gpib-gen (bus)"), bus);
+        assertTrue(locks.lines().anyMatch(line -> line.startsWith("GPIB0::22 ") && line.contains("gpib-dmm")), locks);
+        assertTrue(shell("instr:info gpib-dmm").contains("bus lock"), "instr:info names the bus lock");
+    }
+
     /** Stands for a transport bundle's discoverer that arrives after the runtime started. */
     private static final class SimDiscoverer implements Discoverer {
         private final String resource;

@@ -14,10 +14,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
+import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.TransportKind;
 import org.labhal.api.TransportUnavailableException;
+import org.labhal.api.discovery.Discovered;
+import org.labhal.api.discovery.Discoverer;
+import org.labhal.api.discovery.DiscoveryRequest;
 import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.TransportFactory;
@@ -39,8 +43,11 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Deactivation closes every board link and so every connection; removing a board's configuration
  * closes that board's. Callers blocked on them wake at once with {@code ConnectionLostException}.
  */
-@Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=GPIB")
-public final class GpibTransportFactory implements TransportFactory {
+@Component(service = {TransportFactory.class, Discoverer.class},
+        property = {TransportFactory.KINDS_PROPERTY + "=GPIB", Discoverer.KINDS_PROPERTY + "=GPIB"})
+public final class GpibTransportFactory implements TransportFactory, Discoverer {
+    /** The discovery setting naming the boards whose addresses may be scanned, e.g. {@code 0} or {@code 0,1}. */
+    static final String SCAN = "gpib.scan";
     private final Set<GpibBoard> boards = ConcurrentHashMap.newKeySet();
     /** The open board links; guarded by this. */
     private final Map<GpibBoard, PrologixBus> buses = new ConcurrentHashMap<>();
@@ -87,6 +94,57 @@ public final class GpibTransportFactory implements TransportFactory {
     @Override
     public Set<TransportKind> kinds() {
         return Set.of(TransportKind.GPIB);
+    }
+
+    @Override
+    public String name() {
+        return "GPIB scan";
+    }
+
+    /**
+     * Scans primary addresses 1-30 of each configured board the request's {@value #SCAN} setting names,
+     * with a serial poll each (nothing is queued or cleared on an instrument that answers); an address that
+     * answers holds an instrument. An empty address costs about the board's {@code read_tmo_ms}; the scan
+     * stops at the request's timeout, and what it did not reach is not reported. Without the setting nothing
+     * is scanned: a bus of instruments in use is not something to poll unasked.
+     */
+    @Override
+    public void discover(DiscoveryRequest request, Consumer<Discovered> found) throws LabHalException {
+        Deadline deadline = Deadline.after(request.timeout());
+        for (String item : request.setting(SCAN).orElse("").split(",")) {
+            if (item.isBlank()) {
+                continue;
+            }
+            int number;
+            try {
+                number = Integer.parseInt(item.strip());
+            } catch (NumberFormatException e) {
+                throw new LabHalException(SCAN + " entry '" + item.strip() + "' is not a board number, e.g. 0");
+            }
+            GpibBoard board = board(ResourceAddress.parse("GPIB" + number + "::0::INSTR"), number);
+            Duration poll = Duration.ofMillis(2L * board.settings().readTimeoutMillis() + 100);
+            for (int primary = 1; primary <= 30 && !deadline.expired(); primary++) {
+                ResourceAddress address = ResourceAddress.parse("GPIB" + number + "::" + primary + "::INSTR");
+                Connection connection;
+                try {
+                    connection = open(address, deadline.remaining());
+                } catch (IoTimeoutException e) {
+                    if (deadline.expired()) {
+                        return; // the search's time is up: what was not reached is not reported
+                    }
+                    throw e;
+                }
+                try {
+                    ((GpibConnection) connection).readStatusByte(min(poll, deadline.remaining()));
+                    found.accept(new Discovered(address, "GPIB scan of board " + number + " ("
+                            + board.settings().controller().canonical() + ")", "", Map.of(), true));
+                } catch (IoTimeoutException e) {
+                    // no instrument answers at this address
+                } finally {
+                    connection.close();
+                }
+            }
+        }
     }
 
     @Override

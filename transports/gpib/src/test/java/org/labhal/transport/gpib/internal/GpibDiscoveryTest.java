@@ -1,0 +1,78 @@
+package org.labhal.transport.gpib.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.labhal.api.LabHalException;
+import org.labhal.api.discovery.Discovered;
+import org.labhal.api.discovery.DiscoveryRequest;
+import org.labhal.transport.gpib.PrologixSimulator;
+
+/** The opt-in scan of a board: a serial poll per primary address, within the search's time. */
+class GpibDiscoveryTest {
+    private final PrologixSimulator simulator;
+    private final GpibTransportFactory transport = new GpibTransportFactory();
+
+    GpibDiscoveryTest() throws Exception {
+        simulator = PrologixSimulator.builder().instrument(22, "SHARED").instrument(5, "SMW200A")
+                .instrument(9, 3, "SHARED").start();
+        Map<String, Object> p = new HashMap<>();
+        p.put("service.pid", "org.labhal.gpib.board~scan");
+        p.put("board", 0);
+        p.put("controller", "TCPIP::127.0.0.1::" + simulator.port() + "::SOCKET");
+        p.put("read_tmo_ms", 30);
+        transport.addBoard(new GpibBoard(p));
+    }
+
+    @AfterEach
+    void stop() {
+        transport.deactivate();
+        simulator.close();
+    }
+
+    private List<Discovered> scan(String boards, Duration time) throws LabHalException {
+        List<Discovered> found = new ArrayList<>();
+        transport.discover(new DiscoveryRequest(time, List.of(), boards == null ? Map.of()
+                : Map.of(GpibTransportFactory.SCAN, boards)), found::add);
+        return found;
+    }
+
+    @Test
+    void aScanFindsTheInstrumentsAtPrimaryAddressesAndLeavesTheBusUsable() throws Exception {
+        List<Discovered> found = scan("0", Duration.ofSeconds(20));
+
+        assertEquals(List.of("GPIB0::5::INSTR", "GPIB0::22::INSTR"),
+                found.stream().map(d -> d.address().canonical()).toList(),
+                "an instrument at a secondary address only does not answer its primary's poll");
+        assertTrue(found.stream().allMatch(Discovered::probeAllowed));
+        try (var meter = transport.open(org.labhal.api.ResourceAddress.parse("GPIB0::22::INSTR"), Bench.IO)) {
+            assertTrue(Bench.query(meter, "*IDN?").startsWith("LabHAL,SHARED-SIM"), "the bus is in step after the scan");
+        }
+    }
+
+    @Test
+    void withoutTheSettingNothingIsScannedAndTheControllerIsNotEvenOpened() throws Exception {
+        assertEquals(List.of(), scan(null, Duration.ofSeconds(5)));
+        assertEquals(0, simulator.clients());
+    }
+
+    @Test
+    void aScanStopsAtTheSearchTimeAndAnUnknownBoardOrEntryIsNamed() throws Exception {
+        List<Discovered> found = scan("0", Duration.ofMillis(1));
+        assertTrue(found.size() <= 2, found.toString());
+
+        LabHalException board = assertThrows(LabHalException.class, () -> scan("3", Duration.ofSeconds(1)));
+        assertTrue(board.getMessage().contains("no GPIB board 3 is configured"), board.getMessage());
+        LabHalException entry = assertThrows(LabHalException.class, () -> scan("zero", Duration.ofSeconds(1)));
+        assertTrue(entry.getMessage().contains("gpib.scan entry 'zero' is not a board number"), entry.getMessage());
+    }
+}
