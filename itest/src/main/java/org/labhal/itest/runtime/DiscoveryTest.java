@@ -130,11 +130,8 @@ class DiscoveryTest {
 
     @Test
     void aScanOfTheSimulatedGpibBusFindsItsInstrumentsAndEachStepTakesTheBusLock() throws Exception {
-        Configuration discovery = cm.getConfiguration(DISCOVERY_PID, "?");
-        discovery.update(RuntimeTesting.dictionary(properties("gpibScan", "0")));
-
-        String found = RuntimeTesting.awaitShell(gogo, "instr:discover gpib 10s",
-                out -> out.contains("GPIB0::22::INSTR"), "the scan setting reaches the inbox");
+        // the simulated board is opted in to scanning by its own configuration
+        String found = shell("instr:discover gpib 10s");
 
         String meter = rowOf(found, "GPIB0::22::INSTR");
         assertTrue(meter.contains("LabHAL,SHARED-SIM") && meter.contains("labhal-shared-sim"), meter);

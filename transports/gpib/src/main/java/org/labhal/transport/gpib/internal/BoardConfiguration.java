@@ -31,4 +31,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             description = "How long opening the controller link and identifying the controller (++ver) may take "
                     + "at most, whatever the session's open timeout.")
     int open__timeout__ms() default 5000; // open_timeout_ms
+
+    @AttributeDefinition(name = "Scan", required = false,
+            description = "Whether instr:discover may scan this board's primary addresses 1-30 with a serial poll "
+                    + "each (also allowed per search by gpibScan in org.labhal.discovery).")
+    boolean scan() default false;
 }

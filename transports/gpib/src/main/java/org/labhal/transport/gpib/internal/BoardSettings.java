@@ -14,9 +14,10 @@ import org.labhal.api.TransportKind;
  * @param controller the controller link, a {@code SERIAL} or {@code SOCKET} resource
  * @param readTimeoutMillis sent as {@code ++read_tmo_ms}
  * @param openTimeoutMillis the most opening the link may take
+ * @param scan whether discovery may scan the board's addresses
  */
 record BoardSettings(String name, int board, ResourceAddress controller, int readTimeoutMillis,
-        int openTimeoutMillis) {
+        int openTimeoutMillis, boolean scan) {
 
     /** The factory PID of board configurations. */
     static final String FACTORY_PID = "org.labhal.gpib.board";
@@ -47,7 +48,13 @@ record BoardSettings(String name, int board, ResourceAddress controller, int rea
         }
         int readTimeout = integer(name, properties, "read_tmo_ms", 500, 1, 3000);
         int openTimeout = integer(name, properties, "open_timeout_ms", 5000, 1, Integer.MAX_VALUE);
-        return new BoardSettings(name, board, controller, readTimeout, openTimeout);
+        Object rawScan = properties.get("scan");
+        boolean scan = rawScan instanceof Boolean b ? b : rawScan != null && switch (rawScan.toString().strip()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw bad(name, "scan", rawScan, "true or false");
+        };
+        return new BoardSettings(name, board, controller, readTimeout, openTimeout, scan);
     }
 
     private static int integer(String name, Map<String, ?> properties, String key, int fallback, int min, int max) {

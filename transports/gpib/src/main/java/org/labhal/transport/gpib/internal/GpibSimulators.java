@@ -19,8 +19,8 @@ import org.osgi.service.log.LoggerFactory;
  * Serves a simulated GPIB bus while this bundle is active: a {@link PrologixSimulator} on loopback TCP
  * with the instruments the framework property {@value #PROPERTY} lists as {@code MODEL@ADDRESS} items
  * (e.g. {@code SMW200A@5 SHARED@22}), offered to this runtime as board {@value #BOARD_PROPERTY} (default 0)
- * with a short read timeout, so that {@code GPIB0::22::INSTR} reaches the simulated meter and a scan of
- * the board is quick. The controller listens on port {@value #PORT_PROPERTY} (default: a free one). Unset
+ * with a short read timeout and opted in to discovery's scan, so that {@code GPIB0::22::INSTR} reaches the
+ * simulated meter and {@code instr:discover gpib} finds it quickly. The controller listens on port {@value #PORT_PROPERTY} (default: a free one). Unset
  * or empty: nothing is served. A board configured as well with the same number is refused by the transport
  * as configured twice: set {@value #BOARD_PROPERTY} to another number, or serve none.
  */
@@ -61,7 +61,7 @@ public final class GpibSimulators {
                 started = builder.start();
                 offered = context.registerService(GpibBoard.class, new GpibBoard(Map.of("service.pid", PROPERTY,
                         "board", board, "controller", "TCPIP::127.0.0.1::" + started.port() + "::SOCKET",
-                        "read_tmo_ms", READ_TIMEOUT_MS)), null);
+                        "read_tmo_ms", READ_TIMEOUT_MS, "scan", true)), null);
                 for (SimulatorLauncher.Spec spec : specs) {
                     logger.info("Serving the simulated {} over GPIB at GPIB{}::{}::INSTR (a Prologix-style controller "
                             + "on 127.0.0.1:{})", spec.model(), board, spec.port(), started.port());

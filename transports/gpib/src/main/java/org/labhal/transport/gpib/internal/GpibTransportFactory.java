@@ -102,25 +102,33 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
     }
 
     /**
-     * Scans primary addresses 1-30 of each configured board the request's {@value #SCAN} setting names,
-     * with a serial poll each (nothing is queued or cleared on an instrument that answers); an address that
-     * answers holds an instrument. An empty address costs about the board's {@code read_tmo_ms}; the scan
-     * stops at the request's timeout, and what it did not reach is not reported. Without the setting nothing
-     * is scanned: a bus of instruments in use is not something to poll unasked.
+     * Scans primary addresses 1-30 of each board opted in to it, by its configuration ({@code scan=true}) or
+     * by the request's {@value #SCAN} setting, with a serial poll each (nothing is queued or cleared on an
+     * instrument that answers); an address that answers holds an instrument. An empty address costs about
+     * the board's {@code read_tmo_ms}; the scan stops at the request's timeout, and what it did not reach is
+     * not reported. Without an opt-in nothing is scanned, and the search says so: a bus of instruments in
+     * use is not something to poll unasked.
      */
     @Override
     public void discover(DiscoveryRequest request, Consumer<Discovered> found) throws LabHalException {
         Deadline deadline = Deadline.after(request.timeout());
+        java.util.SortedSet<Integer> numbers = new java.util.TreeSet<>();
+        boards.stream().filter(b -> b.settings().scan()).forEach(b -> numbers.add(b.settings().board()));
         for (String item : request.setting(SCAN).orElse("").split(",")) {
             if (item.isBlank()) {
                 continue;
             }
-            int number;
             try {
-                number = Integer.parseInt(item.strip());
+                numbers.add(Integer.parseInt(item.strip()));
             } catch (NumberFormatException e) {
                 throw new LabHalException(SCAN + " entry '" + item.strip() + "' is not a board number, e.g. 0");
             }
+        }
+        if (numbers.isEmpty()) {
+            throw new LabHalException("nothing scanned: no GPIB board is opted in to scanning (scan=true in its "
+                    + BoardSettings.FACTORY_PID + " configuration, or gpibScan in the discovery settings)");
+        }
+        for (int number : numbers) {
             GpibBoard board = board(ResourceAddress.parse("GPIB" + number + "::0::INSTR"), number);
             Duration poll = Duration.ofMillis(2L * board.settings().readTimeoutMillis() + 100);
             for (int primary = 1; primary <= 30 && !deadline.expired(); primary++) {

@@ -51,6 +51,7 @@ class BoardConfigurationTest {
         names(bad("controller", "ASRL/dev/ttyUSB0::INSTR", "board", "zero"), "board=zero");
         names(bad("controller", "ASRL/dev/ttyUSB0::INSTR", "board", -1), "board=-1");
         names(bad("controller", "ASRL/dev/ttyUSB0::INSTR", "read_tmo_ms", 5000), "read_tmo_ms=5000", "1 to 3000");
+        names(bad("controller", "ASRL/dev/ttyUSB0::INSTR", "scan", "yes"), "scan=yes", "true or false");
     }
 
     @Test

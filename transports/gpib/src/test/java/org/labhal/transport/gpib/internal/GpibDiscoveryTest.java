@@ -60,9 +60,32 @@ class GpibDiscoveryTest {
     }
 
     @Test
-    void withoutTheSettingNothingIsScannedAndTheControllerIsNotEvenOpened() throws Exception {
-        assertEquals(List.of(), scan(null, Duration.ofSeconds(5)));
+    void withoutAnOptInNothingIsScannedTheSearchSaysSoAndTheControllerIsNotEvenOpened() throws Exception {
+        LabHalException e = assertThrows(LabHalException.class, () -> scan(null, Duration.ofSeconds(5)));
+
+        assertTrue(e.getMessage().contains("nothing scanned: no GPIB board is opted in"), e.getMessage());
         assertEquals(0, simulator.clients());
+    }
+
+    @Test
+    void aBoardConfiguredForScanningIsScannedWithoutTheSetting() throws Exception {
+        PrologixSimulator second = PrologixSimulator.builder().instrument(7, "SMW200A").start();
+        try {
+            Map<String, Object> p = new HashMap<>();
+            p.put("service.pid", "org.labhal.gpib.board~scanned");
+            p.put("board", 1);
+            p.put("controller", "TCPIP::127.0.0.1::" + second.port() + "::SOCKET");
+            p.put("read_tmo_ms", 30);
+            p.put("scan", "true");
+            transport.addBoard(new GpibBoard(p));
+
+            assertEquals(List.of("GPIB1::7::INSTR"), scan(null, Duration.ofSeconds(20)).stream()
+                    .map(d -> d.address().canonical()).toList());
+            assertEquals(0, simulator.clients(), "board 0 is not opted in");
+        } finally {
+            transport.deactivate();
+            second.close();
+        }
     }
 
     @Test
