@@ -130,7 +130,7 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
         }
         for (int number : numbers) {
             GpibBoard board = board(ResourceAddress.parse("GPIB" + number + "::0::INSTR"), number);
-            Duration poll = Duration.ofMillis(2L * board.settings().readTimeoutMillis() + 100);
+            Duration poll = Duration.ofMillis(board.settings().readTimeoutMillis() + 50L);
             for (int primary = 1; primary <= 30 && !deadline.expired(); primary++) {
                 ResourceAddress address = ResourceAddress.parse("GPIB" + number + "::" + primary + "::INSTR");
                 Connection connection;
