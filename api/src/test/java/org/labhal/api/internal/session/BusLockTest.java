@@ -226,6 +226,16 @@ class BusLockTest {
     }
 
     @Test
+    void instrumentsBehindOneVxi11GpibGatewayLockTheGatewaysBusTheSameWay() throws Exception {
+        Session five = open("TCPIP::gw.lab::gpib0,5::INSTR");
+        Session twentyTwo = open("TCPIP::gw.lab::gpib0,22::INSTR");
+
+        assertEquals(0, wrongAnswers(five, twentyTwo));
+        assertTrue(locks.locks().stream().anyMatch(info -> info.name().equals("TCPIP::gw.lab::gpib0")),
+                "the gateway's bus is a lock of its own");
+    }
+
+    @Test
     void theBusLockIsAListedLockOfItsOwnBesideEachInstrumentsLock() throws Exception {
         open("GPIB0::5::INSTR");
         open("GPIB0::22::INSTR");
