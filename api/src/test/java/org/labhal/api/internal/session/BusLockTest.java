@@ -302,7 +302,7 @@ class BusLockTest {
 
     @Test
     void aTransportWithoutControlFunctionsSaysSoNamingTheResourceAndKind() throws Exception {
-        Session plain = FixedTransport.factoryFor(new InstrumentLeaseTestPlainLink())
+        Session plain = FixedTransport.factoryFor(new PlainLink())
                 .open("TCPIP::10.0.0.5::5025::SOCKET");
         sessions.add(plain);
 
@@ -314,32 +314,5 @@ class BusLockTest {
         assertTrue(e.getMessage().contains("read the status byte") && e.getMessage().contains("SOCKET"),
                 e.getMessage());
         assertFalse(plain.lock().isHeldByCurrentThread());
-    }
-
-    /** A link with messages only, like a raw socket. */
-    private static final class InstrumentLeaseTestPlainLink implements Connection {
-        @Override
-        public void write(ByteBuffer data, boolean end, Duration timeout) {
-            data.position(data.limit());
-        }
-
-        @Override
-        public boolean read(ByteBuffer into, Duration timeout) {
-            into.put((byte) '\n');
-            return true;
-        }
-
-        @Override
-        public void clear(Duration timeout) {
-        }
-
-        @Override
-        public String describe() {
-            return "plain socket";
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

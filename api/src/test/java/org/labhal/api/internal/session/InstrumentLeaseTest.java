@@ -91,36 +91,6 @@ class InstrumentLeaseTest {
         }
     }
 
-    /** A connection without instrument-side locks, like a raw socket. */
-    private static final class PlainConnection implements Connection {
-        boolean closed;
-
-        @Override
-        public void write(ByteBuffer data, boolean end, Duration timeout) {
-            data.position(data.limit());
-        }
-
-        @Override
-        public boolean read(ByteBuffer into, Duration timeout) {
-            into.put((byte) '\n');
-            return true;
-        }
-
-        @Override
-        public void clear(Duration timeout) {
-        }
-
-        @Override
-        public String describe() {
-            return "plain socket";
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-        }
-    }
-
     private final LockingConnection link = new LockingConnection();
     private Session session;
 
@@ -257,7 +227,7 @@ class InstrumentLeaseTest {
 
     @Test
     void transportWithoutInstrumentLockSaysSo() throws Exception {
-        session = open(new PlainConnection(), "TCPIP::127.0.0.1::5025::SOCKET");
+        session = open(new PlainLink(), "TCPIP::127.0.0.1::5025::SOCKET");
         InstrumentLockUnsupportedException e = assertThrows(InstrumentLockUnsupportedException.class,
                 () -> session.lockInstrument(WAIT));
         assertEquals(TransportKind.SOCKET, e.kind());
@@ -327,7 +297,7 @@ class InstrumentLeaseTest {
 
     @Test
     void withInstrumentLockOpeningOverATransportWithoutOneFails() {
-        PlainConnection plain = new PlainConnection();
+        PlainLink plain = new PlainLink();
         InstrumentLockUnsupportedException e = assertThrows(InstrumentLockUnsupportedException.class,
                 () -> open(plain, "TCPIP::127.0.0.1::5025::SOCKET", SessionOptions.defaults().withInstrumentLock(true)));
         assertEquals(TransportKind.SOCKET, e.kind());

@@ -6,46 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
-import java.time.Duration;
-
 import org.junit.jupiter.api.Test;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.Session;
 import org.labhal.api.SessionOptions;
 import org.labhal.api.lock.LockPolicy;
-import org.labhal.api.transport.Connection;
 
 /** A configured lock domain replaces the one the resource names, for sharing and for keeping apart. */
 class LockDomainTest {
     private static final String PORT_1 = "TCPIP::ds.lab::4001::SOCKET";
     private static final String PORT_2 = "TCPIP::ds.lab::4002::SOCKET";
 
-    private final DefaultSessionFactory factory = FixedTransport.factoryFor(new Connection() {
-        @Override
-        public void write(ByteBuffer data, boolean end, Duration timeout) {
-            data.position(data.limit());
-        }
-
-        @Override
-        public boolean read(ByteBuffer into, Duration timeout) {
-            into.put((byte) '\n');
-            return true;
-        }
-
-        @Override
-        public void clear(Duration timeout) {
-        }
-
-        @Override
-        public String describe() {
-            return "device server port";
-        }
-
-        @Override
-        public void close() {
-        }
-    });
+    private final DefaultSessionFactory factory = FixedTransport.factoryFor(new PlainLink());
 
     private Session open(String resource, SessionOptions options) throws Exception {
         return factory.open(ResourceAddress.parse(resource), options.withLockPolicy(LockPolicy.SHARED_BUFFER));
