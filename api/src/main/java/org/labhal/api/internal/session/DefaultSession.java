@@ -160,39 +160,38 @@ final class DefaultSession implements Session {
 
     @Override
     public int readStatusByte() throws LabHalException {
-        InstrumentControl control = instrumentControl("read the status byte");
-        Duration io = ioTimeout;
-        try (Step step = enter("read status byte")) {
-            return channel.control(() -> control.readStatusByte(io));
-        } catch (LabHalException e) {
-            throw closedOr(e);
-        }
+        return control("read the status byte", "read status byte", InstrumentControl::readStatusByte);
     }
 
     @Override
     public void trigger() throws LabHalException {
-        InstrumentControl control = instrumentControl("trigger");
-        Duration io = ioTimeout;
-        try (Step step = enter("trigger")) {
-            channel.control(() -> {
-                control.trigger(io);
-                return 0;
-            });
-        } catch (LabHalException e) {
-            throw closedOr(e);
-        }
+        control("trigger", "trigger", (control, io) -> {
+            control.trigger(io);
+            return 0;
+        });
     }
 
     @Override
     public void remoteLocal(RemoteLocal mode) throws LabHalException {
         Objects.requireNonNull(mode, "mode");
-        InstrumentControl control = instrumentControl("switch to " + mode);
+        control("switch to " + mode, "remote/local " + mode, (control, io) -> {
+            control.remoteLocal(mode, io);
+            return 0;
+        });
+    }
+
+    /** One call of the transport's {@link InstrumentControl}, bounded by the I/O timeout. */
+    @FunctionalInterface
+    private interface ControlStep {
+        int run(InstrumentControl control, Duration io) throws LabHalException;
+    }
+
+    /** An {@link InstrumentControl} call as a step, after checking the transport has such functions. */
+    private int control(String what, String activity, ControlStep call) throws LabHalException {
+        InstrumentControl control = instrumentControl(what);
         Duration io = ioTimeout;
-        try (Step step = enter("remote/local " + mode)) {
-            channel.control(() -> {
-                control.remoteLocal(mode, io);
-                return 0;
-            });
+        try (Step step = enter(activity)) {
+            return channel.control(() -> call.run(control, io));
         } catch (LabHalException e) {
             throw closedOr(e);
         }
