@@ -48,14 +48,18 @@ import org.osgi.service.log.LoggerFactory;
  * with its TXT entries as details.
  * <p>
  * Nothing is opened before {@link #discover} and when the request lists no interface nothing is opened at
- * all. The responders are closed before it returns, all at once: the call takes the timeout plus
- * {@link #CLOSE_MARGIN} at most (JmDNS repeats its goodbyes for about 2 s while closing, then its threads end).
+ * all. The responders are closed before it returns, all at once; JmDNS repeats its goodbyes for about 2 s
+ * while closing, so the search stops browsing {@link #CLOSE_RESERVE} before the timeout (half the timeout
+ * when that is shorter) and the call returns at about its timeout, at most {@link #CLOSE_MARGIN} after it.
+ * On loopback a service is seen about a second after the search starts.
  */
 @Component(service = Discoverer.class, property = {Discoverer.KINDS_PROPERTY + "=HISLIP",
         Discoverer.KINDS_PROPERTY + "=VXI11", Discoverer.KINDS_PROPERTY + "=SOCKET"})
 public final class LxiDiscoverer implements Discoverer {
-    /** What closing one responder is expected to take at most, beyond the request's timeout. */
-    public static final Duration CLOSE_MARGIN = Duration.ofSeconds(3);
+    /** The end of the timeout left for closing the responders, at most half of it. */
+    public static final Duration CLOSE_RESERVE = Duration.ofSeconds(2);
+    /** How long after the request's timeout the call may return, for closing the responders. */
+    public static final Duration CLOSE_MARGIN = Duration.ofSeconds(2);
     /** The host name each browsing responder gives itself. */
     static final String HOST_NAME = "labhal-discovery";
     /** Results remembered to drop repeats; past this they are forgotten (the caller merges repeats anyway). */
@@ -119,9 +123,10 @@ public final class LxiDiscoverer implements Discoverer {
                     mdns.addServiceListener(service.type, new Browser(reporter, service, entry.getValue()));
                 }
             }
-            long remaining = deadline.remainingNanos();
+            long reserve = Math.min(CLOSE_RESERVE.toNanos(), request.timeout().toNanos() / 2);
+            long remaining = deadline.remainingNanos() - reserve;
             if (remaining > 0) {
-                TimeUnit.NANOSECONDS.sleep(remaining); // mDNS answers trickle in: the search lasts the timeout
+                TimeUnit.NANOSECONDS.sleep(remaining); // mDNS answers trickle in: the search lasts its time
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

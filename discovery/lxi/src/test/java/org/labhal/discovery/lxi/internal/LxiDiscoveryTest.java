@@ -29,7 +29,7 @@ import org.labhal.discovery.lxi.Advertisement;
  * search lasts its whole timeout.
  */
 class LxiDiscoveryTest {
-    private static final Duration SEARCH = Duration.ofSeconds(4);
+    private static final Duration SEARCH = Duration.ofSeconds(5);
     /** Generous: these bound a hang, they do not measure speed. */
     private static final Duration SLACK = Duration.ofSeconds(10);
     private static final String LOOPBACK = "127.0.0.1";
