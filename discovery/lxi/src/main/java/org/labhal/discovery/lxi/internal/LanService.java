@@ -19,17 +19,25 @@ import org.labhal.api.TransportKind;
  * per SCPI protocol they speak.
  */
 enum LanService {
-    /** An LXI device; it speaks VXI-11 (every LXI device does, up to LXI 1.5; later ones mostly still do). */
+    /**
+     * An LXI device; it speaks VXI-11 (every LXI device does, up to LXI 1.5; later ones mostly still do) through
+     * the standard portmapper. The service's port is its web server's, not part of the resource.
+     */
     LXI("_lxi._tcp.local.", TransportKind.VXI11),
     /** HiSLIP; the port is given unless it is the standard 4880. */
     HISLIP("_hislip._tcp.local.", TransportKind.HISLIP),
-    /** VXI-11: reached through the portmapper, so the advertised port is not part of the resource. */
+    /**
+     * VXI-11: reached through the portmapper, whose port the service gives (111, the standard one, is left out
+     * of the resource; another, such as a simulator's, becomes {@code ?portmapper=}).
+     */
     VXI11("_vxi-11._tcp.local.", TransportKind.VXI11),
     /** SCPI over a raw TCP socket. */
     SCPI_RAW("_scpi-raw._tcp.local.", TransportKind.SOCKET);
 
     /** HiSLIP's IANA port, left out of the resource. */
     static final int HISLIP_PORT = 4880;
+    /** The portmapper's well-known port, left out of the resource. */
+    static final int PORTMAPPER_PORT = 111;
 
     final String type;
     final TransportKind kind;
@@ -51,7 +59,9 @@ enum LanService {
         }
         String text = switch (this) {
             case HISLIP -> "TCPIP::" + host.get() + "::hislip0" + (port == HISLIP_PORT ? "" : "," + port) + "::INSTR";
-            case LXI, VXI11 -> "TCPIP::" + host.get() + "::inst0::INSTR";
+            case LXI -> "TCPIP::" + host.get() + "::inst0::INSTR";
+            case VXI11 -> "TCPIP::" + host.get() + "::inst0::INSTR"
+                    + (port > 0 && port <= 65535 && port != PORTMAPPER_PORT ? "?portmapper=" + port : "");
             case SCPI_RAW -> "TCPIP::" + host.get() + "::" + port + "::SOCKET";
         };
         return Optional.of(ResourceAddress.parse(text));

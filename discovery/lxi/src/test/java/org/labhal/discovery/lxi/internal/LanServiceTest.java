@@ -52,7 +52,11 @@ class LanServiceTest {
         assertEquals(Optional.of(ResourceAddress.parse("TCPIP::[2001:db8::5]::inst0::INSTR")),
                 LanService.VXI11.resource(List.of(v6), 0), "VXI-11 needs no port: the portmapper has it");
         assertEquals(Optional.of(ResourceAddress.parse("TCPIP::192.0.2.7::inst0::INSTR")),
-                LanService.LXI.resource(List.of(v4), 80));
+                LanService.LXI.resource(List.of(v4), 80), "an LXI service's port is its web server's");
+        assertEquals(Optional.of(ResourceAddress.parse("TCPIP::192.0.2.7::inst0::INSTR")),
+                LanService.VXI11.resource(List.of(v4), 111));
+        assertEquals(Optional.of(ResourceAddress.parse("TCPIP::192.0.2.7::inst0::INSTR?portmapper=1111")),
+                LanService.VXI11.resource(List.of(v4), 1111), "a portmapper elsewhere than 111");
         assertEquals(Optional.empty(), LanService.SCPI_RAW.resource(List.of(v4), 0), "a socket needs a port");
         assertEquals(Optional.empty(), LanService.SCPI_RAW.resource(List.of(), 5025), "no address, no resource");
     }

@@ -29,7 +29,13 @@ import org.labhal.discovery.lxi.Advertisement;
  * search lasts its whole timeout.
  */
 class LxiDiscoveryTest {
-    private static final Duration SEARCH = Duration.ofSeconds(5);
+    /**
+     * A browse that starts with the advertisements sees them after up to 4 s (JmDNS probes and announces them,
+     * and re-asks at growing intervals): 8 s leave 6 s of browsing.
+     */
+    private static final Duration SEARCH = Duration.ofSeconds(8);
+    /** For searches that end early (interrupt, errors) and never wait for it. */
+    private static final Duration SHORT = Duration.ofSeconds(2);
     /** Generous: these bound a hang, they do not measure speed. */
     private static final Duration SLACK = Duration.ofSeconds(10);
     private static final String LOOPBACK = "127.0.0.1";
@@ -113,7 +119,7 @@ class LxiDiscoveryTest {
         }, LOG::add);
         List<Discovered> found = new ArrayList<>();
         try {
-            discoverer.discover(new DiscoveryRequest(SEARCH, List.of(), Map.of()), found::add);
+            discoverer.discover(new DiscoveryRequest(SHORT, List.of(), Map.of()), found::add);
         } finally {
             discoverer.deactivate();
         }
@@ -131,11 +137,11 @@ class LxiDiscoveryTest {
         }, LOG::add);
         try {
             LabHalException byName = assertThrows(LabHalException.class, () -> discoverer.discover(
-                    new DiscoveryRequest(SEARCH, List.of(LOOPBACK, "nosuch0"), Map.of()), d -> { }));
+                    new DiscoveryRequest(SHORT, List.of(LOOPBACK, "nosuch0"), Map.of()), d -> { }));
             assertTrue(byName.getMessage().contains("'nosuch0'"), byName.getMessage());
             // 192.0.2.1 is TEST-NET-1 (RFC 5737): no machine has it
             LabHalException byAddress = assertThrows(LabHalException.class, () -> discoverer.discover(
-                    new DiscoveryRequest(SEARCH, List.of("192.0.2.1"), Map.of()), d -> { }));
+                    new DiscoveryRequest(SHORT, List.of("192.0.2.1"), Map.of()), d -> { }));
             assertTrue(byAddress.getMessage().contains("192.0.2.1"), byAddress.getMessage());
         } finally {
             discoverer.deactivate();

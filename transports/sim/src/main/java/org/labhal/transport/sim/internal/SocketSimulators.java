@@ -1,5 +1,6 @@
 package org.labhal.transport.sim.internal;
 
+import org.labhal.api.TransportKind;
 import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimServer;
 import org.labhal.transport.sim.SimulatorLauncher;
@@ -33,8 +34,9 @@ public final class SocketSimulators {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
             SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(ServerLog.of(logger::warn, logger::info))
                     .start();
-            return new SimulatorLauncher.Started(server, server.resource());
-        }, logger::info, logger::error);
+            return new SimulatorLauncher.Started(server, server.resource(),
+                    SimulatorLauncher.identify(server.instrument()));
+        }, logger::info, logger::error).publish(context, TransportKind.SOCKET);
     }
 
     /** Stops the servers: clients see their connections closed. */
