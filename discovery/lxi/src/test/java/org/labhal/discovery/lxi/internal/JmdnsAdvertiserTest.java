@@ -16,10 +16,8 @@ import org.labhal.discovery.lxi.Advertisement;
 class JmdnsAdvertiserTest {
     private final List<String> log = new CopyOnWriteArrayList<>();
 
-    /** JmDNS names its threads after the responder's host name. */
-    private static List<String> advertiserThreads() {
-        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
-                .filter(name -> name.contains("(" + JmdnsAdvertiser.HOST_NAME + ")")).toList();
+    private static List<String> advertiserThreads() throws InterruptedException {
+        return JmdnsThreads.survivors(JmdnsAdvertiser.HOST_NAME);
     }
 
     @Test

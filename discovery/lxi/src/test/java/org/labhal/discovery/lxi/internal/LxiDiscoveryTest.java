@@ -62,10 +62,9 @@ class LxiDiscoveryTest {
         advertiser.deactivate();
     }
 
-    /** Names of live threads of the discoverer's responders (JmDNS names them after the host name). */
-    private static List<String> discovererThreads() {
-        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
-                .filter(name -> name.contains("(" + LxiDiscoverer.HOST_NAME + ")")).toList();
+    /** Names of the threads of the discoverer's responders still alive. */
+    private static List<String> discovererThreads() throws InterruptedException {
+        return JmdnsThreads.survivors(LxiDiscoverer.HOST_NAME);
     }
 
     private static Discovered only(List<Discovered> found, String label) {
