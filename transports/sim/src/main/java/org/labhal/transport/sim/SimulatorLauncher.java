@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -166,19 +168,25 @@ public final class SimulatorLauncher implements AutoCloseable {
         return this;
     }
 
-    /** The port a client connects to first: HiSLIP's or the socket's, or the VXI-11 portmapper's (111 unless given). */
+    /**
+     * The port a client connects to first: HiSLIP's or the socket's, or the VXI-11 portmapper's (111 unless
+     * given; 0 for a VXI-11 server without one, reached by {@code port=} only).
+     */
     private static int port(TransportKind kind, String resource) {
         ResourceAddress address = ResourceAddress.parse(resource);
         if (kind == TransportKind.VXI11) {
-            String portmapper = address.options().get("portmapper");
-            return portmapper == null ? 111 : Integer.parseInt(portmapper);
+            Map<String, String> options = address.options();
+            String portmapper = options.get("portmapper");
+            return portmapper != null ? Integer.parseInt(portmapper) : options.containsKey("port") ? 0 : 111;
         }
         return address.port().orElse(0);
     }
 
     /**
-     * Asks an instrument for its {@code *IDN?} answer over a connection of its own, before anyone else is
-     * served (on {@code SHARED} a response goes to whoever reads first).
+     * Asks an instrument for its {@code *IDN?} answer over a connection of its own. Call it right after its
+     * server started, before its resource is announced: on {@code SHARED} a response goes to whoever reads
+     * first, so a client talking to it meanwhile could take the answer (this then returns empty) or lose its
+     * own.
      *
      * @return the answer without its terminator, or empty when the instrument does not answer within a second
      */
@@ -192,7 +200,7 @@ public final class SimulatorLauncher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "";
-        } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException e) {
+        } catch (IOException | TimeoutException | RuntimeException e) {
             return "";
         }
     }
