@@ -29,7 +29,6 @@ final class UdpPortmapper implements AutoCloseable {
     private final Function<byte[], XdrEncoder> answer;
     private final ServerLog log;
     private final AtomicLong answered = new AtomicLong();
-    private final AtomicLong ignored = new AtomicLong();
     private volatile boolean closed;
 
     /**
@@ -70,15 +69,14 @@ final class UdpPortmapper implements AutoCloseable {
             byte[] call = Arrays.copyOf(packet.getData(), packet.getLength());
             XdrEncoder reply = answer.apply(call);
             if (reply == null) {
-                ignored.incrementAndGet();
                 continue;
             }
             byte[] bytes = reply.toByteArray(); // UDP carries no record mark
+            answered.incrementAndGet(); // before the send: whoever gets the reply sees it counted
             try {
                 socket.send(new DatagramPacket(bytes, bytes.length, packet.getSocketAddress()));
-                answered.incrementAndGet();
             } catch (IOException e) {
-                ignored.incrementAndGet(); // an unreachable asker is its own problem
+                // an unreachable asker is its own problem
             }
         }
     }
@@ -88,14 +86,9 @@ final class UdpPortmapper implements AutoCloseable {
         return socket.getLocalPort();
     }
 
-    /** @return the calls answered */
+    /** @return the calls answered (a reply made and handed to the socket) */
     long answered() {
         return answered.get();
-    }
-
-    /** @return the datagrams that got no answer */
-    long ignored() {
-        return ignored.get();
     }
 
     /** Closes the socket and joins the thread; idempotent. */
