@@ -1,12 +1,21 @@
 package org.labhal.transport.sim;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+
+import org.labhal.api.ResourceAddress;
+import org.labhal.api.TransportKind;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 
 /**
  * Serves simulated instruments over a network protocol for as long as a runtime runs, as a framework
@@ -14,7 +23,9 @@ import java.util.function.UnaryOperator;
  * {@code labhal.simulators.hislip=SHARED@4880 SMW200A@4881}. A system property of the same name (a
  * {@code -D} on the java command line) wins over the framework's; an empty value serves nothing. The
  * transport bundles that have a simulator server (HiSLIP, VXI-11) each run one of these; a port that
- * cannot be bound is reported and skipped, the others still start.
+ * cannot be bound is reported and skipped, the others still start. With {@link #publish} each server started
+ * is also an OSGi {@link ServedSimulator} service while it runs, which the LXI discovery bundle advertises by
+ * mDNS.
  */
 public final class SimulatorLauncher implements AutoCloseable {
 
@@ -41,8 +52,15 @@ public final class SimulatorLauncher implements AutoCloseable {
         }
     }
 
-    /** A server started for a {@link Spec}, and the resource string that reaches it. */
-    public record Started(AutoCloseable server, String resource) {
+    /**
+     * A server started for a {@link Spec}, the resource string that reaches it, and the instrument's
+     * {@code *IDN?} answer (empty when unknown; see {@link SimulatorLauncher#identify}).
+     */
+    public record Started(AutoCloseable server, String resource, String identification) {
+        /** A server whose instrument's identification is not known. */
+        public Started(AutoCloseable server, String resource) {
+            this(server, resource, "");
+        }
     }
 
     /** Starts the protocol's server for one spec. */
@@ -57,9 +75,12 @@ public final class SimulatorLauncher implements AutoCloseable {
     }
 
     private final List<Started> started;
+    private final String protocol;
+    private final List<ServiceRegistration<ServedSimulator>> published = new ArrayList<>();
 
-    private SimulatorLauncher(List<Started> started) {
+    private SimulatorLauncher(List<Started> started, String protocol) {
         this.started = started;
+        this.protocol = protocol;
     }
 
     /**
@@ -82,7 +103,7 @@ public final class SimulatorLauncher implements AutoCloseable {
             specs = parse(property, value);
         } catch (IllegalArgumentException e) {
             error.accept(e.getMessage() + "; no simulated instrument is served over " + protocol);
-            return new SimulatorLauncher(started);
+            return new SimulatorLauncher(started, protocol);
         }
         for (Spec spec : specs) {
             try {
@@ -94,7 +115,7 @@ public final class SimulatorLauncher implements AutoCloseable {
                         + spec.port() + " (" + property + "): " + e.getMessage());
             }
         }
-        return new SimulatorLauncher(started);
+        return new SimulatorLauncher(started, protocol);
     }
 
     /**
@@ -128,9 +149,75 @@ public final class SimulatorLauncher implements AutoCloseable {
         return started.stream().map(Started::resource).toList();
     }
 
-    /** Stops every server. Idempotent. */
+    /**
+     * Publishes each server started as a {@link ServedSimulator} service until {@link #close()}, so that other
+     * bundles can advertise it.
+     *
+     * @param context the registering bundle's context
+     * @param kind how the servers are reached: {@code HISLIP}, {@code VXI11} or {@code SOCKET}
+     * @return this launcher
+     */
+    public SimulatorLauncher publish(BundleContext context, TransportKind kind) {
+        for (Started one : started) {
+            ServedSimulator served = new ServedSimulator(kind, protocol, one.resource(), port(kind, one.resource()),
+                    one.identification());
+            synchronized (published) {
+                published.add(context.registerService(ServedSimulator.class, served, null));
+            }
+        }
+        return this;
+    }
+
+    /**
+     * The port a client connects to first: HiSLIP's or the socket's, or the VXI-11 portmapper's (111 unless
+     * given; 0 for a VXI-11 server without one, reached by {@code port=} only).
+     */
+    private static int port(TransportKind kind, String resource) {
+        ResourceAddress address = ResourceAddress.parse(resource);
+        if (kind == TransportKind.VXI11) {
+            Map<String, String> options = address.options();
+            String portmapper = options.get("portmapper");
+            return portmapper != null ? Integer.parseInt(portmapper) : options.containsKey("port") ? 0 : 111;
+        }
+        return address.port().orElse(0);
+    }
+
+    /**
+     * Asks an instrument for its {@code *IDN?} answer over a connection of its own. Call it right after its
+     * server started, before its resource is announced: on {@code SHARED} a response goes to whoever reads
+     * first, so a client talking to it meanwhile could take the answer (this then returns empty) or lose its
+     * own.
+     *
+     * @return the answer without its terminator, or empty when the instrument does not answer within a second
+     */
+    public static String identify(SimulatedInstrument instrument) {
+        byte[] query = "*IDN?\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] answer = new byte[256];
+        try (SimConnection connection = instrument.connect()) {
+            connection.write(query, 0, query.length, true);
+            SimRead read = connection.read(answer, 0, answer.length, Duration.ofSeconds(1));
+            return new String(answer, 0, read.count(), StandardCharsets.US_ASCII).strip();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** Withdraws the services {@link #publish} registered, then stops every server. Idempotent. */
     @Override
     public void close() {
+        synchronized (published) {
+            for (ServiceRegistration<ServedSimulator> registration : published) {
+                try {
+                    registration.unregister();
+                } catch (IllegalStateException e) {
+                    // the bundle stopped first: the framework unregistered it
+                }
+            }
+            published.clear();
+        }
         for (Started one : started) {
             try {
                 one.server().close();

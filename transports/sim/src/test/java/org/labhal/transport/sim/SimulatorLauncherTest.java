@@ -77,4 +77,18 @@ class SimulatorLauncherTest {
             System.clearProperty(PROPERTY);
         }
     }
+
+    @Test
+    void identifyAsksTheInstrumentAndLeavesItAsItWas() throws Exception {
+        try (SimulatedInstrument shared = SimulatedInstrument.create("SHARED", SimSettings.defaults().withSerialNumber("42"));
+                SimulatedInstrument custom = SimulatedInstrument.create("SMW200A",
+                        SimSettings.defaults().withIdn("ACME,GEN-1,7,2.0"))) {
+            assertEquals("LabHAL,SHARED-SIM,42,1.0", SimulatorLauncher.identify(shared));
+            assertEquals("ACME,GEN-1,7,2.0", SimulatorLauncher.identify(custom));
+            assertEquals(0, shared.openConnections(), "its connection is closed again");
+            try (SimConnection client = shared.connect()) { // nothing left behind for the first client
+                assertEquals(0, client.statusByte(false) & 0x10, "no response waiting (MAV clear)");
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package org.labhal.transport.hislip.internal;
 
+import org.labhal.api.TransportKind;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.server.ServerLog;
 import org.labhal.transport.hislip.server.HislipServer;
@@ -39,8 +40,9 @@ public final class HislipSimulators {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "HiSLIP", spec -> {
             HislipServer server = HislipServer.builder(spec.model()).port(spec.port())
                     .log(ServerLog.of(logger::warn, logger::info)).start();
-            return new SimulatorLauncher.Started(server, server.resource());
-        }, logger::info, logger::error);
+            return new SimulatorLauncher.Started(server, server.resource(),
+                    SimulatorLauncher.identify(server.instrument()));
+        }, logger::info, logger::error).publish(context, TransportKind.HISLIP);
     }
 
     /** Stops the servers: their sessions end, clients see the connection closed. */

@@ -1,8 +1,10 @@
 package org.labhal.transport.sim.internal;
 
+import org.labhal.api.TransportKind;
 import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimServer;
 import org.labhal.transport.sim.SimulatorLauncher;
+import org.osgi.annotation.bundle.Capability;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -18,6 +20,9 @@ import org.osgi.service.log.LoggerFactory;
  * empty: nothing is served.
  */
 @Component(service = {}, immediate = true)
+// The servers are published as ServedSimulator services through SimulatorLauncher.publish, not by DS: say so
+// for resolvers, so that a bundle that needs one (the LXI discovery's advertiser) resolves with this one.
+@Capability(namespace = "osgi.service", attribute = "objectClass:List<String>=\"org.labhal.transport.sim.ServedSimulator\"")
 public final class SocketSimulators {
     /** The framework property listing what to serve. */
     public static final String PROPERTY = "labhal.simulators.socket";
@@ -33,8 +38,9 @@ public final class SocketSimulators {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
             SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(ServerLog.of(logger::warn, logger::info))
                     .start();
-            return new SimulatorLauncher.Started(server, server.resource());
-        }, logger::info, logger::error);
+            return new SimulatorLauncher.Started(server, server.resource(),
+                    SimulatorLauncher.identify(server.instrument()));
+        }, logger::info, logger::error).publish(context, TransportKind.SOCKET);
     }
 
     /** Stops the servers: clients see their connections closed. */

@@ -1,5 +1,6 @@
 package org.labhal.transport.vxi11.internal;
 
+import org.labhal.api.TransportKind;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimulatorLauncher;
@@ -41,8 +42,9 @@ public final class Vxi11Simulators {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "VXI-11", spec -> {
             Vxi11SimServer server = Vxi11SimServer.builder(spec.model()).portmapperPort(spec.port())
                     .log(ServerLog.of(logger::warn, logger::info)).start();
-            return new SimulatorLauncher.Started(server, server.resource());
-        }, logger::info, logger::error);
+            return new SimulatorLauncher.Started(server, server.resource(),
+                    SimulatorLauncher.identify(server.instrument()));
+        }, logger::info, logger::error).publish(context, TransportKind.VXI11);
     }
 
     /** Stops the servers: their sessions end, clients see the connection closed. */

@@ -41,7 +41,8 @@ import org.labhal.transport.vxi11.internal.XdrException;
 /**
  * Serves a {@link SimulatedInstrument} over VXI-11 (the core channel, program 0x0607AF version 1, and
  * the abort channel, program 0x0607B0 version 1) with a portmapper of its own (program 100000
- * version 2, GETPORT over TCP), all on loopback and on free ports unless told otherwise.
+ * version 2, GETPORT over TCP, and over UDP on the same port number for the classic VXI-11 broadcast
+ * search), all on loopback and on free ports unless told otherwise.
  *
  * <pre>{@code
  * try (Vxi11SimServer server = Vxi11SimServer.builder("SMW200A").start()) {
@@ -93,6 +94,8 @@ import org.labhal.transport.vxi11.internal.XdrException;
  * on the others) closes its connection before its bytes are read.
  *
  * <p>Threads: an acceptor per channel, {@code labhal-vxi11-sim-<core|portmapper|abort>-<port>-accept};
+ * one for the UDP portmapper, {@code labhal-vxi11-sim-portmapper-udp-<port>}, which answers each datagram
+ * at once (at most 1 KiB is read of one; one that is not an RPC call gets no answer);
  * two per core connection (one reads calls, so that the end of the connection is seen at once while a
  * call blocks; one answers them in order) and one per portmapper or abort connection, whose calls
  * never block, named {@code labhal-vxi11-sim-<channel>-<port>-<n>}. A core call that cannot wait (a
@@ -127,6 +130,7 @@ public final class Vxi11SimServer implements AutoCloseable {
     private final boolean quickWrites;
     private final TcpServer core;
     private final TcpServer portmapper; // null when the builder turned it off
+    private final UdpPortmapper udpPortmapper; // null when the builder turned it, or the portmapper, off
     private final TcpServer abort; // null when the builder turned it off
     private final int maxReceiveSize;
     private final Map<Integer, Link> allLinks = new ConcurrentHashMap<>(); // for device_abort
@@ -144,6 +148,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         this.maxReceiveSize = b.maxReceiveSize;
         TcpServer coreServer = null;
         TcpServer pmServer = null;
+        UdpPortmapper pmUdp = null;
         TcpServer abortServer = null;
         try {
             // A core call may block (a read waiting for a response, a wait for the lock): one thread reads
@@ -152,9 +157,25 @@ public final class Vxi11SimServer implements AutoCloseable {
             coreServer = listen(b, "core", b.corePort, connection -> serveBlocking(connection, this::serveCore,
                     maxReceiveSize + 1024));
             if (b.portmapper) {
-                // GETPORT and device_abort are answered at once: one thread reads and answers.
-                pmServer = listen(b, "portmapper", b.portmapperPort,
-                        connection -> serveAtOnce(connection, this::servePortmapper));
+                // GETPORT and device_abort are answered at once: one thread reads and answers. The UDP side
+                // takes the TCP side's port number; a free TCP port may be taken over UDP, so a port the
+                // system picked is picked again a few times.
+                for (int attempt = 1; pmServer == null; attempt++) {
+                    pmServer = listen(b, "portmapper", b.portmapperPort,
+                            connection -> serveAtOnce(connection, this::servePortmapper));
+                    if (!b.udpPortmapper) {
+                        break;
+                    }
+                    try {
+                        pmUdp = new UdpPortmapper(b.bindAddress, pmServer.port(), this::answerDatagram, b.log);
+                    } catch (IOException e) {
+                        pmServer.close();
+                        pmServer = null;
+                        if (b.portmapperPort != 0 || attempt == 5) {
+                            throw e;
+                        }
+                    }
+                }
             }
             if (b.abortChannel) {
                 abortServer = listen(b, "abort", b.abortPort, connection -> serveAtOnce(connection, this::serveAbort));
@@ -165,6 +186,9 @@ public final class Vxi11SimServer implements AutoCloseable {
                     started.close();
                 }
             }
+            if (pmUdp != null) {
+                pmUdp.close();
+            }
             if (ownsInstrument) {
                 instrument.close();
             }
@@ -172,6 +196,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
         this.core = coreServer;
         this.portmapper = pmServer;
+        this.udpPortmapper = pmUdp;
         this.abort = abortServer;
     }
 
@@ -302,6 +327,9 @@ public final class Vxi11SimServer implements AutoCloseable {
         }
         for (TcpServer server : servers()) {
             server.close(); // the connections' ends destroy their links
+        }
+        if (udpPortmapper != null) {
+            udpPortmapper.close();
         }
         if (ownsInstrument) {
             instrument.close();
@@ -484,6 +512,22 @@ public final class Vxi11SimServer implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- portmapper
+
+    /** The reply to a portmapper call over UDP; {@code null} (no reply) for a datagram that is not an RPC call. */
+    private XdrEncoder answerDatagram(byte[] datagram) {
+        try {
+            return answer(datagram, this::servePortmapper, Map.of());
+        } catch (XdrException notACall) {
+            return null;
+        } catch (RuntimeException starting) { // a call while the server is still being built: the asker retries
+            return null;
+        }
+    }
+
+    /** How many portmapper calls over UDP were answered; 0 without a UDP portmapper. */
+    public long udpPortmapperCalls() {
+        return udpPortmapper == null ? 0 : udpPortmapper.answered();
+    }
 
     private XdrEncoder servePortmapper(Rpc.Call call, XdrDecoder args, Map<Integer, Link> unused) throws XdrException {
         if (call.program() != Rpc.PORTMAPPER_PROGRAM) {
@@ -881,6 +925,7 @@ public final class Vxi11SimServer implements AutoCloseable {
         private int corePort;
         private int portmapperPort;
         private boolean portmapper = true;
+        private boolean udpPortmapper = true;
         private int abortPort;
         private boolean abortChannel = true;
         private int maxReceiveSize = 64 * 1024;
@@ -922,6 +967,15 @@ public final class Vxi11SimServer implements AutoCloseable {
         /** Whether to run a portmapper at all (default true); without one clients need {@code port=}. */
         public Builder portmapper(boolean value) {
             portmapper = value;
+            return this;
+        }
+
+        /**
+         * Whether the portmapper also answers over UDP, on its TCP port's number (default true), as the
+         * classic VXI-11 search expects; ignored without a portmapper.
+         */
+        public Builder udpPortmapper(boolean value) {
+            udpPortmapper = value;
             return this;
         }
 
