@@ -149,6 +149,20 @@ class DiscoveryTest {
         assertTrue(shell("instr:info gpib-dmm").contains("bus lock"), "instr:info names the bus lock");
     }
 
+    @Test
+    void aSimulatorAdvertisedByMdnsOnLoopbackIsFoundOnTheLanAndIdentified() throws Exception {
+        // this framework serves a raw-TCP simulator on a free port and advertises it on 127.0.0.1
+        String found = RuntimeTesting.awaitShell(gogo, "instr:discover lan 6s",
+                out -> out.lines().anyMatch(line -> line.contains("::SOCKET ") && line.contains("SHARED-SIM")),
+                "the advertised simulator is found and identified");
+
+        assertTrue(found.contains("mDNS"), found);
+        String row = found.lines().filter(line -> line.contains("::SOCKET ") && line.contains("SHARED-SIM"))
+                .findFirst().orElseThrow();
+        assertTrue(row.contains("TCPIP0::127.0.0.1::") && row.contains("labhal-shared-sim")
+                && row.contains("probed with *IDN?"), row);
+    }
+
     /** Stands for a transport bundle's discoverer that arrives after the runtime started. */
     private static final class SimDiscoverer implements Discoverer {
         private final String resource;
