@@ -15,7 +15,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Search time", description = "Milliseconds a search may take when instr:discover "
             + "gives no time, 1 to 600000", min = "1", max = "600000")
-    int timeout() default 3000;
+    int timeout() default 5000;
 
     @AttributeDefinition(name = "Probe time", description = "Milliseconds the *IDN? probe of one found instrument "
             + "may take (connecting, then the answer), 1 to 60000", min = "1", max = "60000")

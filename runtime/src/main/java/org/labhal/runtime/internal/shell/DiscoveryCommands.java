@@ -39,7 +39,7 @@ public final class DiscoveryCommands {
      * @return the search's report and the inbox
      * @throws InterruptedException when interrupted
      */
-    @Descriptor("look for instruments everywhere the installed transports can, for the configured time (3 s)")
+    @Descriptor("look for instruments everywhere the installed transports can, for the configured time (5 s)")
     public String discover() throws InterruptedException {
         return discover("all", null);
     }
