@@ -33,7 +33,7 @@ public final class GpibSimulators {
     /** The framework property naming the simulated controller's TCP port. */
     public static final String PORT_PROPERTY = "labhal.simulators.gpib.port";
     /** The simulated controller's {@code ++read_tmo_ms}: an empty address costs a scan only this long. */
-    static final int READ_TIMEOUT_MS = 30;
+    static final int READ_TIMEOUT_MS = 10;
 
     private final PrologixSimulator simulator;
     private final ServiceRegistration<GpibBoard> registration;

@@ -48,6 +48,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 public final class GpibTransportFactory implements TransportFactory, Discoverer {
     /** The discovery setting naming the boards whose addresses may be scanned, e.g. {@code 0} or {@code 0,1}. */
     static final String SCAN = "gpib.scan";
+    /** What a scan's serial poll waits beyond the board's {@code read_tmo_ms}. */
+    static final long SCAN_MARGIN_MS = 150;
     private final Set<GpibBoard> boards = ConcurrentHashMap.newKeySet();
     /** The open board links; guarded by this. */
     private final Map<GpibBoard, PrologixBus> buses = new ConcurrentHashMap<>();
@@ -104,8 +106,8 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
     /**
      * Scans primary addresses 1-30 of each board opted in to it, by its configuration ({@code scan=true}) or
      * by the request's {@value #SCAN} setting, with a serial poll each (nothing is queued or cleared on an
-     * instrument that answers); an address that answers holds an instrument. An empty address costs about
-     * the board's {@code read_tmo_ms}; the scan stops at the request's timeout, and what it did not reach is
+     * instrument that answers); an address that answers holds an instrument. An empty address costs the
+     * board's {@code read_tmo_ms} plus {@value #SCAN_MARGIN_MS} ms; the scan stops at the request's timeout, and what it did not reach is
      * not reported. Without an opt-in nothing is scanned, and the search says so: a bus of instruments in
      * use is not something to poll unasked.
      */
@@ -130,7 +132,9 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
         }
         for (int number : numbers) {
             GpibBoard board = board(ResourceAddress.parse("GPIB" + number + "::0::INSTR"), number);
-            Duration poll = Duration.ofMillis(board.settings().readTimeoutMillis() + 50L);
+            // The controller gives up on an empty address after read_tmo_ms; the margin is for a present one's
+            // answer on a busy host or network.
+            Duration poll = Duration.ofMillis(board.settings().readTimeoutMillis() + SCAN_MARGIN_MS);
             for (int primary = 1; primary <= 30 && !deadline.expired(); primary++) {
                 ResourceAddress address = ResourceAddress.parse("GPIB" + number + "::" + primary + "::INSTR");
                 Connection connection;

@@ -87,7 +87,9 @@ class BusLockNegativeControlTest {
     /** Two threads share one raw controller link; {@code lock} (if any) spans each whole step. */
     private int rawSteps(ReentrantLock lock) throws Exception {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), bench.simulator.port())) {
-            socket.setSoTimeout(200);
+            // Without the lock a lost answer costs this timeout; with it nothing is lost, and a loaded machine
+            // must not turn a slow answer into a lost one.
+            socket.setSoTimeout(lock == null ? 200 : 10_000);
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
             out.write("++mode 1\n++auto 0\n++eoi 1\n++eos 3\n++read_tmo_ms 100\n".getBytes(StandardCharsets.US_ASCII));
