@@ -383,7 +383,8 @@ final class PrologixBus {
             addressed = null;
         }
         if (resync || link.inbox.available() > 0) {
-            link.inbox.discard();
+            // What waits is read through, not discarded unseen: it may hold the version line of an
+            // earlier ++ver, which must be counted
             send(VER, deadline, c);
             versionsOwed++;
             scanToVersion(null, c, deadline);

@@ -188,6 +188,37 @@ class GpibResyncTest {
     }
 
     @Test
+    void aVersionLineAlreadyWaitingWhenTheNextCallResynchronisesIsCountedNotDiscarded() throws Exception {
+        controller();
+        try (Connection c = transport.open(ResourceAddress.parse("GPIB0::12::INSTR"), Bench.IO)) {
+            PrologixBus bus = transport.openBoard(0).orElseThrow();
+            hold();
+            write(c, "Q1?");
+            assertThrows(IoTimeoutException.class, () -> read(c, SHORT), "the answer is held back");
+            assertThrows(IoTimeoutException.class, () -> c.clear(SHORT), "its ++ver is held back too");
+            int waiting = releaseHeld(); // the rest of the answer and the first version line, before any call
+            Bench.until(() -> bus.unread() == waiting, "the released bytes are in");
+            write(c, "Q2?");
+            assertEquals("A:Q2?", read(c, Bench.IO));
+        }
+    }
+
+    /** Sends what was held back; returns how many bytes. */
+    private int releaseHeld() throws IOException {
+        synchronized (script) {
+            holding = false;
+            int n = 0;
+            for (byte[] h : held) {
+                peer.getOutputStream().write(h);
+                n += h.length;
+            }
+            held.clear();
+            peer.getOutputStream().flush();
+            return n;
+        }
+    }
+
+    @Test
     void anInterruptWithPartOfAnAnswerInClosesTheConnectionSoNoResynchronisationWaitsForTheRest()
             throws Exception {
         controller();
