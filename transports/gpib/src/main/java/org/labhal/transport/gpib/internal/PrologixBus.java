@@ -486,6 +486,13 @@ final class PrologixBus {
         try {
             link.write(out, deadline);
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                InterruptedException cause = new InterruptedException();
+                cause.initCause(e);
+                throw new StepInterruptedException((c == null ? settings.describe() : c.describe())
+                        + ": interrupted while a write to the controller was blocked; the link was closed, as part "
+                        + "of the line may have gone out", cause);
+            }
             String why = endReason;
             throw new ConnectionLostException((c == null ? settings.describe() : c.describe()) + ": "
                     + (why != null ? why : "writing to the controller failed: " + e.getMessage()), e);
