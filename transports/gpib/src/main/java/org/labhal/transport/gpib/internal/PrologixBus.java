@@ -412,6 +412,15 @@ final class PrologixBus {
             int n = take(buffer, buffer.length, '\n', deadline, caller);
             if (n == 0) {
                 resync = true;
+                if (total >= SOFT_LIMIT) {
+                    // Bytes kept coming and no version line: a flood, whatever its rate. Left open, the link
+                    // would hand its backlog to the next call's resynchronisation, which would fail in turn
+                    String why = "the controller sent " + total + " bytes and no answer to ++ver within "
+                            + deadline.timeout().toMillis() + " ms (garbage or a flood); the link was closed";
+                    close("the controller link " + link.description + " of " + settings.describe() + " was closed: "
+                            + why);
+                    throw new ConnectionLostException("GPIB" + settings.board() + ": " + why, null);
+                }
                 throw new IoTimeoutException("GPIB" + settings.board() + ": the controller at " + link.description
                         + " did not answer ++ver within " + deadline.timeout().toMillis()
                         + " ms while the bus was being brought back in step", deadline.timeout());

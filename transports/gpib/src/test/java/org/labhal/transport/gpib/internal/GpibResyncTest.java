@@ -46,6 +46,8 @@ class GpibResyncTest {
     private int versionsHeld;
     private String partialAnswer;
     private byte[] lateVersion; // the answer to the releasing ++ver, sent 300 ms late or before the next answer
+    private boolean flood; // a ++read starts an endless answer, 4 KiB every 10 ms; ++ver is not answered
+    private boolean flooding;
     private final List<byte[]> held = new ArrayList<>();
     private ServerSocket server;
     private Socket peer;
@@ -89,8 +91,17 @@ class GpibResyncTest {
                     }
                     String text = line.toString(StandardCharsets.ISO_8859_1);
                     line.reset();
+                    boolean floods;
+                    synchronized (script) {
+                        floods = flooding;
+                    }
+                    if (floods) {
+                        continue; // a controller that floods does not answer
+                    }
                     if (text.equals("++ver")) {
                         answer(out, VERSION, true);
+                    } else if (text.startsWith("++read") && startFlood(out)) {
+                        continue;
                     } else if (text.startsWith("++read")) {
                         releaseLateVersion(out);
                         String partial;
@@ -137,6 +148,34 @@ class GpibResyncTest {
         }
         out.write(bytes);
         out.flush();
+    }
+
+    /** @return whether a flood was asked for, and is now started */
+    private boolean startFlood(OutputStream out) {
+        synchronized (script) {
+            if (!flood) {
+                return false;
+            }
+            flooding = true;
+        }
+        Thread flooder = new Thread(() -> {
+            byte[] digits = new byte[4096];
+            java.util.Arrays.fill(digits, (byte) '7');
+            try {
+                while (true) {
+                    synchronized (script) {
+                        out.write(digits);
+                        out.flush();
+                    }
+                    TimeUnit.MILLISECONDS.sleep(10); // the flood's pace: slow enough that 1 MiB takes seconds
+                }
+            } catch (IOException | InterruptedException e) {
+                // the link closed: flood over
+            }
+        }, "slow-flood");
+        flooder.setDaemon(true);
+        flooder.start();
+        return true;
     }
 
     private void releaseLateVersion(OutputStream out) throws IOException {
@@ -215,6 +254,22 @@ class GpibResyncTest {
             held.clear();
             peer.getOutputStream().flush();
             return n;
+        }
+    }
+
+    @Test
+    void aFloodTooSlowToReachTheHardLimitWithinTheTimeoutStillClosesTheLink() throws Exception {
+        controller();
+        try (Connection c = transport.open(ResourceAddress.parse("GPIB0::12::INSTR"), Bench.IO)) {
+            synchronized (script) {
+                flood = true;
+            }
+            write(c, "Q1?");
+            // 400 kB/s: past the 64 KiB soft limit within the timeout, far from the 1 MiB hard limit
+            ConnectionLostException e = assertThrows(ConnectionLostException.class,
+                    () -> read(c, Duration.ofSeconds(1)));
+            assertTrue(e.getMessage().contains("flood"), e.getMessage());
+            assertFalse(c.isOpen(), "the link is closed, not left to flood the next call");
         }
     }
 
