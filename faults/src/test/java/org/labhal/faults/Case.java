@@ -306,10 +306,6 @@ final class Case {
         if (transport == Transport.GPIB) {
             gpibClearMustResynchronise();
             rule = null; // armed
-        } else if (transport == Transport.USBTMC) {
-            // INITIATE_CLEAR device-clears the instrument, which waits for the message it is executing:
-            // *OPC? until the 3 s operation ends
-            victim.write("INIT;*OPC?");
         } else if (transport.drainClear) {
             victim.setIoTimeout(LONG);
             rig.proxy().arm(new Rule(Direction.TO_CLIENT, 0, Action.TRICKLE, Duration.ofMillis(40)));

@@ -54,6 +54,11 @@ enum Injection {
         if (this == INT_CLEAR && transport == Transport.SIM) {
             return transport + "'s device clear completes in memory at once: there is no wait to interrupt";
         }
+        if (this == INT_CLEAR && transport == Transport.USBTMC) {
+            return "the simulated USB488 device answers INITIATE_CLEAR and CHECK_CLEAR_STATUS at once (never "
+                    + "STATUS_PENDING, no knob to hold a control transfer), so a clear never waits: there is no wait "
+                    + "to interrupt (the clear's one wait, its STATUS_PENDING poll, sleeps interruptibly)";
+        }
         if (this == INT_MID_WRITE && transport == Transport.SIM) {
             return transport + " writes into memory and never blocks, so no step is ever mid-write";
         }
