@@ -141,10 +141,10 @@ abstract class ControllerLink {
             long giveUp = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
             ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
                 if (writer.isInterrupted()) {
-                    fail("the thread writing to the controller was interrupted while the write was blocked (the "
+                    abort("the thread writing to the controller was interrupted while the write was blocked (the "
                             + "controller stopped reading)");
                 } else if (System.nanoTime() - giveUp >= 0) {
-                    fail("a write to the controller did not complete within " + deadline.timeout().toMillis()
+                    abort("a write to the controller did not complete within " + deadline.timeout().toMillis()
                             + " ms (it stopped reading)");
                 }
             }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
@@ -157,6 +157,20 @@ abstract class ControllerLink {
             } finally {
                 guard.cancel(false);
             }
+        }
+
+        /**
+         * Fails the link with a TCP reset: what the given-up write left in the socket's send buffer is
+         * dropped, never delivered to the controller later, where it would reach the instrument in the
+         * middle of another connection's traffic (the bus is shared by every controller link).
+         */
+        private void abort(String why) {
+            try {
+                socket.setSoLinger(true, 0);
+            } catch (IOException e) {
+                // closing anyway
+            }
+            fail(why);
         }
 
         @Override

@@ -1,5 +1,6 @@
 package org.labhal.transport.gpib.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,6 +35,8 @@ import org.labhal.api.transport.Connection;
 class GpibBlockedWriteTest {
     private final GpibTransportFactory transport = new GpibTransportFactory();
     private final CountDownLatch done = new CountDownLatch(1);
+    /** How the controller's reading ended once it read again: "reset", or "end after N bytes". */
+    private final CompletableFuture<String> afterResuming = new CompletableFuture<>();
     private ServerSocket server;
     private Socket peer;
 
@@ -63,7 +66,17 @@ class GpibBlockedWriteTest {
                     if (line.toString(StandardCharsets.ISO_8859_1).equals("++ver")) {
                         peer.getOutputStream().write("Prologix GPIB-ETHERNET Controller version 01.06.06.00\r\n"
                                 .getBytes(StandardCharsets.ISO_8859_1));
-                        done.await(); // stops reading
+                        done.await(); // stops reading until the test says
+                        long n = 0;
+                        try {
+                            byte[] rest = new byte[1 << 16];
+                            for (int k; (k = in.read(rest)) >= 0; ) {
+                                n += k;
+                            }
+                            afterResuming.complete("end after " + n + " bytes");
+                        } catch (IOException e) {
+                            afterResuming.complete("reset");
+                        }
                         return;
                     }
                     line.reset();
@@ -126,6 +139,9 @@ class GpibBlockedWriteTest {
             assertInstanceOf(StepInterruptedException.class, t);
             assertTrue(t.getMessage().contains("blocked"), t.getMessage());
             assertFalse(c.isOpen(), "part of a host line may have gone out: the link is closed");
+            done.countDown(); // the controller reads again
+            assertEquals("reset", afterResuming.get(10, TimeUnit.SECONDS),
+                    "what the given-up write left in the socket must be dropped, not delivered to the controller");
         } finally {
             c.close();
         }
