@@ -322,7 +322,7 @@ final class Case {
      * Leaves the GPIB board owing a resynchronisation, so that the victim's clear first sends
      * {@code ++ver} and waits for its answer, which the proxy holds: a session on another address of the
      * same board asks a question whose answer is stalled; its read times out, and so does the
-     * resynchronisation the session then tries (its link closes, the board stays marked). The ++clr
+     * resynchronisation the session then tries (that session closes; the board stays marked). The ++clr
      * itself has no answer: without this the clear would not wait for anything on the wire.
      */
     private void gpibClearMustResynchronise() throws Exception {
