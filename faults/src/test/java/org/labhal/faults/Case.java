@@ -31,6 +31,7 @@ import org.labhal.faults.FaultProxy.Action;
 import org.labhal.faults.FaultProxy.Direction;
 import org.labhal.faults.FaultProxy.Rule;
 import org.labhal.faults.Rig.Transport;
+import org.labhal.transport.usbtmc.SimulatedUsb488Device;
 
 /**
  * One cell of the matrix: a fresh instrument behind {@code transport}, one injection into one step,
@@ -63,6 +64,10 @@ final class Case {
     static final long HEAP_BOUND = 64L << 20;
     /** Big enough to fill every buffer between client and instrument (sockets, pty, socat). */
     static final int BIG = 16 << 20;
+    /** The biggest GPIB message the matrix writes: under the 1 MiB host line with command and termination. */
+    static final int GPIB_BIG = (1 << 20) - 64;
+    /** The most GPIB messages a write step sends before the link must have blocked (64 MiB: beyond any buffer). */
+    static final int GPIB_MESSAGES = 64;
     private static final int FAULT_AT = 3;
     private static final int CUT_AT = 64 << 10;
 
@@ -103,6 +108,7 @@ final class Case {
 
     /** Runs the case; returns the promises broken, empty when all held. */
     List<String> run() throws Exception {
+        Resources.warmUpJdk();
         try (Rig started = Rig.start(transport, "SMW200A", dir, SERIAL_LATE)) {
             rig = started;
             Resources before = Resources.now(true);
@@ -129,6 +135,7 @@ final class Case {
                 for (Session s : opened) {
                     s.close();
                 }
+                rig.releaseShared();
             }
             broken.addAll(Resources.settledTo(before, SETTLE));
             Resources after = Resources.now(true);
@@ -178,13 +185,19 @@ final class Case {
                     ConnectionLostException.class);
             case INT_LOCK_WAIT -> interruptLockWait(question);
             case INT_BEFORE_WRITE -> interruptBeforeWrite(question);
-            case INT_MID_WRITE -> interruptInside(Rule.at(Direction.TO_INSTRUMENT, 1, Action.STALL), this::writeBig,
-                    "write");
+            case INT_MID_WRITE -> {
+                if (transport == Transport.USBTMC) {
+                    rig.usbDevice().inject(SimulatedUsb488Device.Fault.BLOCK_BULK_OUT); // NAKs until given up
+                }
+                interruptInside(Rule.at(Direction.TO_INSTRUMENT, 1, Action.STALL), this::writeBig, "write");
+            }
             // The in-memory simulator answers within the write that carries the question: there the
-            // wait for the answer is inside write.
+            // wait for the answer is inside write. The simulated USB device answers *OPC? when the 3 s
+            // operation INIT started ends, so the host's read waits.
             case INT_MID_READ -> interruptInside(Rule.at(Direction.TO_CLIENT, skip + FAULT_AT, Action.STALL),
                     transport.wire ? () -> victim.query(question) : () -> victim.query("INIT;*OPC?"),
-                    transport.wire ? new String[] {"read"} : new String[] {"read", "write"});
+                    transport.wire || transport == Transport.USBTMC ? new String[] {"read"}
+                            : new String[] {"read", "write"});
             case INT_CLEAR -> interruptClear();
             case INT_INSTR_ACQUIRE -> interruptInstrumentLockWait();
             case INT_INSTR_RELEASE -> interruptedRelease();
@@ -196,9 +209,26 @@ final class Case {
     }
 
     private Object writeBig() throws LabHalException {
+        if (transport == Transport.GPIB) {
+            return writeGpibUntilBlocked();
+        }
         byte[] message = ("SIM:ECHO? " + "x".repeat(BIG)).getBytes(StandardCharsets.ISO_8859_1);
         victim.writeBytes(message);
         return "written";
+    }
+
+    /**
+     * A GPIB message is one Prologix host line of at most 1 MiB (GpibConnection.MAX_MESSAGE), which
+     * loopback's TCP buffers take whole: the step writes such messages, each a step of its own as a
+     * caller would, until the buffers between it and the faulted proxy are full and one cannot go out
+     * (the first stops at the proxy's fault). At most {@link #GPIB_MESSAGES}, beyond any buffer.
+     */
+    private Object writeGpibUntilBlocked() throws LabHalException {
+        byte[] message = ("SIM:ECHO? " + "x".repeat(GPIB_BIG)).getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < GPIB_MESSAGES; i++) {
+            victim.writeBytes(message);
+        }
+        return "written " + GPIB_MESSAGES + " messages of 1 MiB";
     }
 
     private static boolean differsInAtMostOneByte(String expected, String answer) {
@@ -273,7 +303,10 @@ final class Case {
      */
     private void interruptClear() throws Exception {
         Rule rule = Rule.at(Direction.TO_CLIENT, 0, Action.STALL);
-        if (transport.drainClear) {
+        if (transport == Transport.GPIB) {
+            gpibClearMustResynchronise();
+            rule = null; // armed
+        } else if (transport.drainClear) {
             victim.setIoTimeout(LONG);
             rig.proxy().arm(new Rule(Direction.TO_CLIENT, 0, Action.TRICKLE, Duration.ofMillis(40)));
             victim.write(echo(token("pending")));
@@ -283,6 +316,25 @@ final class Case {
                     victim.clear();
                     return "cleared";
                 }, "clear");
+    }
+
+    /**
+     * Leaves the GPIB board owing a resynchronisation, so that the victim's clear first sends
+     * {@code ++ver} and waits for its answer, which the proxy holds: a session on another address of the
+     * same board asks a question whose answer is stalled; its read times out, and so does the
+     * resynchronisation the session then tries (that session closes; the board stays marked). The ++clr
+     * itself has no answer: without this the clear would not wait for anything on the wire.
+     */
+    private void gpibClearMustResynchronise() throws Exception {
+        rig.proxy().arm(Rule.at(Direction.TO_CLIENT, 0, Action.STALL));
+        Session neighbour = rig.open("GPIB0::" + (Rig.GPIB_ADDRESS + 1) + "::INSTR", options());
+        opened.add(neighbour);
+        try {
+            String answer = neighbour.query(echo(token("neighbour")));
+            throw new AssertionError("the neighbour's answer came through a stalled proxy: " + answer);
+        } catch (IoTimeoutException expected) {
+            // the board now owes a ++ver answer
+        }
     }
 
     private void interruptLockWait(String question) throws Exception {

@@ -103,8 +103,22 @@ final class FaultProxy implements AutoCloseable {
 
     /** Starts relaying from an ephemeral loopback port to {@code target}. */
     FaultProxy(InetSocketAddress target) throws IOException {
+        this(target, 0);
+    }
+
+    /**
+     * Like {@link #FaultProxy(InetSocketAddress)}, with the receive buffer of the connections it accepts
+     * fixed at {@code receiveBuffer} bytes (0: the system's, which loopback grows to megabytes): the
+     * small TCP window of an embedded peer, so that a client's write of a moderate message blocks when
+     * the proxy stops reading.
+     */
+    FaultProxy(InetSocketAddress target, int receiveBuffer) throws IOException {
         this.target = Objects.requireNonNull(target, "target");
-        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        listener = new ServerSocket();
+        if (receiveBuffer > 0) {
+            listener.setReceiveBufferSize(receiveBuffer); // accepted sockets inherit it; set before bind
+        }
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         acceptor = new Thread(this::accept, "fault-proxy-" + listener.getLocalPort() + "-accept");
         acceptor.setDaemon(true);
         acceptor.start();

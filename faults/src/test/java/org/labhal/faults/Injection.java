@@ -42,13 +42,24 @@ enum Injection {
 
     /** @return why the cell ({@code transport}, this) cannot exist, or null when it runs */
     String excludedFor(Transport transport) {
+        if (wire && transport == Transport.USBTMC) {
+            return "USBTMC's endpoints are in memory (SimulatedUsb488Device): there is no wire for the proxy to fault; "
+                    + "its device faults (STALL on Bulk-OUT and Bulk-IN, a Bulk-OUT never taken, wrong bTag, garbage "
+                    + "header, absurd TransferSize, short transfer, never answered, unplugged mid-answer, trickled "
+                    + "answer) are tested in transports/usbtmc (UsbtmcFaultTest, UsbtmcInterruptTest)";
+        }
         if (wire && !transport.wire) {
             return transport + " is in memory: there is no wire for the proxy to fault";
         }
-        if (this == INT_CLEAR && !transport.wire) {
+        if (this == INT_CLEAR && transport == Transport.SIM) {
             return transport + "'s device clear completes in memory at once: there is no wait to interrupt";
         }
-        if (this == INT_MID_WRITE && !transport.wire) {
+        if (this == INT_CLEAR && transport == Transport.USBTMC) {
+            return "the simulated USB488 device answers INITIATE_CLEAR and CHECK_CLEAR_STATUS at once (never "
+                    + "STATUS_PENDING, no knob to hold a control transfer), so a clear never waits: there is no wait "
+                    + "to interrupt (the clear's one wait, its STATUS_PENDING poll, sleeps interruptibly)";
+        }
+        if (this == INT_MID_WRITE && transport == Transport.SIM) {
             return transport + " writes into memory and never blocks, so no step is ever mid-write";
         }
         if (transport == Transport.SERIAL && (this == FIN_ANSWER || this == RST_ANSWER || this == RST_WRITE)) {

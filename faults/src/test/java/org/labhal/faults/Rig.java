@@ -4,7 +4,9 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.labhal.api.LabHalException;
@@ -15,12 +17,20 @@ import org.labhal.api.internal.lock.DefaultLockService;
 import org.labhal.api.internal.session.DefaultSessionFactory;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.TransportFactory;
+import org.labhal.transport.gpib.PrologixSimulator;
+import org.labhal.transport.gpib.internal.GpibBoard;
+import org.labhal.transport.gpib.internal.GpibTransportFactory;
 import org.labhal.transport.hislip.internal.HislipTransportFactory;
 import org.labhal.transport.hislip.server.HislipServer;
 import org.labhal.transport.serial.internal.SerialTransportFactory;
 import org.labhal.transport.sim.SimServer;
+import org.labhal.transport.sim.SimSettings;
+import org.labhal.transport.sim.SimulatedInstrument;
 import org.labhal.transport.sim.internal.SimTransportFactory;
 import org.labhal.transport.socket.internal.SocketTransportFactory;
+import org.labhal.transport.usbtmc.SimulatedUsb488Device;
+import org.labhal.transport.usbtmc.SimulatedUsbDevices;
+import org.labhal.transport.usbtmc.internal.UsbtmcTransportFactory;
 import org.labhal.transport.vxi11.internal.Vxi11TransportFactory;
 import org.labhal.transport.vxi11.sim.Vxi11SimServer;
 
@@ -42,7 +52,15 @@ final class Rig implements AutoCloseable {
         // mark 4, RPC reply header 24, error and size 8) before the device_read reply; device_lock's is 32.
         VXI11(true, true, 36, 32, false),
         // HiSLIP: a write has no reply; the AsyncLockResponse is a bare 16-byte header.
-        HISLIP(true, true, 0, 16, false);
+        HISLIP(true, true, 0, 16, false),
+        // GPIB: the proxy sits in the controller link (host <-> Prologix-style controller). A write has no
+        // reply (++auto 0); the read's ++read 10 is answered by the instrument's bytes alone, so the answer
+        // is the first byte towards the client. No instrument-side lock (GPIB has none; the session's bus
+        // lock is in this process). Its device clear is ++clr, which the controller does not answer.
+        GPIB(true, false, 0, 0, false),
+        // USBTMC: the endpoints are in memory (SimulatedUsb488Device), so there is no wire for the proxy;
+        // the device faults have their own knobs, tested in transports/usbtmc.
+        USBTMC(false, false, 0, 0, false);
 
         /** Whether there is a wire for the proxy to fault. */
         final boolean wire;
@@ -70,9 +88,13 @@ final class Rig implements AutoCloseable {
     private final DefaultSessionFactory client;
     private final DefaultSessionFactory bystander;
     private final List<Runnable> deactivate = new ArrayList<>();
+    private final List<Runnable> releases = new ArrayList<>();
     private final String resource;
     private final String directResource;
     private final FaultProxy proxy;
+    private final Map<DefaultSessionFactory, GpibBoard> gpibBoards = new HashMap<>();
+    private final SimulatedUsbDevices usbDevices = new SimulatedUsbDevices();
+    private SimulatedUsb488Device usbDevice;
 
     private Rig(Transport transport, String model, Path dir, Duration serialLate) throws Exception {
         this.transport = transport;
@@ -120,10 +142,39 @@ final class Rig implements AutoCloseable {
                     resource = "TCPIP::127.0.0.1::hislip0," + proxy.port() + "::INSTR";
                     directResource = server.resource();
                 }
+                case GPIB -> {
+                    PrologixSimulator controller = later(PrologixSimulator.builder()
+                            .settings(SimSettings.defaults().withOperationTime(Duration.ofSeconds(3)))
+                            .instrument(GPIB_ADDRESS, model).start());
+                    // A GPIB-ETHERNET is a small embedded TCP stack with a window of a few KiB; loopback's
+                    // would swallow a whole 1 MiB message (the most one host line may be), and no write could
+                    // ever be cut part-way
+                    proxy = later(new FaultProxy(loopback(controller.port()), GPIB_WINDOW));
+                    // The client's board 0 is the controller through the proxy. The simulator serves each TCP
+                    // client as a controller of its own on the one bus, so the bystander (another process)
+                    // has its own board 0 straight to the simulator: a second controller on the same bus,
+                    // as two GPIB-ETHERNETs on one bench would be.
+                    gpibBoards.put(client, gpibBoard("client", "TCPIP::127.0.0.1::" + proxy.port() + "::SOCKET"));
+                    gpibBoards.put(bystander, gpibBoard("bystander", "TCPIP::127.0.0.1::" + controller.port()
+                            + "::SOCKET"));
+                    resource = "GPIB0::" + GPIB_ADDRESS + "::INSTR";
+                    directResource = resource;
+                }
+                case USBTMC -> {
+                    // INIT starts a 3 s operation, as for SIM: *OPC? then keeps a step inside its read.
+                    SimulatedInstrument instrument = later(SimulatedInstrument.create(model,
+                            SimSettings.defaults().withOperationTime(Duration.ofSeconds(3))));
+                    usbDevice = later(SimulatedUsb488Device.builder(instrument)
+                            .serial("FAULTS-" + SIM_NUMBERS.incrementAndGet()).build());
+                    usbDevices.add(usbDevice);
+                    resource = SimulatedUsbDevices.resource(usbDevice);
+                    directResource = resource; // one device, claimed by one handle: no other way in
+                    proxy = null;
+                }
                 default -> throw new IllegalArgumentException("unknown transport " + transport);
             }
-            client.addTransport(factory(transport));
-            bystander.addTransport(factory(transport));
+            client.addTransport(factory(transport, client));
+            bystander.addTransport(factory(transport, bystander));
         } catch (Exception | Error e) {
             close();
             throw e;
@@ -155,7 +206,20 @@ final class Rig implements AutoCloseable {
         return new Rig(transport, model, dir, serialLate);
     }
 
-    private TransportFactory factory(Transport kind) {
+    /** The receive buffer of the controller's end of the link: a GPIB-ETHERNET's TCP window is small. */
+    static final int GPIB_WINDOW = 16 << 10;
+    /** The GPIB address of the instrument on the simulated bus. */
+    static final int GPIB_ADDRESS = 22;
+
+    private static GpibBoard gpibBoard(String who, String controller) {
+        Map<String, Object> p = new HashMap<>();
+        p.put("service.pid", "org.labhal.gpib.board~faults-" + who);
+        p.put("board", 0);
+        p.put("controller", controller);
+        return new GpibBoard(p); // read_tmo_ms and open_timeout_ms as configured by default
+    }
+
+    private TransportFactory factory(Transport kind, DefaultSessionFactory owner) {
         switch (kind) {
             case SIM -> {
                 SimTransportFactory f = new SimTransportFactory();
@@ -182,6 +246,20 @@ final class Rig implements AutoCloseable {
                 deactivate.add(f::deactivate);
                 return f;
             }
+            case GPIB -> {
+                GpibTransportFactory f = new GpibTransportFactory();
+                GpibBoard board = gpibBoards.get(owner);
+                f.addBoard(board);
+                releases.add(() -> f.removeBoard(board));
+                deactivate.add(f::deactivate);
+                return f;
+            }
+            case USBTMC -> {
+                UsbtmcTransportFactory f = new UsbtmcTransportFactory(); // libusb is loaded only for a real device
+                f.addSimulated(usbDevices);
+                deactivate.add(f::deactivate);
+                return f;
+            }
             default -> throw new IllegalArgumentException("unknown transport " + kind);
         }
     }
@@ -198,6 +276,23 @@ final class Rig implements AutoCloseable {
     /** The proxy in the wire; null for the in-memory SIM transport. */
     FaultProxy proxy() {
         return proxy;
+    }
+
+    /** The simulated USB488 device of a USBTMC rig, for its fault knobs; null for the other transports. */
+    SimulatedUsb488Device usbDevice() {
+        return usbDevice;
+    }
+
+    /**
+     * Lets go of what a transport keeps open by design beyond its sessions, so that what is left
+     * afterwards is a leak: a GPIB board's controller link lives as long as the board's configuration
+     * (one link per board, shared by every instrument on it), so the board configurations are
+     * withdrawn, as an operator would, which closes the link and its pump. Nothing for the others.
+     */
+    void releaseShared() {
+        for (Runnable r : releases) {
+            r.run();
+        }
     }
 
     /** The resource the client under test opens (through the proxy). */

@@ -27,6 +27,8 @@ abstract class ControllerLink {
     static final int CHUNK = 4096;
     /** How long past its deadline a blocked write may take before the link is given up. */
     static final long WRITE_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** How often a blocked TCP write's guard looks at the deadline and the writer's interrupt flag. */
+    static final long WRITE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     final Inbox inbox;
     final String description;
     private final Consumer<String> onFailure;
@@ -131,10 +133,21 @@ abstract class ControllerLink {
         @Override
         void write(byte[] bytes, Deadline deadline) throws IOException {
             // A grace beyond the deadline, so that a write that starts with little time left is not taken
-            // for a stuck controller: failing the link ends every instrument's connection on the board
-            ScheduledFuture<?> guard = watchdog.schedule(() -> fail("a write to the controller did not complete within "
-                    + deadline.timeout().toMillis() + " ms (it stopped reading)"),
-                    deadline.remainingNanos() + WRITE_GRACE_NANOS, TimeUnit.NANOSECONDS);
+            // for a stuck controller: failing the link ends every instrument's connection on the board.
+            // A blocking socket write ignores interrupts: the guard also looks at the writer's interrupt
+            // flag, and an interrupt ends a blocked write at once by failing the link (part of the host
+            // line may have gone out, which the controller would join to the next one).
+            Thread writer = Thread.currentThread();
+            long giveUp = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
+            ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
+                if (writer.isInterrupted()) {
+                    abort("the thread writing to the controller was interrupted while the write was blocked (the "
+                            + "controller stopped reading)");
+                } else if (System.nanoTime() - giveUp >= 0) {
+                    abort("a write to the controller did not complete within " + deadline.timeout().toMillis()
+                            + " ms (it stopped reading)");
+                }
+            }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
             try {
                 out.write(bytes);
                 out.flush();
@@ -144,6 +157,20 @@ abstract class ControllerLink {
             } finally {
                 guard.cancel(false);
             }
+        }
+
+        /**
+         * Fails the link with a TCP reset: what the given-up write left in the socket's send buffer is
+         * dropped, never delivered to the controller later, where it would reach the instrument in the
+         * middle of another connection's traffic (the bus is shared by every controller link).
+         */
+        private void abort(String why) {
+            try {
+                socket.setSoLinger(true, 0);
+            } catch (IOException e) {
+                // closing anyway
+            }
+            fail(why);
         }
 
         @Override

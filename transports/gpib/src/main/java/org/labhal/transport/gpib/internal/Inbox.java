@@ -112,20 +112,6 @@ final class Inbox {
         }
     }
 
-    /** Throws away what waits. @return how many bytes */
-    int discard() {
-        lock.lock();
-        try {
-            int n = count;
-            start = 0;
-            count = 0;
-            changed.signalAll();
-            return n;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** The link failed: waiters and later takers get {@code reason}; the first reason wins. */
     void fail(String reason) {
         lock.lock();

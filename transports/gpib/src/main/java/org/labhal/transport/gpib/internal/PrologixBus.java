@@ -65,6 +65,7 @@ final class PrologixBus {
     private String addressed;
     private byte[] queued; // an ++addr waiting to go out with the call's command
     private boolean resync;
+    private int versionsOwed; // ++ver sent whose answer has not been read yet: a resync reads past all of them
     private final Set<String> owing = new HashSet<>();
     private byte[] version;
     private volatile String endReason;
@@ -241,6 +242,7 @@ final class PrologixBus {
             while (true) {
                 if (c.answerBytes() >= SOFT_LIMIT) {
                     send(VER, deadline, c); // aborts the read; the device keeps the rest for the next one
+                    versionsOwed++;
                     scanToVersion(c, c, deadline);
                     resync = false;
                     break;
@@ -261,7 +263,19 @@ final class PrologixBus {
                 }
             }
             return c.takeAnswer(into);
-        } catch (StepInterruptedException | ConnectionLostException e) {
+        } catch (StepInterruptedException e) {
+            boolean partial = c.answerBytes() > 0;
+            c.dropAnswer();
+            if (partial) {
+                // The controller is still forwarding the rest; a resynchronisation would wait for it
+                // (or for ++ver's answer behind it), which an interrupted caller must not do
+                String why = "the reading thread was interrupted with part of an answer in; the connection was "
+                        + "closed because the rest is still on its way (the board resynchronises at its next call)";
+                c.lost(why);
+                throw new StepInterruptedException(c.describe() + ": " + why, new InterruptedException());
+            }
+            throw e;
+        } catch (ConnectionLostException e) {
             c.dropAnswer();
             throw e;
         } finally {
@@ -369,8 +383,10 @@ final class PrologixBus {
             addressed = null;
         }
         if (resync || link.inbox.available() > 0) {
-            link.inbox.discard();
+            // What waits is read through, not discarded unseen: it may hold the version line of an
+            // earlier ++ver, which must be counted
             send(VER, deadline, c);
+            versionsOwed++;
             scanToVersion(null, c, deadline);
             resync = false;
         }
@@ -382,9 +398,11 @@ final class PrologixBus {
     }
 
     /**
-     * Takes everything up to and including the controller's version line; what came before it goes
-     * to {@code keep}'s answer, or is thrown away when {@code keep} is null. Closing {@code caller}
-     * ends the wait.
+     * Takes everything up to and including the version line that answers the last {@code ++ver} sent;
+     * what came before it goes to {@code keep}'s answer, or is thrown away when {@code keep} is null.
+     * Closing {@code caller} ends the wait. An earlier resynchronisation that gave up (timeout,
+     * interrupt) left its {@code ++ver} unanswered: its version line comes first and is read past, so
+     * that it cannot be taken later as an instrument's answer.
      */
     private void scanToVersion(GpibConnection keep, GpibConnection caller, Deadline deadline) throws LabHalException {
         byte[] tail = new byte[version.length + 2];
@@ -394,6 +412,15 @@ final class PrologixBus {
             int n = take(buffer, buffer.length, '\n', deadline, caller);
             if (n == 0) {
                 resync = true;
+                if (total >= SOFT_LIMIT) {
+                    // Bytes kept coming and no version line: a flood, whatever its rate. Left open, the link
+                    // would hand its backlog to the next call's resynchronisation, which would fail in turn
+                    String why = "the controller sent " + total + " bytes and no answer to ++ver within "
+                            + deadline.timeout().toMillis() + " ms (garbage or a flood); the link was closed";
+                    close("the controller link " + link.description + " of " + settings.describe() + " was closed: "
+                            + why);
+                    throw new ConnectionLostException("GPIB" + settings.board() + ": " + why, null);
+                }
                 throw new IoTimeoutException("GPIB" + settings.board() + ": the controller at " + link.description
                         + " did not answer ++ver within " + deadline.timeout().toMillis()
                         + " ms while the bus was being brought back in step", deadline.timeout());
@@ -421,7 +448,10 @@ final class PrologixBus {
                     if (keep != null) {
                         keep.unkeepAnswer(match);
                     }
-                    return;
+                    if (--versionsOwed <= 0) {
+                        versionsOwed = 0;
+                        return;
+                    }
                 }
                 tailLength = 0;
             }
@@ -465,6 +495,13 @@ final class PrologixBus {
         try {
             link.write(out, deadline);
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                InterruptedException cause = new InterruptedException();
+                cause.initCause(e);
+                throw new StepInterruptedException((c == null ? settings.describe() : c.describe())
+                        + ": interrupted while a write to the controller was blocked; the link was closed, as part "
+                        + "of the line may have gone out", cause);
+            }
             String why = endReason;
             throw new ConnectionLostException((c == null ? settings.describe() : c.describe()) + ": "
                     + (why != null ? why : "writing to the controller failed: " + e.getMessage()), e);
