@@ -196,12 +196,14 @@ abstract class ControllerLink {
     static final class Serial extends ControllerLink {
         static final int SLICE_MILLIS = 100;
         private final SerialPort port;
-        private final Object writing = new Object();
-        private boolean released; // guarded by writing
+        private final ScheduledExecutorService watchdog;
+        private final Object releasing = new Object();
+        private volatile boolean released;
 
-        Serial(String device, int baud, int inboxBytes, Executor pumps, Consumer<String> onFailure)
-                throws IOException {
+        Serial(String device, int baud, int inboxBytes, ScheduledExecutorService watchdog, Executor pumps,
+                Consumer<String> onFailure) throws IOException {
             super("serial " + device, inboxBytes, onFailure);
+            this.watchdog = watchdog;
             try {
                 port = SerialPort.getCommPort(device);
             } catch (RuntimeException e) {
@@ -211,7 +213,7 @@ abstract class ControllerLink {
             }
             port.setComPortParameters(baud, 8, SerialPort.ONE_STOP_BIT, SerialPort.NO_PARITY);
             port.setFlowControl(SerialPort.FLOW_CONTROL_DISABLED);
-            // Writes block at most a slice at a time, so that the write loop can check its deadline
+            // Writes block at most a slice at a time where the driver honours it (a pty does not: see write)
             port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING | SerialPort.TIMEOUT_WRITE_BLOCKING,
                     SLICE_MILLIS, SLICE_MILLIS);
             if (!port.openPort(0)) {
@@ -221,28 +223,45 @@ abstract class ControllerLink {
             pumps.execute(this::pump);
         }
 
+        /**
+         * A serial write can block in the kernel past any timeout the driver was given (a pseudo-terminal
+         * whose far side stopped reading does), and ignores interrupts. A guard looks at the deadline (plus
+         * the grace) and the writer's interrupt flag; either fails the link, and the pump, which leaves its
+         * read within a slice, closes the port: the only way to end such a write. Part of the host line may
+         * have gone out, which the controller would join to the next one: the link is not used again.
+         */
         @Override
         void write(byte[] bytes, Deadline deadline) throws IOException {
-            synchronized (writing) {
-                if (released) {
-                    throw new IOException("the port is closed");
+            if (released) {
+                throw new IOException("the port is closed");
+            }
+            Thread writer = Thread.currentThread();
+            long giveUp = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
+            ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
+                if (writer.isInterrupted()) {
+                    fail("the thread writing to the controller was interrupted while the write was blocked (the "
+                            + "controller stopped reading); the port was closed, the only way to end a blocked "
+                            + "serial write");
+                } else if (System.nanoTime() - giveUp >= 0) {
+                    fail("a write to the controller did not complete within " + deadline.timeout().toMillis()
+                            + " ms (it stopped reading); the port was closed, the only way to end a blocked "
+                            + "serial write");
                 }
+            }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
+            try {
                 int done = 0;
                 while (done < bytes.length) {
-                    int n = port.writeBytes(bytes, bytes.length - done, done);
+                    int n = released ? -1 : port.writeBytes(bytes, bytes.length - done, done);
                     if (n < 0) {
-                        String why = "writing to the controller failed (error " + port.getLastErrorCode() + ")";
+                        String why = "writing to the controller failed (" + (released ? "the port was closed"
+                                : "error " + port.getLastErrorCode()) + ")";
                         fail(why);
                         throw new IOException(why);
                     }
                     done += n;
-                    if (n == 0 && deadline.expired()) {
-                        String why = "a write to the controller did not complete within "
-                                + deadline.timeout().toMillis() + " ms";
-                        fail(why);
-                        throw new IOException(why);
-                    }
                 }
+            } finally {
+                guard.cancel(false);
             }
         }
 
@@ -258,9 +277,9 @@ abstract class ControllerLink {
         @Override
         void release() {
             // Called by fail() from any thread and by the pump on its way out: only the pump's call,
-            // made when no read is in the kernel, really frees the port.
+            // made when no read is in the kernel, really frees the port (a blocked write is woken by it).
             if (inPump()) {
-                synchronized (writing) {
+                synchronized (releasing) {
                     if (!released) {
                         released = true;
                         port.closePort();

@@ -235,7 +235,7 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
         String port = controller.serialPort().orElseThrow();
         String device = port.chars().allMatch(Character::isDigit) ? "/dev/ttyS" + (Integer.parseInt(port) - 1) : port;
         int baud = Integer.parseInt(controller.option("baud").orElse("115200"));
-        return new ControllerLink.Serial(device, baud, PrologixBus.INBOX_BYTES, pumps, onFailure);
+        return new ControllerLink.Serial(device, baud, PrologixBus.INBOX_BYTES, watchdog, pumps, onFailure);
     }
 
     private static byte[] writeTermination(ResourceAddress address) throws LabHalException {

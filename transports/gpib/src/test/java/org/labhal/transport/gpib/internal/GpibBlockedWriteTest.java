@@ -13,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
 import org.labhal.api.StepInterruptedException;
@@ -39,11 +41,15 @@ class GpibBlockedWriteTest {
     private final CompletableFuture<String> afterResuming = new CompletableFuture<>();
     private ServerSocket server;
     private Socket peer;
+    private PtyBridge pty;
 
     @AfterEach
     void stop() throws IOException {
         done.countDown();
         transport.deactivate();
+        if (pty != null) {
+            pty.close();
+        }
         if (peer != null) {
             peer.close();
         }
@@ -52,7 +58,15 @@ class GpibBlockedWriteTest {
 
     /** Accepts one host, answers the set-up's {@code ++ver}, then never reads again. */
     private void controllerThatStopsReading() throws IOException {
-        server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        serveControllerThatStopsReading();
+        transport.addBoard(Bench.board("org.labhal.gpib.board~blocked", 0,
+                "TCPIP::127.0.0.1::" + server.getLocalPort() + "::SOCKET"));
+    }
+
+    private void serveControllerThatStopsReading() throws IOException {
+        server = new ServerSocket();
+        server.setReceiveBufferSize(4096); // small windows: the host's writes block soon
+        server.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
         CompletableFuture.runAsync(() -> {
             try {
                 peer = server.accept();
@@ -85,8 +99,6 @@ class GpibBlockedWriteTest {
                 // test over
             }
         });
-        transport.addBoard(Bench.board("org.labhal.gpib.board~blocked", 0,
-                "TCPIP::127.0.0.1::" + server.getLocalPort() + "::SOCKET"));
     }
 
     /** @return whether {@code t} is in the controller link's write, inside the socket's native write */
@@ -142,6 +154,76 @@ class GpibBlockedWriteTest {
             done.countDown(); // the controller reads again
             assertEquals("reset", afterResuming.get(10, TimeUnit.SECONDS),
                     "what the given-up write left in the socket must be dropped, not delivered to the controller");
+        } finally {
+            c.close();
+        }
+    }
+
+    /**
+     * A GPIB-USB controller (a serial port: here a pty that socat joins to a controller that stopped
+     * reading): a serial write blocks in the kernel past the driver's write timeout and ignores interrupts,
+     * so only closing the port ends it.
+     */
+    private Connection behindAPtyThatStopsReading(Path dir) throws Exception {
+        serveControllerThatStopsReading();
+        Path tty = dir.resolve("ttyGPIB");
+        pty = PtyBridge.toTcp(tty, server.getLocalPort());
+        transport.addBoard(Bench.board("org.labhal.gpib.board~usb", 0, "ASRL" + tty + "::INSTR?baud=115200"));
+        return transport.open(ResourceAddress.parse("GPIB0::12::INSTR"), Bench.IO);
+    }
+
+    /** Writes 1 MiB messages with {@code timeout} each until one fails; returns that failure. */
+    private static CompletableFuture<Throwable> writeUntilBlocked(Connection c, Duration timeout, Thread[] writer) {
+        byte[] message = new byte[GpibConnection.MAX_MESSAGE - 1];
+        Arrays.fill(message, (byte) 'x');
+        CompletableFuture<Throwable> failure = new CompletableFuture<>();
+        writer[0] = new Thread(() -> {
+            try {
+                while (true) {
+                    c.write(ByteBuffer.wrap(message), true, timeout);
+                }
+            } catch (LabHalException | RuntimeException e) {
+                failure.complete(e);
+            }
+        }, "blocked-serial-writer");
+        writer[0].setDaemon(true);
+        writer[0].start();
+        return failure;
+    }
+
+    @Test
+    void aSerialWriteBlockedOnAControllerThatStoppedReadingEndsAtItsDeadlineAndClosesTheLink(@TempDir Path dir)
+            throws Exception {
+        Connection c = behindAPtyThatStopsReading(dir);
+        try {
+            Thread[] writer = new Thread[1];
+            Throwable t = writeUntilBlocked(c, Duration.ofSeconds(1), writer).get(30, TimeUnit.SECONDS);
+
+            assertInstanceOf(LabHalException.class, t);
+            assertTrue(t.getMessage().contains("did not complete within 1000 ms"), t.getMessage());
+            assertFalse(c.isOpen(), "part of a host line may have gone out: the link is closed");
+        } finally {
+            c.close();
+        }
+    }
+
+    @Test
+    void anInterruptEndsASerialWriteBlockedOnAControllerThatStoppedReading(@TempDir Path dir) throws Exception {
+        Connection c = behindAPtyThatStopsReading(dir);
+        try {
+            Thread[] writer = new Thread[1];
+            CompletableFuture<Throwable> failure = writeUntilBlocked(c, Duration.ofSeconds(120), writer);
+            Bench.until(() -> failure.isDone() || writer[0].getState() == Thread.State.RUNNABLE
+                    && java.util.Arrays.stream(writer[0].getStackTrace()).anyMatch(
+                            f -> f.getClassName().endsWith("ControllerLink$Serial") && f.getMethodName().equals("write"))
+                    && java.util.Arrays.stream(writer[0].getStackTrace()).anyMatch(
+                            f -> f.getMethodName().equals("writeBytes")), "a write blocks in the serial port");
+            writer[0].interrupt();
+
+            // before the guard: blocked until the 120 s deadline
+            Throwable t = failure.get(10, TimeUnit.SECONDS);
+            assertTrue(t.getMessage().contains("interrupted") || t instanceof StepInterruptedException, t.toString());
+            assertFalse(c.isOpen());
         } finally {
             c.close();
         }
