@@ -502,9 +502,13 @@ final class PrologixBus {
                         + ": interrupted while a write to the controller was blocked; the link was closed, as part "
                         + "of the line may have gone out", cause);
             }
-            String why = endReason;
-            throw new ConnectionLostException((c == null ? settings.describe() : c.describe()) + ": "
-                    + (why != null ? why : "writing to the controller failed: " + e.getMessage()), e);
+            String why = endReason != null ? endReason : "writing to the controller failed: " + e.getMessage();
+            if (c != null) {
+                // Before the throw: the link failed in this thread, and the pump, which ends every connection of
+                // the board, may not have got there yet; a session must not take this one for open.
+                c.lost(why);
+            }
+            throw new ConnectionLostException((c == null ? settings.describe() : c.describe()) + ": " + why, e);
         }
     }
 

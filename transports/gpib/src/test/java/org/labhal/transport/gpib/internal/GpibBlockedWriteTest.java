@@ -228,4 +228,62 @@ class GpibBlockedWriteTest {
             c.close();
         }
     }
+
+    /** Accepts one host at a time, answers the set-up's {@code ++ver}, then resets the link at the next bytes. */
+    private void controllerThatResetsOnTheFirstMessage() throws IOException {
+        server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        CompletableFuture.runAsync(() -> {
+            while (!server.isClosed()) {
+                try (Socket host = server.accept()) {
+                    InputStream in = host.getInputStream();
+                    ByteArrayOutputStream line = new ByteArrayOutputStream();
+                    boolean identified = false;
+                    for (int b; (b = in.read()) >= 0; ) {
+                        if (identified) {
+                            host.setSoLinger(true, 0); // a reset, while the host is still writing
+                            break;
+                        }
+                        if (b != '\n') {
+                            line.write(b);
+                        } else if (line.toString(StandardCharsets.ISO_8859_1).equals("++ver")) {
+                            host.getOutputStream().write("Prologix GPIB-ETHERNET Controller version 01.06.06.00\r\n"
+                                    .getBytes(StandardCharsets.ISO_8859_1));
+                            identified = true;
+                        } else {
+                            line.reset();
+                        }
+                    }
+                } catch (IOException e) {
+                    // the next host, or the test is over
+                }
+            }
+        });
+        transport.addBoard(Bench.board("org.labhal.gpib.board~reset", 0,
+                "TCPIP::127.0.0.1::" + server.getLocalPort() + "::SOCKET"));
+    }
+
+    @Test
+    void aConnectionWhoseWriteLostTheLinkSaysItIsClosedWhenTheFailureReachesItsCaller() throws Exception {
+        controllerThatResetsOnTheFirstMessage();
+        byte[] message = new byte[GpibConnection.MAX_MESSAGE - 1];
+        Arrays.fill(message, (byte) 'x');
+        // the pump, which ends the board's connections, races the failing write: try it several times
+        for (int round = 0; round < 10; round++) {
+            Connection c = transport.open(ResourceAddress.parse("GPIB0::12::INSTR"), Bench.IO);
+            try {
+                LabHalException lost = null;
+                for (int i = 0; i < 64 && lost == null; i++) {
+                    try {
+                        c.write(ByteBuffer.wrap(message), true, Bench.IO);
+                    } catch (LabHalException e) {
+                        lost = e;
+                    }
+                }
+                assertInstanceOf(org.labhal.api.ConnectionLostException.class, lost);
+                assertFalse(c.isOpen(), "round " + round + ": a session would reuse a connection whose link is gone");
+            } finally {
+                c.close();
+            }
+        }
+    }
 }
