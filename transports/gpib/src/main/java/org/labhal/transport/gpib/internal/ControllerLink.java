@@ -10,6 +10,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import org.labhal.api.transport.Deadline;
@@ -97,6 +98,51 @@ abstract class ControllerLink {
         }
     }
 
+    /** A blocking write of the link. */
+    @FunctionalInterface
+    interface Transfer {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs a write under a guard that looks, every {@link #WRITE_POLL_NANOS}, at the deadline (plus
+     * {@link #WRITE_GRACE_NANOS}, so that a write that merely starts late is not taken for a stuck
+     * controller: failing the link ends every instrument's connection on the board) and at the writer's
+     * interrupt flag, and gives the write up with {@code giveUp}, which fails the link (the only way to end a
+     * blocked write; part of the host line may have gone out). The guard and the write's end are one
+     * decision: a write that ended before the guard acted is not given up, so an interrupt that comes just as
+     * a write completes leaves the link alone (the caller's next wait sees the flag); one that was given up
+     * throws, whatever the write itself did.
+     *
+     * @param how what to add to the reason, e.g. how the link is ended
+     */
+    final void guardedWrite(Transfer transfer, Deadline deadline, ScheduledExecutorService watchdog, String how,
+            Consumer<String> giveUp) throws IOException {
+        Thread writer = Thread.currentThread();
+        long end = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
+        AtomicInteger state = new AtomicInteger(); // 0 writing, 1 done, 2 given up
+        String[] reason = new String[1];
+        ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
+            String why = writer.isInterrupted()
+                    ? "the thread writing to the controller was interrupted while the write was blocked (the "
+                            + "controller stopped reading)" + how
+                    : System.nanoTime() - end >= 0 ? "a write to the controller did not complete within "
+                            + deadline.timeout().toMillis() + " ms (it stopped reading)" + how : null;
+            if (why != null && state.compareAndSet(0, 2)) {
+                reason[0] = why;
+                giveUp.accept(why);
+            }
+        }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
+        try {
+            transfer.run();
+        } finally {
+            guard.cancel(false);
+        }
+        if (!state.compareAndSet(0, 1)) {
+            throw new IOException(reason[0]);
+        }
+    }
+
     /** @return whether the calling thread is this link's pump */
     final boolean inPump() {
         return Thread.currentThread() == pumpThread;
@@ -130,32 +176,17 @@ abstract class ControllerLink {
             pumps.execute(this::pump);
         }
 
+        /** A write under {@link #guardedWrite}: given up, the link ends with a reset. */
         @Override
         void write(byte[] bytes, Deadline deadline) throws IOException {
-            // A grace beyond the deadline, so that a write that starts with little time left is not taken
-            // for a stuck controller: failing the link ends every instrument's connection on the board.
-            // A blocking socket write ignores interrupts: the guard also looks at the writer's interrupt
-            // flag, and an interrupt ends a blocked write at once by failing the link (part of the host
-            // line may have gone out, which the controller would join to the next one).
-            Thread writer = Thread.currentThread();
-            long giveUp = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
-            ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
-                if (writer.isInterrupted()) {
-                    abort("the thread writing to the controller was interrupted while the write was blocked (the "
-                            + "controller stopped reading)");
-                } else if (System.nanoTime() - giveUp >= 0) {
-                    abort("a write to the controller did not complete within " + deadline.timeout().toMillis()
-                            + " ms (it stopped reading)");
-                }
-            }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
             try {
-                out.write(bytes);
-                out.flush();
+                guardedWrite(() -> {
+                    out.write(bytes);
+                    out.flush();
+                }, deadline, watchdog, "", this::abort);
             } catch (IOException e) {
                 fail("writing to the controller failed: " + e.getMessage());
                 throw e;
-            } finally {
-                guard.cancel(false);
             }
         }
 
@@ -224,31 +255,17 @@ abstract class ControllerLink {
         }
 
         /**
-         * A serial write can block in the kernel past any timeout the driver was given (a pseudo-terminal
-         * whose far side stopped reading does), and ignores interrupts. A guard looks at the deadline (plus
-         * the grace) and the writer's interrupt flag; either fails the link, and the pump, which leaves its
-         * read within a slice, closes the port: the only way to end such a write. Part of the host line may
-         * have gone out, which the controller would join to the next one: the link is not used again.
+         * A write under {@link #guardedWrite}. A serial write can block in the kernel past the port's own
+         * write timeout (a pseudo-terminal whose far side stopped reading does) and ignores interrupts: given
+         * up, the link fails, and the pump, which leaves its read within a slice, closes the port, which ends
+         * the write.
          */
         @Override
         void write(byte[] bytes, Deadline deadline) throws IOException {
             if (released) {
                 throw new IOException("the port is closed");
             }
-            Thread writer = Thread.currentThread();
-            long giveUp = System.nanoTime() + deadline.remainingNanos() + WRITE_GRACE_NANOS;
-            ScheduledFuture<?> guard = watchdog.scheduleWithFixedDelay(() -> {
-                if (writer.isInterrupted()) {
-                    fail("the thread writing to the controller was interrupted while the write was blocked (the "
-                            + "controller stopped reading); the port was closed, the only way to end a blocked "
-                            + "serial write");
-                } else if (System.nanoTime() - giveUp >= 0) {
-                    fail("a write to the controller did not complete within " + deadline.timeout().toMillis()
-                            + " ms (it stopped reading); the port was closed, the only way to end a blocked "
-                            + "serial write");
-                }
-            }, WRITE_POLL_NANOS, WRITE_POLL_NANOS, TimeUnit.NANOSECONDS);
-            try {
+            guardedWrite(() -> {
                 int done = 0;
                 while (done < bytes.length) {
                     int n = released ? -1 : port.writeBytes(bytes, bytes.length - done, done);
@@ -260,9 +277,7 @@ abstract class ControllerLink {
                     }
                     done += n;
                 }
-            } finally {
-                guard.cancel(false);
-            }
+            }, deadline, watchdog, "; the port was closed, the only way to end a blocked serial write", this::fail);
         }
 
         @Override

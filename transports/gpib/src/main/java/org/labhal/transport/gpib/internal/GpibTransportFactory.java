@@ -140,9 +140,9 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
                 Connection connection;
                 try {
                     connection = open(address, deadline.remaining());
-                } catch (IoTimeoutException e) {
+                } catch (LabHalException e) {
                     if (deadline.expired()) {
-                        return; // the search's time is up: what was not reached is not reported
+                        return; // the search's time is up (opening the link too): what was not reached is not reported
                     }
                     throw e;
                 }
