@@ -56,6 +56,20 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** The procedures called after create_link, in order, over all connections. */
+    /**
+     * Waits (up to 10 s) until the peer has received at least {@code count} calls: a call the client sent
+     * reaches the peer's thread a moment later.
+     *
+     * @return the procedures received by then
+     */
+    List<Integer> procedures(int count) throws InterruptedException {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (procedures.size() < count && System.nanoTime() - end < 0) {
+            Thread.sleep(1);
+        }
+        return procedures();
+    }
+
     List<Integer> procedures() {
         return List.copyOf(procedures);
     }

@@ -236,7 +236,7 @@ class Vxi11ReadAheadTest {
             assertTrue(e.getMessage().contains("interrupted during device_read; the call was aborted and the link "
                     + "closed"), e.getMessage());
             assertFalse(link.isOpen(), "the unanswered device_read held the core channel: the link is closed");
-            assertEquals(List.of(Vxi11Protocol.DEVICE_WRITE, Vxi11Protocol.DEVICE_READ), peer.procedures(),
+            assertEquals(List.of(Vxi11Protocol.DEVICE_WRITE, Vxi11Protocol.DEVICE_READ), peer.procedures(2),
                     "no destroy_link queued behind the unanswered call");
         }
     }
