@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -37,13 +36,12 @@ class InstrumentLeaseTest {
     private static final Duration WAIT = Duration.ofSeconds(2);
 
     /** Records each call with whether the session lock was held by the caller at that moment. */
-    private final class LockingConnection implements Connection, InstrumentLocking {
+    private final class LockingConnection extends PlainLink implements InstrumentLocking {
         final List<String> events = new ArrayList<>();
         LabHalException lockFailure;
         RuntimeException lockRejection;
         LabHalException unlockFailure;
         Duration lastLockTimeout;
-        boolean closed;
 
         @Override
         public void lockInstrument(Duration timeout, String sharedKey) throws LabHalException {
@@ -66,28 +64,8 @@ class InstrumentLeaseTest {
         }
 
         @Override
-        public void write(ByteBuffer data, boolean end, Duration timeout) {
-            data.position(data.limit());
-        }
-
-        @Override
-        public boolean read(ByteBuffer into, Duration timeout) {
-            into.put((byte) '\n');
-            return true;
-        }
-
-        @Override
-        public void clear(Duration timeout) {
-        }
-
-        @Override
         public String describe() {
             return "scripted locking link";
-        }
-
-        @Override
-        public void close() {
-            closed = true;
         }
     }
 

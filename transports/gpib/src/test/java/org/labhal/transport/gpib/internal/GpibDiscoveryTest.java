@@ -91,8 +91,8 @@ class GpibDiscoveryTest {
 
     @Test
     void aScanStopsAtTheSearchTimeAndAnUnknownBoardOrEntryIsNamed() throws Exception {
-        List<Discovered> found = scan("0", Duration.ofMillis(1));
-        assertTrue(found.size() <= 2, found.toString());
+        // 1 ms is over before the controller link is even open: the scan stops quietly and reports nothing
+        assertEquals(List.of(), scan("0", Duration.ofMillis(1)));
 
         LabHalException board = assertThrows(LabHalException.class, () -> scan("3", Duration.ofSeconds(1)));
         assertTrue(board.getMessage().contains("no GPIB board 3 is configured"), board.getMessage());

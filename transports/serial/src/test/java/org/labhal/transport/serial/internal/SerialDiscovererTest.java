@@ -64,7 +64,7 @@ class SerialDiscovererTest {
     }
 
     @Test
-    void theSystemListIsWhatJSerialCommListsAndOpensNothing() throws Exception {
+    void theSystemListIsWhatJSerialCommListsAndNoPortMayBeProbedUnasked() throws Exception {
         int listed = SerialPort.getCommPorts().length;
 
         List<Discovered> found = discover(new SerialDiscoverer(), Map.of());
