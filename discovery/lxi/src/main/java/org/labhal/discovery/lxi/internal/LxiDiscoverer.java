@@ -158,15 +158,24 @@ public final class LxiDiscoverer implements Discoverer {
         if (!open.isEmpty()) {
             close(open.get(0));
         }
+        // One margin for all of them, not one each; an interrupt does not cut the wait for the others short
+        long closeBy = System.nanoTime() + CLOSE_MARGIN.toNanos();
+        boolean interrupted = false;
         for (Future<?> future : closing) {
-            try {
-                future.get(CLOSE_MARGIN.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                debug.accept("closing an mDNS responder did not end in time: " + e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // kept for the caller; the responder still closes
-                debug.accept("interrupted while waiting for an mDNS responder to close");
+            while (true) {
+                try {
+                    future.get(Math.max(0, closeBy - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    debug.accept("closing an mDNS responder did not end in time: " + e);
+                } catch (InterruptedException e) {
+                    interrupted = true; // kept for the caller, once all are waited for
+                    continue;
+                }
+                break;
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -143,6 +144,16 @@ abstract class ControllerLink {
         }
     }
 
+    /** Starts the pump; when the transport is stopping and refuses it, frees the link and says so. */
+    final void start(Executor pumps, Runnable free) throws IOException {
+        try {
+            pumps.execute(this::pump);
+        } catch (RejectedExecutionException e) {
+            free.run();
+            throw new IOException("the GPIB transport is stopping", e);
+        }
+    }
+
     /** @return whether the calling thread is this link's pump */
     final boolean inPump() {
         return Thread.currentThread() == pumpThread;
@@ -173,7 +184,7 @@ abstract class ControllerLink {
                 socket.close();
                 throw e;
             }
-            pumps.execute(this::pump);
+            start(pumps, this::release);
         }
 
         /** A write under {@link #guardedWrite}: given up, the link ends with a reset. */
@@ -251,7 +262,7 @@ abstract class ControllerLink {
                 throw new IOException("cannot open " + device + " (error " + port.getLastErrorCode() + ")");
             }
             port.flushIOBuffers();
-            pumps.execute(this::pump);
+            start(pumps, port::closePort);
         }
 
         /**

@@ -126,16 +126,6 @@ final class Inbox {
         }
     }
 
-    /** @return why the link failed, or null */
-    String failure() {
-        lock.lock();
-        try {
-            return failure;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Wakes a waiting taker so that it checks whether it was cancelled. */
     void wake() {
         lock.lock();

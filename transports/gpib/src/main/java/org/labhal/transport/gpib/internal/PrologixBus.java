@@ -275,7 +275,8 @@ final class PrologixBus {
                 throw new StepInterruptedException(c.describe() + ": " + why, new InterruptedException());
             }
             throw e;
-        } catch (ConnectionLostException e) {
+        } catch (LabHalException e) {
+            // a timeout in aborting a long answer too: its first part must not be handed out by a later read
             c.dropAnswer();
             throw e;
         } finally {
@@ -478,19 +479,21 @@ final class PrologixBus {
 
     /** Writes {@code bytes}, after the {@code ++addr} that {@link #prepare} queued, if any. */
     private void send(byte[] bytes, Deadline deadline, GpibConnection c) throws LabHalException {
+        if (queued == null && bytes.length == 0) {
+            return;
+        }
+        if (deadline.expired()) {
+            // Nothing went out: the board stays in step, and a queued ++addr stays queued, so the next call
+            // knows the controller was not addressed (prepare) rather than take it for addressed
+            throw new IoTimeoutException((c == null ? settings.describe() : c.describe()) + ": no time was left within "
+                    + deadline.timeout().toMillis() + " ms to send to the controller", deadline.timeout());
+        }
         byte[] out = bytes;
         if (queued != null) {
             out = new byte[queued.length + bytes.length];
             System.arraycopy(queued, 0, out, 0, queued.length);
             System.arraycopy(bytes, 0, out, queued.length, bytes.length);
             queued = null;
-        }
-        if (out.length == 0) {
-            return;
-        }
-        if (deadline.expired()) { // nothing went out: the board stays in step
-            throw new IoTimeoutException((c == null ? settings.describe() : c.describe()) + ": no time was left within "
-                    + deadline.timeout().toMillis() + " ms to send to the controller", deadline.timeout());
         }
         try {
             link.write(out, deadline);

@@ -39,6 +39,21 @@ class GpibRoundTripTest {
     }
 
     @Test
+    void aWriteThatHadNoTimeLeftLeavesTheControllerNotTakenForAddressed() throws Exception {
+        bench = new Bench();
+        try (Connection meter = bench.open("GPIB0::22::INSTR"); Connection generator = bench.open("GPIB0::5::INSTR")) {
+            assertTrue(Bench.query(meter, "*IDN?").startsWith("LabHAL,SHARED-SIM"));
+            // nothing goes out, the ++addr 5 queued for it included
+            assertThrows(IoTimeoutException.class, () -> generator.write(
+                    java.nio.ByteBuffer.wrap("*IDN?".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), true,
+                    Duration.ZERO));
+
+            assertTrue(Bench.query(generator, "*IDN?").startsWith("LabHAL,SMW200A-SIM"),
+                    "the next call addresses the generator instead of talking to the meter still addressed");
+        }
+    }
+
+    @Test
     void twoInstrumentsOnOneBoardOverAPseudoTerminal() throws Exception {
         PrologixSimulator simulator = PrologixSimulator.builder().instrument(22, "SHARED").instrument(5, "SMW200A")
                 .version("Prologix GPIB-USB Controller version 6.107").start();

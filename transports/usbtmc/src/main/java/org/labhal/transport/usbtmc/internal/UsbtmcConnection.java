@@ -69,7 +69,6 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
     private final UsbSettings settings;
     private final Consumer<UsbtmcConnection> onClosed;
     private final int inPacket;
-    private final int outPacket;
     private volatile Capabilities capabilities;
     private volatile String closedBecause;
 
@@ -90,7 +89,6 @@ final class UsbtmcConnection implements Connection, InstrumentControl {
         this.settings = settings;
         this.onClosed = onClosed;
         this.inPacket = Math.max(1, device.bulkInMaxPacketSize());
-        this.outPacket = Math.max(1, device.bulkOutMaxPacketSize());
         this.out = new byte[Usbtmc.HEADER_SIZE + settings.maxTransfer() + 3];
         int inSize = Usbtmc.HEADER_SIZE + settings.maxTransfer() + 3;
         this.in = new byte[(inSize + inPacket - 1) / inPacket * inPacket]; // whole packets: no overflow

@@ -143,7 +143,8 @@ public final class Vxi11Discoverer implements Discoverer {
                     DatagramChannel channel = (DatagramChannel) key.channel();
                     Target target = (Target) key.attachment();
                     SocketAddress from;
-                    while ((from = channel.receive(buffer.clear())) != null) {
+                    // bounded by the search's deadline too: a peer flooding the socket cannot keep it here
+                    while (!deadline.expired() && (from = channel.receive(buffer.clear())) != null) {
                         reply(buffer.flip(), (InetSocketAddress) from, xid, portmapperPort, target, reported, found);
                     }
                 }
