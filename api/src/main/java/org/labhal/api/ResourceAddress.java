@@ -49,6 +49,8 @@ import java.util.stream.Collectors;
  *     <td>{@code GPIB::22::INSTR}, {@code GPIB1::5::3::INSTR} (addresses 0-30)</td></tr>
  * <tr><td>{@code SIM::<model>[::<n>]::INSTR}</td><td>{@link TransportKind#SIM SIM}</td>
  *     <td>{@code SIM::dmm34401::INSTR}, {@code SIM::psu::2::INSTR}</td></tr>
+ * <tr><td>{@code SIM::REPLAY::<recording>[::<n>]::INSTR}</td><td>{@link TransportKind#SIM SIM}</td>
+ *     <td>{@code SIM::REPLAY::bench-a::INSTR}: a simulator answering from a recorded trace</td></tr>
  * </table>
  *
  * <p>A <b>host</b> is an IPv4 dotted quad ({@code 10.0.0.5}, no leading zeros), an IPv6 literal in
@@ -109,6 +111,7 @@ public final class ResourceAddress {
     private final String serialPort;
     private final String simModel;
     private final int simInstance;
+    private final String simRecording;
     private final Map<String, String> options;
     private final String canonical;
     private final String domainKey;
@@ -128,6 +131,7 @@ public final class ResourceAddress {
         this.serialPort = f.serialPort;
         this.simModel = f.simModel;
         this.simInstance = f.simInstance;
+        this.simRecording = f.simRecording;
         this.options = Collections.unmodifiableMap(new LinkedHashMap<>(f.options));
         String base;
         String bus = null;
@@ -165,8 +169,10 @@ public final class ResourceAddress {
                 domainKey = "ASRL::" + serialPort;
             }
             case SIM -> {
-                base = "SIM::" + simModel + "::" + simInstance + "::INSTR";
-                domainKey = "SIM::" + simModel + "::" + simInstance;
+                String device = "SIM::" + simModel + (simRecording == null ? "" : "::" + simRecording) + "::"
+                        + simInstance;
+                base = device + "::INSTR";
+                domainKey = device;
             }
             default -> throw new AssertionError(kind);
         }
@@ -357,6 +363,17 @@ public final class ResourceAddress {
     }
 
     /**
+     * Returns the recording a replaying simulator answers from: {@code SIM::REPLAY::bench-a::INSTR} gives
+     * {@code bench-a} (as written; recording names are file names, so case is kept).
+     *
+     * @return the recording's name for {@code SIM::REPLAY::<name>[::<n>]::INSTR}; empty otherwise
+     * @since 1.4
+     */
+    public Optional<String> simRecording() {
+        return Optional.ofNullable(simRecording);
+    }
+
+    /**
      * Returns the options given after {@code ?}, keys in lower case, in the order written. Serial values
      * are normalised ({@code parity=EVEN} gives {@code even}, {@code baud=09600} gives {@code 9600});
      * other values are kept verbatim.
@@ -455,6 +472,7 @@ public final class ResourceAddress {
         String serialPort;
         String simModel;
         int simInstance = -1;
+        String simRecording;
         Map<String, String> options = Map.of();
     }
 
@@ -479,6 +497,9 @@ public final class ResourceAddress {
         private static final String INSTR_FORM = "TCPIP[board]::host[::lanDevice]::INSTR";
         private static final String SERIAL_FORM = "ASRL<port>::INSTR";
         private static final String SIM_FORM = "SIM::<model>[::<n>]::INSTR";
+        private static final String REPLAY = "REPLAY";
+        private static final String REPLAY_FORM = "SIM::REPLAY::<recording>[::<n>]::INSTR";
+        private static final Pattern RECORDING = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}");
         private static final String USB_FORM = "USB[board]::vendor::product::serial[::interface]::INSTR (or ::RAW)";
         private static final String GPIB_FORM = "GPIB[board]::primary[::secondary]::INSTR";
         private static final int MAX_USB_SERIAL = 126;
@@ -975,21 +996,37 @@ public final class ResourceAddress {
             if (!MODEL.matcher(model.text()).matches()) {
                 throw fail(model, "model", "must be letters, digits, '_' or '-'");
             }
+            String recording = null;
+            int next = 1;
+            if (model.text().equalsIgnoreCase(REPLAY)) {
+                if (middle.size() < 2 || middle.get(1).text().isEmpty()) {
+                    int at = middle.size() < 2 ? resourceClass.start() : middle.get(1).start();
+                    throw fail(at, "", "recording", "is missing; expected " + REPLAY_FORM);
+                }
+                Token name = middle.get(1);
+                if (!RECORDING.matcher(name.text()).matches()) {
+                    throw fail(name, "recording", "must be letters, digits, '_', '-' or '.', not starting with '.'");
+                }
+                recording = name.text();
+                next = 2;
+            }
             int instance = 0;
-            if (middle.size() > 1) {
-                Token n = middle.get(1);
+            if (middle.size() > next) {
+                Token n = middle.get(next);
                 instance = decimal(n.text());
                 if (instance < 0) {
                     throw fail(n, "instance", "must be a decimal number 0-" + Integer.MAX_VALUE);
                 }
             }
-            if (middle.size() > 2) {
-                throw fail(middle.get(2), "part", "is unexpected; expected " + SIM_FORM);
+            if (middle.size() > next + 1) {
+                throw fail(middle.get(next + 1), "part", "is unexpected; expected "
+                        + (recording == null ? SIM_FORM : REPLAY_FORM));
             }
             requireInstr(resourceClass, SIM_FORM);
             f.kind = TransportKind.SIM;
             f.simModel = model.text().toUpperCase(Locale.ROOT);
             f.simInstance = instance;
+            f.simRecording = recording;
         }
 
         private void options(int start) {

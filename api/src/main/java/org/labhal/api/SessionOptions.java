@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import org.labhal.api.lock.LockPolicy;
 import org.labhal.api.lock.Priority;
+import org.labhal.api.trace.StepObserver;
 
 /**
  * How a session is opened: its lock policy, its timeouts and whether it checks the error queue.
@@ -21,7 +22,7 @@ import org.labhal.api.lock.Priority;
 public final class SessionOptions {
     private static final SessionOptions DEFAULTS = new SessionOptions(LockPolicy.SHARED_BUFFER,
             Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(5), false, Priority.NORMAL, false,
-            16L << 20, null);
+            16L << 20, null, null);
     /** The most an answer collected in memory may be: what fits in one byte array. */
     public static final long MAX_ANSWER_LIMIT = Integer.MAX_VALUE - 8;
 
@@ -34,9 +35,11 @@ public final class SessionOptions {
     private final boolean instrumentLock;
     private final long maxAnswerSize;
     private final String lockDomain;
+    private final StepObserver stepObserver;
 
     private SessionOptions(LockPolicy lockPolicy, Duration ioTimeout, Duration lockTimeout, Duration openTimeout,
-            boolean errorChecking, Priority priority, boolean instrumentLock, long maxAnswerSize, String lockDomain) {
+            boolean errorChecking, Priority priority, boolean instrumentLock, long maxAnswerSize, String lockDomain,
+            StepObserver stepObserver) {
         this.lockPolicy = Objects.requireNonNull(lockPolicy, "lockPolicy");
         this.ioTimeout = positive(ioTimeout, "ioTimeout");
         this.lockTimeout = notNegative(lockTimeout, "lockTimeout");
@@ -46,6 +49,7 @@ public final class SessionOptions {
         this.instrumentLock = instrumentLock;
         this.maxAnswerSize = answerLimit(maxAnswerSize);
         this.lockDomain = lockDomain;
+        this.stepObserver = stepObserver;
     }
 
     /**
@@ -96,7 +100,7 @@ public final class SessionOptions {
      */
     public SessionOptions withLockPolicy(LockPolicy policy) {
         return new SessionOptions(policy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -105,7 +109,7 @@ public final class SessionOptions {
      */
     public SessionOptions withIoTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, timeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -114,7 +118,7 @@ public final class SessionOptions {
      */
     public SessionOptions withLockTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, ioTimeout, timeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -123,7 +127,7 @@ public final class SessionOptions {
      */
     public SessionOptions withOpenTimeout(Duration timeout) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, timeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -132,7 +136,7 @@ public final class SessionOptions {
      */
     public SessionOptions withErrorChecking(boolean enabled) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, enabled, priority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -141,7 +145,7 @@ public final class SessionOptions {
      */
     public SessionOptions withPriority(Priority stepPriority) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, stepPriority,
-                instrumentLock, maxAnswerSize, lockDomain);
+                instrumentLock, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /** @return whether every step takes the instrument-side lock too, see {@link #withInstrumentLock} */
@@ -164,7 +168,7 @@ public final class SessionOptions {
      */
     public SessionOptions withInstrumentLock(boolean enabled) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                enabled, maxAnswerSize, lockDomain);
+                enabled, maxAnswerSize, lockDomain, stepObserver);
     }
 
     /**
@@ -184,7 +188,7 @@ public final class SessionOptions {
      */
     public SessionOptions withMaxAnswerSize(long bytes) {
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, bytes, lockDomain);
+                instrumentLock, bytes, lockDomain, stepObserver);
     }
 
     /**
@@ -214,7 +218,28 @@ public final class SessionOptions {
                     + domain + "'");
         }
         return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
-                instrumentLock, maxAnswerSize, domain);
+                instrumentLock, maxAnswerSize, domain, stepObserver);
+    }
+
+    /**
+     * @return who is told of every step of sessions opened with these options; empty for nobody
+     * @since 1.4
+     */
+    public Optional<StepObserver> stepObserver() {
+        return Optional.ofNullable(stepObserver);
+    }
+
+    /**
+     * Has every step of the session reported to an observer, after it has given back its locks: its
+     * timings, the message, the answer and how it ended. A session without one measures nothing.
+     *
+     * @param observer who is told; {@code null} for nobody
+     * @return a copy with that observer
+     * @since 1.4
+     */
+    public SessionOptions withStepObserver(StepObserver observer) {
+        return new SessionOptions(lockPolicy, ioTimeout, lockTimeout, openTimeout, errorChecking, priority,
+                instrumentLock, maxAnswerSize, lockDomain, observer);
     }
 
     static long answerLimit(long bytes) {
@@ -245,6 +270,7 @@ public final class SessionOptions {
         return "SessionOptions[policy=" + lockPolicy + ", io=" + ioTimeout + ", lock=" + lockTimeout + ", open="
                 + openTimeout + ", errorChecking=" + errorChecking + ", priority=" + priority
                 + ", instrumentLock=" + instrumentLock + ", maxAnswerSize=" + maxAnswerSize
-                + (lockDomain == null ? "" : ", lockDomain=" + lockDomain) + "]";
+                + (lockDomain == null ? "" : ", lockDomain=" + lockDomain)
+                + (stepObserver == null ? "" : ", stepObserver=" + stepObserver) + "]";
     }
 }

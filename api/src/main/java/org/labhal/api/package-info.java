@@ -5,7 +5,7 @@
  * service that opens them.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.labhal.api;
 
 import org.osgi.annotation.bundle.Export;

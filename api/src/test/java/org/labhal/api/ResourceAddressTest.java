@@ -64,6 +64,8 @@ class ResourceAddressTest {
         SIM::dmm34401::INSTR                                      | SIM    | SIM::DMM34401::0::INSTR                                | SIM::DMM34401::0
         sim::Power_Supply-2::3::instr                             | SIM    | SIM::POWER_SUPPLY-2::3::INSTR                          | SIM::POWER_SUPPLY-2::3
         SIM::dmm::2::INSTR?seed=42                                | SIM    | SIM::DMM::2::INSTR?seed=42                             | SIM::DMM::2
+        SIM::replay::bench-a.v2::INSTR                            | SIM    | SIM::REPLAY::bench-a.v2::0::INSTR                      | SIM::REPLAY::bench-a.v2::0
+        SIM::REPLAY::Bench_A::3::INSTR                            | SIM    | SIM::REPLAY::Bench_A::3::INSTR                         | SIM::REPLAY::Bench_A::3
         TCPIP::10.0.0.5::5025::SOCKET?Timeout_MS=500&delay=10ms   | SOCKET | TCPIP0::10.0.0.5::5025::SOCKET?timeout_ms=500&delay=10ms | TCPIP::10.0.0.5
         USB::0x0957::0x1796::MY12345678::INSTR                    | USBTMC | USB0::0x0957::0x1796::MY12345678::INSTR                | USB::0x0957::0x1796::MY12345678
         usb0::2391::6038::MY12345678::instr                       | USBTMC | USB0::0x0957::0x1796::MY12345678::INSTR                | USB::0x0957::0x1796::MY12345678
@@ -230,6 +232,12 @@ class ResourceAddressTest {
         SIM::dmm::x::INSTR                        | 10 | x                          | instance
         SIM::dmm::1::2::INSTR                     | 13 | 2                          | is unexpected
         SIM::dmm::SOCKET                          | 10 | SOCKET                     | is not supported here
+        SIM::REPLAY::INSTR                        | 13 | ''                         | recording "" at position 13 is missing
+        SIM::REPLAY::::INSTR                      | 13 | ''                         | recording
+        SIM::REPLAY::.hidden::INSTR               | 13 | .hidden                    | recording
+        SIM::REPLAY::a/b::INSTR                   | 13 | a/b                        | recording
+        SIM::REPLAY::a::x::INSTR                  | 16 | x                          | instance
+        SIM::REPLAY::a::1::2::INSTR               | 19 | 2                          | is unexpected; expected SIM::REPLAY
         ASRL1::INSTR?                             | 13 | ''                         | options "" at position 13 are missing
         ASRL1::INSTR?baud                         | 13 | baud                       | must be key=value
         ASRL1::INSTR?=9600                        | 13 | ''                         | option key

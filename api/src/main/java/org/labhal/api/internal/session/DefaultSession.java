@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,6 +36,9 @@ import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.Deadline;
 import org.labhal.api.transport.InstrumentControl;
 import org.labhal.api.transport.InstrumentLocking;
+import org.labhal.api.trace.StepKind;
+import org.labhal.api.trace.StepObserver;
+import org.labhal.api.trace.StepRecord;
 
 /**
  * A session handle: the data path caller → lock → connection → instrument and back. Settings are
@@ -48,6 +52,8 @@ final class DefaultSession implements Session {
 
     private final String name;
     private final Channel channel;
+    /** Told of every step; null for none, which costs a step nothing. */
+    private final StepObserver observer;
     private final LockService locks;
     private final LockPolicy policy;
     /** Whether the connection's message ends are termination characters (no END indicator). */
@@ -85,6 +91,7 @@ final class DefaultSession implements Session {
         this.priority = options.priority();
         this.instrumentLock = options.instrumentLock();
         this.maxAnswerSize = options.maxAnswerSize();
+        this.observer = options.stepObserver().orElse(null);
     }
 
     @Override
@@ -110,12 +117,13 @@ final class DefaultSession implements Session {
     private void writeBytes(String command, byte[] message) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter(activity("write ", command))) {
+        step(StepKind.WRITE, command, activity("write ", command), step -> {
             send(command, message, io, false);
             if (check) {
-                throwErrors(command, readErrors(io));
+                checkErrors(step, command, io);
             }
-        }
+            return null;
+        });
     }
 
     @Override
@@ -132,40 +140,37 @@ final class DefaultSession implements Session {
     private <T> T ask(String query, Decoder<T> decoder) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter(activity("query ", query))) {
+        return step(StepKind.QUERY, query, activity("query ", query), step -> {
             send(query, query.getBytes(StandardCharsets.ISO_8859_1), io, true);
-            T response = receive(io, decoder);
+            T response = step.answered(receive(io, decoder));
             if (check) {
-                throwErrors(query, readErrors(io));
+                checkErrors(step, query, io);
             }
             return response;
-        }
+        });
     }
 
     @Override
     public String read() throws LabHalException {
         Duration io = ioTimeout;
-        try (Step step = enter("read")) {
-            return receive(io, DefaultSession::text);
-        }
+        return step(StepKind.READ, null, "read", step -> step.answered(receive(io, DefaultSession::text)));
     }
 
     @Override
     public List<InstrumentError> errors() throws LabHalException {
         Duration io = ioTimeout;
-        try (Step step = enter("read error queue")) {
-            return readErrors(io);
-        }
+        return step(StepKind.ERROR_QUEUE, null, "read error queue", step -> step.errors = readErrors(io));
     }
 
     @Override
     public int readStatusByte() throws LabHalException {
-        return control("read the status byte", "read status byte", InstrumentControl::readStatusByte);
+        return control(StepKind.STATUS_BYTE, "read the status byte", "read status byte",
+                InstrumentControl::readStatusByte);
     }
 
     @Override
     public void trigger() throws LabHalException {
-        control("trigger", "trigger", (control, io) -> {
+        control(StepKind.TRIGGER, "trigger", "trigger", (control, io) -> {
             control.trigger(io);
             return 0;
         });
@@ -174,7 +179,7 @@ final class DefaultSession implements Session {
     @Override
     public void remoteLocal(RemoteLocal mode) throws LabHalException {
         Objects.requireNonNull(mode, "mode");
-        control("switch to " + mode, "remote/local " + mode, (control, io) -> {
+        control(StepKind.REMOTE_LOCAL, "switch to " + mode, "remote/local " + mode, (control, io) -> {
             control.remoteLocal(mode, io);
             return 0;
         });
@@ -187,14 +192,16 @@ final class DefaultSession implements Session {
     }
 
     /** An {@link InstrumentControl} call as a step, after checking the transport has such functions. */
-    private int control(String what, String activity, ControlStep call) throws LabHalException {
+    private int control(StepKind kind, String what, String activity, ControlStep call) throws LabHalException {
         InstrumentControl control = instrumentControl(what);
         Duration io = ioTimeout;
-        try (Step step = enter(activity)) {
-            return channel.control(() -> call.run(control, io));
-        } catch (LabHalException e) {
-            throw closedOr(e);
-        }
+        return step(kind, null, activity, step -> {
+            try {
+                return channel.control(() -> call.run(control, io));
+            } catch (LabHalException e) {
+                throw closedOr(e);
+            }
+        });
     }
 
     @Override
@@ -215,13 +222,14 @@ final class DefaultSession implements Session {
     @Override
     public void clear() throws LabHalException {
         Duration io = ioTimeout;
-        try (Step step = enter("device clear")) {
+        step(StepKind.CLEAR, null, "device clear", step -> {
             try {
                 channel.clear(io);
+                return null;
             } catch (LabHalException e) {
                 throw closedOr(e);
             }
-        }
+        });
     }
 
     @Override
@@ -245,23 +253,27 @@ final class DefaultSession implements Session {
         Objects.requireNonNull(progress, "progress");
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter("query block " + quote(query))) {
+        return step(StepKind.QUERY_BLOCK, query, "query block " + quote(query), step -> {
             send(query, query.getBytes(StandardCharsets.ISO_8859_1), io, true);
             BlockReader reader = new BlockReader(channel, name, streamTransport, io);
+            BlockHead head = observer == null ? null : new BlockHead(target, observer.blockAnswerHead());
             long length;
             try {
-                length = reader.read(target, progress);
+                length = reader.read(head == null ? target : head, progress);
             } catch (LabHalException e) {
                 throw afterFailure(e, reader.messageOpen(), io);
             } catch (RuntimeException | Error e) {
                 afterFailure(e, reader.messageOpen(), io);
                 throw e;
             }
+            if (head != null) {
+                step.answered(head.kept(), length);
+            }
             if (check) {
-                throwErrors(query, readErrors(io));
+                checkErrors(step, query, io);
             }
             return length;
-        }
+        });
     }
 
     @Override
@@ -296,7 +308,7 @@ final class DefaultSession implements Session {
     private long writeBlock(String commandPrefix, BlockTransfer transfer) throws LabHalException {
         boolean check = errorChecking;
         Duration io = ioTimeout;
-        try (Step step = enter("write block " + quote(commandPrefix))) {
+        return step(StepKind.WRITE_BLOCK, commandPrefix, "write block " + quote(commandPrefix), step -> {
             BlockWriter writer = new BlockWriter(channel, name, io);
             long length;
             try {
@@ -309,10 +321,10 @@ final class DefaultSession implements Session {
                 throw e;
             }
             if (check) {
-                throwErrors(commandPrefix + "#<block>", readErrors(io));
+                checkErrors(step, commandPrefix + "#<block>", io);
             }
             return length;
-        }
+        });
     }
 
     @Override
@@ -368,6 +380,65 @@ final class DefaultSession implements Session {
         return failure;
     }
 
+    /** What one step does once it holds its locks. */
+    @FunctionalInterface
+    private interface StepBody<T> {
+        T run(Step step) throws LabHalException;
+    }
+
+    /**
+     * Runs one step under its locks. With a {@link StepObserver} the step is timed and reported after its
+     * locks are given back, whether it succeeded or not (a lock wait that failed included).
+     */
+    private <T> T step(StepKind kind, String command, String activity, StepBody<T> body) throws LabHalException {
+        StepObserver watcher = observer;
+        if (watcher == null) {
+            try (Step step = enter(activity)) {
+                return body.run(step);
+            }
+        }
+        Instant start = Instant.now();
+        long begin = System.nanoTime();
+        Step step;
+        try {
+            step = enter(activity);
+        } catch (LabHalException | RuntimeException | Error e) {
+            report(watcher, new StepRecord(start, name, Thread.currentThread().getName(), kind, command, null, null,
+                    -1, System.nanoTime() - begin, 0, e, List.of()));
+            throw e;
+        }
+        long locked = System.nanoTime();
+        Throwable failure = null;
+        try {
+            return body.run(step);
+        } catch (LabHalException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            step.close();
+            long end = System.nanoTime();
+            report(watcher, new StepRecord(start, name, Thread.currentThread().getName(), kind, command,
+                    step.answerText, step.answerData, step.answerLength, locked - begin, end - locked, failure,
+                    step.errors));
+        }
+    }
+
+    /** An observer's failure is its own: it never changes the step's outcome. */
+    private static void report(StepObserver watcher, StepRecord record) {
+        try {
+            watcher.stepDone(record);
+        } catch (RuntimeException e) {
+            // ignored by contract (StepObserver): the step has happened whatever the observer thinks of it
+        }
+    }
+
+    /** Reads the error queue within a step, keeps what it read for the step's record, throws if not empty. */
+    private void checkErrors(Step step, String command, Duration io) throws LabHalException {
+        List<InstrumentError> errors = readErrors(io);
+        step.errors = errors;
+        throwErrors(command, errors);
+    }
+
     /**
      * Takes the locks for one step, within the session's lock timeout as a whole: the session lock (with
      * the instrument-side lock when every step takes it), the bus lock when the instrument shares a bus,
@@ -417,10 +488,31 @@ final class DefaultSession implements Session {
     private final class Step implements AutoCloseable {
         private final Lease lease;
         private final Lease bus;
+        /** What the step got back, for its {@link StepRecord}; set by the step's body on its own thread. */
+        String answerText;
+        byte[] answerData;
+        long answerLength = -1;
+        List<InstrumentError> errors = List.of();
 
         Step(Lease lease, Lease bus) {
             this.lease = lease;
             this.bus = bus;
+        }
+
+        /** Keeps a text or byte-array answer for the record, and hands it on. */
+        <T> T answered(T answer) {
+            if (answer instanceof String text) {
+                answerText = text;
+                answerLength = text.length();
+            } else if (answer instanceof byte[] data) {
+                answered(data, data.length);
+            }
+            return answer;
+        }
+
+        void answered(byte[] data, long length) {
+            answerData = data;
+            answerLength = length;
         }
 
         @Override
@@ -781,7 +873,8 @@ final class DefaultSession implements Session {
         DefaultSession twin = new DefaultSession(channel.nextName(), channel, locks,
                 policy, lock, SessionOptions.defaults().withIoTimeout(ioTimeout).withLockTimeout(lockTimeout)
                         .withErrorChecking(errorChecking).withPriority(priority).withLockPolicy(policy)
-                        .withInstrumentLock(instrumentLock).withMaxAnswerSize(maxAnswerSize));
+                        .withInstrumentLock(instrumentLock).withMaxAnswerSize(maxAnswerSize)
+                        .withStepObserver(observer));
         return twin;
     }
 
