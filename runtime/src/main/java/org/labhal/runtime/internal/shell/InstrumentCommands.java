@@ -640,6 +640,11 @@ public final class InstrumentCommands {
     }
 
     private IllegalArgumentException unknown(String id) {
+        return unknown(directory, id);
+    }
+
+    /** @return the error for an id no instrument has, listing the ids there are */
+    static IllegalArgumentException unknown(InstrumentDirectory directory, String id) {
         List<String> ids = new ArrayList<>();
         directory.all().forEach(c -> ids.add(c.settings().id()));
         return new IllegalArgumentException("no instrument '" + id + "'; configured: "
