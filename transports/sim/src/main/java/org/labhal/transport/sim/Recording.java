@@ -46,8 +46,8 @@ import com.google.gson.JsonPrimitive;
  * answers from its own error queue. Blank lines are skipped; unknown fields are ignored.
  *
  * <p>Bounded: a line may hold at most {@value #MAX_LINE_CHARS} characters (a 1 MiB answer in base64 with
- * room to spare), a file at most {@value #MAX_RECORDS} records and {@value #MAX_ANSWER_BYTES} bytes of
- * answers in all; a bigger one is refused, so reading one never takes more memory than that.
+ * room to spare), a file at most {@value #MAX_RECORDS} records and {@value #MAX_KEPT_CHARS} characters of
+ * commands and answers kept in all; a bigger one is refused, so reading one never takes more memory than that.
  *
  * <p>Immutable and thread-safe once read.
  */
@@ -57,8 +57,8 @@ public final class Recording {
     public static final int MAX_LINE_CHARS = 4 << 20;
     /** The most records (non-blank lines) a recording may have. */
     public static final int MAX_RECORDS = 1_000_000;
-    /** The most answer bytes a recording may keep in all (256 MiB). */
-    public static final long MAX_ANSWER_BYTES = 256L << 20;
+    /** The most characters of commands and answers a recording may keep in all (256 Mi). */
+    public static final long MAX_KEPT_CHARS = 256L << 20;
 
     /**
      * One recorded step the replay answers with.
@@ -125,7 +125,7 @@ public final class Recording {
         int replayable = 0;
         int truncated = 0;
         int ignored = 0;
-        long answerBytes = 0;
+        long kept = 0;
         String line;
         while ((line = lines.next()) != null) {
             int number = lines.number();
@@ -164,11 +164,12 @@ public final class Recording {
                     ignored++; // a query that got no answer: as if never asked
                     continue;
                 }
-                answerBytes += answer.length();
-                if (answerBytes > MAX_ANSWER_BYTES) {
-                    throw new RecordingException(file, number, "more than " + MAX_ANSWER_BYTES
-                            + " bytes of answers in all");
-                }
+                kept += answer.length();
+            }
+            kept += key.length();
+            if (kept > MAX_KEPT_CHARS) {
+                throw new RecordingException(file, number, "more than " + MAX_KEPT_CHARS
+                        + " characters of commands and answers in all");
             }
             List<String> errors = errors(file, number, record);
             steps.computeIfAbsent(key, k -> new ArrayList<>(1)).add(new Step(answer, errors));

@@ -1,7 +1,6 @@
 package org.labhal.transport.sim.internal;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -156,7 +155,7 @@ public final class SimTransportFactory implements TransportFactory {
         try {
             BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
             return attributes.size() + "@" + attributes.lastModifiedTime();
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException e) {
             return "";
         }
     }
