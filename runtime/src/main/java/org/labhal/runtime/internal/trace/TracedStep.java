@@ -2,6 +2,7 @@ package org.labhal.runtime.internal.trace;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -74,7 +75,7 @@ public record TracedStep(long seq, Instant time, String instrument, String sessi
             int kept = Math.min(data.length, binaryLimit);
             binary = true;
             truncated = kept < step.answerLength();
-            answer = Base64.getEncoder().encodeToString(kept == data.length ? data : java.util.Arrays.copyOf(data, kept));
+            answer = Base64.getEncoder().encodeToString(kept == data.length ? data : Arrays.copyOf(data, kept));
         }
         String command = step.command();
         if (command != null && command.length() > textLimit) {
@@ -84,7 +85,7 @@ public record TracedStep(long seq, Instant time, String instrument, String sessi
         return new TracedStep(seq, step.start(), instrument, step.session(), step.thread(), step.kind(), command,
                 answer, binary, step.answerLength(), truncated, step.lockWaitNanos(), step.ioNanos(),
                 outcome(failure), failure == null ? null : String.valueOf(failure.getMessage()),
-                step.errors().stream().map(InstrumentError::toString).toList());
+                step.errors().isEmpty() ? List.of() : step.errors().stream().map(InstrumentError::toString).toList());
     }
 
     /** @return the outcome word for a step that ended so */

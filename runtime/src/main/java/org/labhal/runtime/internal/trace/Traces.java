@@ -5,10 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.osgi.service.component.annotations.Activate;
@@ -27,6 +28,8 @@ import org.osgi.service.log.LoggerFactory;
 public final class Traces {
     /** Prefix of the per-instrument trace loggers: {@code org.labhal.trace.<id>}. */
     public static final String LOGGER_PREFIX = "org.labhal.trace.";
+    /** How often a feed's reader looks for steps while it waits. */
+    static final Duration FEED_POLL = Duration.ofMillis(20);
     /** The most live feeds at once (dashboard pages, shell followers). */
     public static final int MAX_FEEDS = 64;
 
@@ -104,32 +107,46 @@ public final class Traces {
         }
     }
 
-    /** A bounded queue per reader. */
+    /**
+     * A bounded queue per reader. Steps never signal the reader: a step only links its record in (no lock, no
+     * wake-up, which would cost a step a system call whenever the reader is waiting), and the reader looks
+     * every {@link #FEED_POLL} while it waits.
+     */
     private final class Feed implements TraceFeed {
-        private final ArrayBlockingQueue<TracedStep> queue;
+        private final int capacity;
+        private final ConcurrentLinkedQueue<TracedStep> queue = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger size = new AtomicInteger();
         private final AtomicLong dropped = new AtomicLong();
         private volatile boolean closed;
 
         Feed(int capacity) {
-            this.queue = new ArrayBlockingQueue<>(capacity);
+            this.capacity = capacity;
         }
 
         void offer(TracedStep step) {
-            if (!queue.offer(step)) {
+            if (size.incrementAndGet() > capacity) {
+                size.decrementAndGet();
                 dropped.incrementAndGet();
+                return;
             }
+            queue.add(step);
         }
 
         @Override
         public List<TracedStep> poll(Duration wait) throws InterruptedException {
             List<TracedStep> steps = new ArrayList<>();
-            if (closed) {
-                return steps;
-            }
-            TracedStep first = queue.poll(Math.max(0, wait.toNanos()), TimeUnit.NANOSECONDS);
-            if (first != null) {
-                steps.add(first);
-                queue.drainTo(steps);
+            long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
+            while (!closed) {
+                TracedStep step;
+                while ((step = queue.poll()) != null) {
+                    size.decrementAndGet();
+                    steps.add(step);
+                }
+                long left = deadline - System.nanoTime();
+                if (!steps.isEmpty() || left <= 0) {
+                    break;
+                }
+                TimeUnit.NANOSECONDS.sleep(Math.min(left, FEED_POLL.toNanos()));
             }
             return steps;
         }
