@@ -14,8 +14,13 @@ import java.util.concurrent.TimeUnit;
 
 import org.labhal.runtime.internal.logging.LogbackSettings.Level;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.cm.ConfigurationException;
+import org.osgi.service.cm.ManagedService;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -31,7 +36,9 @@ import org.osgi.service.log.LoggerFactory;
  * update): the root level ({@value #ROOT}, default info), named loggers' levels (configuration PID {@value #PID},
  * keys {@code logger.<name>}, e.g. from {@code deploy/org.labhal.logging.cfg}), levels set at runtime
  * ({@link #setLevel}, {@code instr:log}) and, when {@value #CONSOLE} is set, a console on standard error.
- * pax-logging 2.3 has no OSGi LoggerAdmin, so this is how levels change at runtime. Thread-safe.
+ * pax-logging 2.3 has no OSGi LoggerAdmin, so this is how levels change at runtime; its ManagedService is also told
+ * directly, so that a change holds when this returns. The same settings go to the file named by the framework
+ * property {@value #PAX_FILE}, which pax-logging reads as it starts: the next start begins with them. Thread-safe.
  */
 @Component(service = LogSetup.class, immediate = true, configurationPid = LogSetup.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
@@ -48,11 +55,14 @@ public final class LogSetup {
     static final String PAX_FILE = "org.ops4j.pax.logging.logback.config.file";
     /** A key of {@value #PAX_PID} that changes with the file's content, so that an update is always seen. */
     static final String PAX_DIGEST = "labhal.logback.digest";
+    /** The service pax-logging-logback registers once it runs. */
+    static final String PAX_SERVICE = "org.ops4j.pax.logging.PaxLoggingService";
     private static final String LOGGER_KEY = "logger.";
 
+    private final BundleContext context;
     private final ConfigurationAdmin configurations;
-    private final LoggerFactory loggers;
     private final Path file;
+    private final Path bootFile;
     private final Level frameworkRoot;
     private final Level console;
     private final Object lock = new Object();
@@ -62,18 +72,20 @@ public final class LogSetup {
     private final Map<String, Level> overrides = new TreeMap<>();
 
     /**
-     * @param context reads {@value #CONSOLE} and {@value #ROOT}; its data area holds the XML file
+     * @param context reads {@value #CONSOLE}, {@value #ROOT} and {@value #PAX_FILE}; its data area holds the XML
+     *        file of changes made at runtime
      * @param configurations where pax-logging's configuration is set
-     * @param loggers tells when logback has taken a level on
      * @param properties the {@value #PID} configuration, if any
-     * @throws IOException when the XML file cannot be written
+     * @throws IOException when an XML file cannot be written
      */
     @Activate
-    public LogSetup(BundleContext context, @Reference ConfigurationAdmin configurations,
-            @Reference LoggerFactory loggers, Map<String, Object> properties) throws IOException {
+    public LogSetup(BundleContext context, @Reference ConfigurationAdmin configurations, Map<String, Object> properties)
+            throws IOException {
+        this.context = context;
         this.configurations = configurations;
-        this.loggers = loggers;
         this.file = context.getDataFile("logback.xml").toPath();
+        String boot = context.getProperty(PAX_FILE);
+        this.bootFile = boot == null || boot.isBlank() ? null : Path.of(boot).toAbsolutePath();
         Level root = LogbackSettings.level(context.getProperty(ROOT), ROOT);
         this.frameworkRoot = root == null ? Level.INFO : root;
         this.console = LogbackSettings.level(context.getProperty(CONSOLE), CONSOLE);
@@ -109,7 +121,21 @@ public final class LogSetup {
             overrides.put(logger, level);
             apply();
         }
-        Logger probe = loggers.getLogger(logger);
+        ServiceReference<LoggerFactory> reference = context.getServiceReference(LoggerFactory.class);
+        LoggerFactory loggers = reference == null ? null : context.getService(reference);
+        if (loggers == null) {
+            throw new IllegalStateException("no log service (pax-logging-logback) is running: " + logger + " is set to "
+                    + level + " for when it starts");
+        }
+        try {
+            awaitLevel(loggers.getLogger(logger), logger, level, timeout);
+        } finally {
+            context.ungetService(reference);
+        }
+    }
+
+    private static void awaitLevel(Logger probe, String logger, Level level, Duration timeout)
+            throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!at(probe, level)) {
             if (System.nanoTime() - deadline > 0) {
@@ -127,21 +153,51 @@ public final class LogSetup {
         }
     }
 
-    /** Writes the XML file and tells pax-logging about it; the caller holds {@link #lock}. */
+    /**
+     * Writes the XML files and tells pax-logging about the one of changes; the caller holds {@link #lock}. pax-logging
+     * ignores a configuration that names its boot file ({@value #PAX_FILE} as a framework property): changes go to
+     * a second file, in the data area.
+     */
     private void apply() throws IOException {
         String xml = configured.with(overrides).toXml();
-        Files.createDirectories(file.getParent());
-        Path next = file.resolveSibling(file.getFileName() + ".next");
-        Files.writeString(next, xml, StandardCharsets.UTF_8);
-        // pax-logging may read the file at any time (a restart with kept storage, a ConfigAdmin redelivery): it
-        // must never see half of it.
-        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        Dictionary<String, Object> pax = new Hashtable<>();
-        pax.put(PAX_FILE, file.toAbsolutePath().toString());
-        pax.put(PAX_DIGEST, Integer.toHexString(xml.hashCode()));
+        if (bootFile != null) {
+            write(bootFile, xml); // the next start begins with these settings
+        }
+        write(file, xml);
+        Dictionary<String, Object> properties = new Hashtable<>();
+        properties.put(PAX_FILE, file.toAbsolutePath().toString());
+        properties.put(PAX_DIGEST, Integer.toHexString(xml.hashCode()));
         Configuration configuration = configurations.getConfiguration(PAX_PID, null);
-        // unchanged (a restart with the same settings): pax-logging already runs with this file, no reset
-        configuration.updateIfDifferent(pax);
+        configuration.updateIfDifferent(properties);
+        // ConfigAdmin delivers on its own thread, later: meanwhile bundles starting now would log under the
+        // configuration pax-logging started with (logback's default, WARN to standard output, on a first start),
+        // and instr:log would return before its level holds. pax-logging's ManagedService is told at once as well
+        // (a second delivery by ConfigAdmin re-reads the same file; pax-logging blocks logging while it does).
+        try {
+            for (ServiceReference<ManagedService> reference : context.getServiceReferences(ManagedService.class,
+                    "(" + Constants.SERVICE_PID + "=" + PAX_PID + ")")) {
+                ManagedService pax = context.getService(reference);
+                if (pax != null) {
+                    try {
+                        pax.updated(properties);
+                    } catch (ConfigurationException e) {
+                        throw new IOException("pax-logging refused " + file + ": " + e.getMessage(), e);
+                    } finally {
+                        context.ungetService(reference);
+                    }
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e); // a constant filter
+        }
+    }
+
+    /** Replaces a file at once: pax-logging may read it at any time and must never see half of it. */
+    private static void write(Path target, String xml) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path next = target.resolveSibling(target.getFileName() + ".next");
+        Files.writeString(next, xml, StandardCharsets.UTF_8);
+        Files.move(next, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**

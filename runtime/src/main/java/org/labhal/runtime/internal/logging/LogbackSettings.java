@@ -39,6 +39,9 @@ public final class LogbackSettings {
      */
     static final String PATTERN = "%d{HH:mm:ss.SSS} %-5level %X{bundle.name}: %msg%n";
 
+    /** pax-logging-logback's logback appender that hands events to a {@code PaxAppender} service by name. */
+    static final String BRIDGE = "org.ops4j.pax.logging.logback.internal.bridges.PaxAppenderDelegate";
+
     private final Level root;
     private final Level console;
     private final Map<String, Level> loggers;
@@ -106,6 +109,9 @@ public final class LogbackSettings {
         xml.append("<!-- Written by the LabHAL runtime (org.labhal.runtime.internal.logging.LogSetup) at every change;"
                 + " edits here are lost: configure deploy/org.labhal.logging.cfg instead. -->\n");
         xml.append("<configuration>\n");
+        // The log for OSGi readers (LogHistory): messages formatted, unlike pax-logging's own LogReaderService.
+        xml.append("  <appender name=\"history\" class=\"").append(BRIDGE).append("\"><paxname>")
+                .append(LogHistory.APPENDER).append("</paxname></appender>\n");
         if (console != null) {
             xml.append("  <appender name=\"console\" class=\"ch.qos.logback.core.ConsoleAppender\">\n");
             xml.append("    <target>System.err</target>\n");
@@ -117,7 +123,7 @@ public final class LogbackSettings {
         }
         loggers.forEach((name, level) -> xml.append("  <logger name=\"").append(escape(name)).append("\" level=\"")
                 .append(level.name()).append("\"/>\n"));
-        xml.append("  <root level=\"").append(root.name()).append("\">");
+        xml.append("  <root level=\"").append(root.name()).append("\"><appender-ref ref=\"history\"/>");
         if (console != null) {
             xml.append("<appender-ref ref=\"console\"/>");
         }

@@ -36,14 +36,16 @@ class LogbackSettingsTest {
     void theXmlHasTheRootTheNamedLoggersAndAConsoleOnStandardErrorOnlyWhenAsked() {
         String quiet = new LogbackSettings(Level.INFO, null, Map.of("org.labhal.trace.sim-smw", Level.DEBUG)).toXml();
         assertTrue(quiet.contains("<logger name=\"org.labhal.trace.sim-smw\" level=\"DEBUG\"/>"), quiet);
-        assertTrue(quiet.contains("<root level=\"INFO\"></root>"), quiet);
+        assertTrue(quiet.contains("<root level=\"INFO\"><appender-ref ref=\"history\"/></root>"), quiet);
+        assertTrue(quiet.contains("<paxname>labhal-history</paxname>"), "the log for OSGi readers: " + quiet);
         assertFalse(quiet.contains("ConsoleAppender"), quiet);
 
         String console = new LogbackSettings(Level.INFO, Level.WARN, Map.of()).toXml();
         assertTrue(console.contains("<target>System.err</target>"), console);
         assertTrue(console.contains("<level>WARN</level>"), console);
         assertTrue(console.contains("%nopex"), "no stack traces above debug: " + console);
-        assertTrue(console.contains("<root level=\"INFO\"><appender-ref ref=\"console\"/></root>"), console);
+        assertTrue(console.contains("<root level=\"INFO\"><appender-ref ref=\"history\"/><appender-ref ref=\"console\"/></root>"),
+                console);
     }
 
     @Test
