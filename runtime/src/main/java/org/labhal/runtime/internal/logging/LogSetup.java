@@ -160,15 +160,19 @@ public final class LogSetup {
      */
     private void apply() throws IOException {
         String xml = configured.with(overrides).toXml();
+        boolean changed = false;
         if (bootFile != null) {
-            write(bootFile, xml); // the next start begins with these settings
+            changed |= write(bootFile, xml); // the next start begins with these settings
         }
-        write(file, xml);
+        changed |= write(file, xml);
         Dictionary<String, Object> properties = new Hashtable<>();
         properties.put(PAX_FILE, file.toAbsolutePath().toString());
         properties.put(PAX_DIGEST, Integer.toHexString(xml.hashCode()));
         Configuration configuration = configurations.getConfiguration(PAX_PID, null);
-        configuration.updateIfDifferent(properties);
+        changed |= configuration.updateIfDifferent(properties);
+        if (!changed) {
+            return; // a restart with the same settings: pax-logging started with them (the boot file)
+        }
         // ConfigAdmin delivers on its own thread, later: meanwhile bundles starting now would log under the
         // configuration pax-logging started with (logback's default, WARN to standard output, on a first start),
         // and instr:log would return before its level holds. pax-logging's ManagedService is told at once as well
@@ -192,12 +196,20 @@ public final class LogSetup {
         }
     }
 
-    /** Replaces a file at once: pax-logging may read it at any time and must never see half of it. */
-    private static void write(Path target, String xml) throws IOException {
+    /**
+     * Replaces a file at once: pax-logging may read it at any time and must never see half of it.
+     *
+     * @return false when it already said this
+     */
+    private static boolean write(Path target, String xml) throws IOException {
+        if (Files.isRegularFile(target) && Files.readString(target, StandardCharsets.UTF_8).equals(xml)) {
+            return false;
+        }
         Files.createDirectories(target.getParent());
         Path next = target.resolveSibling(target.getFileName() + ".next");
         Files.writeString(next, xml, StandardCharsets.UTF_8);
         Files.move(next, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return true;
     }
 
     /**
