@@ -55,8 +55,6 @@ public final class LogSetup {
     static final String PAX_FILE = "org.ops4j.pax.logging.logback.config.file";
     /** A key of {@value #PAX_PID} that changes with the file's content, so that an update is always seen. */
     static final String PAX_DIGEST = "labhal.logback.digest";
-    /** The service pax-logging-logback registers once it runs. */
-    static final String PAX_SERVICE = "org.ops4j.pax.logging.PaxLoggingService";
     private static final String LOGGER_KEY = "logger.";
 
     private final BundleContext context;
@@ -143,13 +141,6 @@ public final class LogSetup {
                         + " to " + level + " within " + timeout.toMillis() + " ms; is pax-logging-logback running?");
             }
             TimeUnit.MILLISECONDS.sleep(5);
-        }
-    }
-
-    /** @return the settings in force: configuration and framework properties plus the levels set at runtime */
-    public LogbackSettings settings() {
-        synchronized (lock) {
-            return configured.with(overrides);
         }
     }
 
