@@ -19,14 +19,19 @@ import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
 import org.labhal.runtime.internal.NamedThreadFactory;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 
 /**
- * Instrument locks held from the shell ({@code instr:lock}/{@code instr:unlock}). A lease belongs to
- * the thread that took it, and a shell command returns at once, so each hold gets a holder thread
- * that takes the lock, keeps it until {@link #release} or until its lease expires, and gives it back.
- * Thread-safe.
+ * Instrument locks held from the shell ({@code instr:lock}/{@code instr:unlock}) and from the web
+ * dashboard, one registry for both: a lock taken on the page is shown by and released from the shell,
+ * and the other way round. A lease belongs to the thread that took it, and a command returns at once,
+ * so each hold gets a holder thread that takes the lock, keeps it until {@link #release} or until its
+ * lease expires, and gives it back. Thread-safe.
  */
-final class LockHolders implements AutoCloseable {
+// Immediate: the holds must outlive the commands and requests that make them.
+@Component(service = LockHolders.class, immediate = true)
+public final class LockHolders implements AutoCloseable {
 
     /** One lock held from the shell. */
     private static final class Hold {
@@ -58,7 +63,25 @@ final class LockHolders implements AutoCloseable {
      *         for a deadlock or an interrupt
      * @throws IllegalStateException when the shell already holds this instrument's lock
      */
-    String hold(String id, SessionLock lock, Duration timeout, Duration lease) throws LabHalException {
+    public String hold(String id, SessionLock lock, Duration timeout, Duration lease) throws LabHalException {
+        return hold(id, lock, timeout, lease, "held from the shell (instr:lock " + id + ")");
+    }
+
+    /**
+     * As {@link #hold(String, SessionLock, Duration, Duration)}, with the activity the lock reports.
+     *
+     * @param id the instrument id, the key for {@link #release}
+     * @param lock the instrument's lock
+     * @param timeout how long to wait for it
+     * @param lease how long to keep it at most
+     * @param activity what the holder is doing, shown by {@code instr:locks} and the dashboard
+     * @return the holder thread's name
+     * @throws LabHalException when the lock was not free within the timeout (naming its holder), or
+     *         for a deadlock or an interrupt
+     * @throws IllegalStateException when the lock of this instrument is held already (from the shell or the page)
+     */
+    public String hold(String id, SessionLock lock, Duration timeout, Duration lease, String activity)
+            throws LabHalException {
         Hold hold = new Hold(lock, lease);
         Hold existing = holds.putIfAbsent(id, hold);
         if (existing != null) {
@@ -66,7 +89,7 @@ final class LockHolders implements AutoCloseable {
                     + ShellDurations.format(Duration.between(existing.since, Instant.now())) + " of its "
                     + ShellDurations.format(existing.lease) + " lease); instr:unlock " + id + " releases it");
         }
-        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease));
+        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease, activity));
         try {
             return hold.acquired.get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -84,10 +107,10 @@ final class LockHolders implements AutoCloseable {
         }
     }
 
-    private void keep(String id, Hold hold, Duration timeout, Duration lease) {
+    private void keep(String id, Hold hold, Duration timeout, Duration lease, String activity) {
         Lease held;
         try {
-            held = hold.lock.acquire(timeout, Priority.NORMAL, "held from the shell (instr:lock " + id + ")");
+            held = hold.lock.acquire(timeout, Priority.NORMAL, activity);
         } catch (InterruptedException e) {
             holds.remove(id, hold);
             hold.acquired.completeExceptionally(new StepInterruptedException("Interrupted waiting for the lock of "
@@ -117,7 +140,7 @@ final class LockHolders implements AutoCloseable {
      * @return how long it was held
      * @throws IllegalStateException when the shell holds no lock of that instrument
      */
-    Duration release(String id) {
+    public Duration release(String id) {
         Hold hold = holds.get(id);
         if (hold == null) {
             throw new IllegalStateException("the shell holds no lock of " + id + " (never taken, released, or its "
@@ -135,11 +158,12 @@ final class LockHolders implements AutoCloseable {
     }
 
     /** @return whether the shell holds that instrument's lock */
-    boolean holds(String id) {
+    public boolean holds(String id) {
         return holds.containsKey(id);
     }
 
     /** Releases every lock and stops the holder threads. */
+    @Deactivate
     @Override
     public void close() {
         holds.values().forEach(h -> h.release.countDown());
