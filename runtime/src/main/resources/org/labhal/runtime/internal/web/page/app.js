@@ -5,6 +5,7 @@
 const API = "api/";
 const MAX_TRAFFIC = 300;
 let instruments = [];
+let shownInstruments = "";
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -37,6 +38,9 @@ function us(value) {
 
 function showInstruments(list) {
   instruments = list;
+  const text = JSON.stringify(list);
+  if (text === shownInstruments) return; // unchanged: keep the rows (and whatever the user selected in them)
+  shownInstruments = text;
   const body = document.querySelector("#instruments tbody");
   body.replaceChildren(...list.map(i => {
     const row = el("tr", { "data-instrument": i.id });
