@@ -258,6 +258,7 @@ final class DashboardApi {
             lock.remove("longestHoldMs");
             if (lock.get("holder").isJsonObject()) {
                 lock.getAsJsonObject("holder").remove("heldForMs");
+                lock.getAsJsonObject("holder").remove("since"); // worked out from the hold time: jitters
             }
             lock.getAsJsonArray("waiters").forEach(w -> w.getAsJsonObject().remove("waitingMs"));
             signature.append(GSON.toJson(lock));
