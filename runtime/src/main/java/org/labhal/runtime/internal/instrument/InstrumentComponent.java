@@ -2,6 +2,7 @@ package org.labhal.runtime.internal.instrument;
 
 import java.util.Map;
 
+import org.labhal.runtime.internal.trace.InstrumentTrace;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -42,8 +43,10 @@ public final class InstrumentComponent {
             throw e;
         }
         this.directory = environment.directory();
+        InstrumentTrace trace = environment.traces().of(settings.id());
+        settings.trace().ifPresent(trace::trace);
         this.connection = new InstrumentConnection(settings, environment.sessions(), environment.catalog(), context,
-                logger, environment.served(), environment.guard(), environment.workers());
+                logger, environment.served(), environment.guard(), environment.workers(), trace);
         try {
             this.directory.claim(connection);
         } catch (IllegalStateException e) {

@@ -69,4 +69,10 @@ import org.osgi.service.metatype.annotations.Option;
                     + "indefinite-length block); a longer one fails with AnswerTooLargeException naming the limit. "
                     + "Default: the session's, 16 MiB.")
     long maxAnswerSize();
+
+    @AttributeDefinition(name = "Trace", required = false, type = AttributeType.BOOLEAN,
+            description = "Whether the instrument's steps are traced (instr:trace, the dashboard's traffic view, "
+                    + "the log at debug under org.labhal.trace.<id>). Unset leaves the switch as instr:trace left it; "
+                    + "off when the runtime starts.")
+    boolean trace();
 }

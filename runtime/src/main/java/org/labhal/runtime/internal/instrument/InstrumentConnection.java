@@ -17,6 +17,7 @@ import org.labhal.api.LabHalException;
 import org.labhal.api.Session;
 import org.labhal.api.SessionFactory;
 import org.labhal.api.SessionOptions;
+import org.labhal.api.trace.StepObserver;
 import org.labhal.api.TransportKind;
 import org.labhal.api.TransportUnavailableException;
 import org.labhal.api.instrument.Identity;
@@ -83,6 +84,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
     private final ModelCatalog catalog;
     private final BundleContext context;
     private final Logger logger;
+    private final StepObserver observer;
     private final SerialWork executor;
     private final InstrumentWorkers workers;
     private final DriverSlot slot;
@@ -123,10 +125,11 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
      * @param served what the runtime knows of the connections each resource serves
      * @param guard bounds each step of connecting as a whole
      * @param workers the threads the connection work runs on
+     * @param observer told of every step of the instrument's sessions (its trace and statistics); null for none
      */
     public InstrumentConnection(InstrumentSettings settings, SessionFactory sessions, ModelCatalog catalog,
             BundleContext context, Logger logger, ServedConnections served, ConnectGuard guard,
-            InstrumentWorkers workers) {
+            InstrumentWorkers workers, StepObserver observer) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -135,6 +138,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
         this.served = Objects.requireNonNull(served, "served");
         this.guard = Objects.requireNonNull(guard, "guard");
         this.workers = Objects.requireNonNull(workers, "workers");
+        this.observer = observer;
         this.executor = workers.serial(settings.id(), (id, failure) -> logger.error("{}: connection work failed: {}",
                 id, failure.toString(), failure));
         this.slot = new DriverSlot(settings.id());
@@ -582,7 +586,7 @@ public final class InstrumentConnection implements ModelCatalog.Listener {
                 .withIoTimeout(settings.ioTimeout().orElse(modelQuirks.ioTimeout()))
                 .withLockTimeout(settings.lockTimeout())
                 .withErrorChecking(settings.errorChecking().orElse(false))
-                .withInstrumentLock(instrumentLock);
+                .withInstrumentLock(instrumentLock).withStepObserver(observer);
         return sessions.open(settings.address(), options);
     }
 

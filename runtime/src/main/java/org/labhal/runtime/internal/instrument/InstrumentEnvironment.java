@@ -1,6 +1,7 @@
 package org.labhal.runtime.internal.instrument;
 
 import org.labhal.api.SessionFactory;
+import org.labhal.runtime.internal.trace.Traces;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -22,6 +23,7 @@ public final class InstrumentEnvironment {
     private final ServedConnections served;
     private final ConnectGuard guard;
     private final InstrumentWorkers workers;
+    private final Traces traces;
 
     /**
      * @param sessions opens sessions
@@ -30,17 +32,19 @@ public final class InstrumentEnvironment {
      * @param served what the runtime knows of the connections each resource serves
      * @param guard bounds the steps of connecting
      * @param workers the threads the instruments' connection work shares
+     * @param traces every instrument's trace and statistics
      */
     @Activate
     public InstrumentEnvironment(@Reference SessionFactory sessions, @Reference ModelCatalog catalog,
             @Reference InstrumentDirectory directory, @Reference ServedConnections served,
-            @Reference ConnectGuard guard, @Reference InstrumentWorkers workers) {
+            @Reference ConnectGuard guard, @Reference InstrumentWorkers workers, @Reference Traces traces) {
         this.sessions = sessions;
         this.catalog = catalog;
         this.directory = directory;
         this.served = served;
         this.guard = guard;
         this.workers = workers;
+        this.traces = traces;
     }
 
     SessionFactory sessions() {
@@ -65,5 +69,9 @@ public final class InstrumentEnvironment {
 
     InstrumentWorkers workers() {
         return workers;
+    }
+
+    Traces traces() {
+        return traces;
     }
 }

@@ -39,13 +39,14 @@ import org.labhal.api.lock.LockPolicy;
  * @param maxAnswerSize the most bytes one answer collected in memory may have, overriding the
  *        session's default ({@link SessionOptions#maxAnswerSize()})
  * @param lockDomain the lock domain replacing the resource's {@link ResourceAddress#domainKey() domain key}
+ * @param trace whether the instrument's steps are traced (instr:trace); empty leaves the switch as it is
  * @param origin where the configuration came from: a file path, {@code shell}, {@code default} or
  *        {@code configuration}
  */
 public record InstrumentSettings(String pid, String id, ResourceAddress address, Optional<String> model,
         Optional<LockPolicy> lockPolicy, Optional<Duration> ioTimeout, Duration lockTimeout,
         Optional<Boolean> errorChecking, Optional<Boolean> instrumentLock, Duration driverWait, Optional<Long> maxAnswerSize,
-        Optional<String> lockDomain, String origin) {
+        Optional<String> lockDomain, Optional<Boolean> trace, String origin) {
 
     /** The factory PID of instrument configurations. */
     public static final String FACTORY_PID = "org.labhal.instrument";
@@ -63,7 +64,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
     private static final Set<String> KNOWN = Set.of("id", "resource", "model", "lockPolicy", "ioTimeout",
-            "lockTimeout", "errorChecking", "instrumentLock", "driverWait", "maxAnswerSize", "lockDomain");
+            "lockTimeout", "errorChecking", "instrumentLock", "driverWait", "maxAnswerSize", "lockDomain", "trace");
 
     /** @throws NullPointerException for a null field */
     public InstrumentSettings {
@@ -79,6 +80,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Objects.requireNonNull(driverWait, "driverWait");
         Objects.requireNonNull(maxAnswerSize, "maxAnswerSize");
         Objects.requireNonNull(lockDomain, "lockDomain");
+        Objects.requireNonNull(trace, "trace");
         Objects.requireNonNull(origin, "origin");
     }
 
@@ -97,7 +99,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         for (String key : properties.keySet()) {
             if (!key.contains(".") && !KNOWN.contains(key)) {
                 problems.add("unknown property '" + key + "' (known: id, resource, model, lockPolicy, ioTimeout, "
-                        + "lockTimeout, errorChecking, instrumentLock, driverWait, maxAnswerSize, lockDomain)");
+                        + "lockTimeout, errorChecking, instrumentLock, driverWait, maxAnswerSize, lockDomain, trace)");
             }
         }
 
@@ -138,6 +140,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
         Optional<Duration> lock = millis(properties, "lockTimeout", 0, problems);
         Optional<Duration> wait = millis(properties, "driverWait", 1, problems);
         Optional<Boolean> errorChecking = bool(properties, "errorChecking", problems);
+        Optional<Boolean> trace = bool(properties, "trace", problems);
         Optional<Long> maxAnswer = whole(properties, "maxAnswerSize", 1, SessionOptions.MAX_ANSWER_LIMIT, "bytes",
                 problems);
         Optional<String> lockDomain = text(properties.get("lockDomain"));
@@ -152,7 +155,7 @@ public record InstrumentSettings(String pid, String id, ResourceAddress address,
                     + " is invalid: " + String.join("; ", problems));
         }
         return new InstrumentSettings(pid, id, address, model, policy, io, lock.orElse(DEFAULT_LOCK_TIMEOUT),
-                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), maxAnswer, lockDomain,
+                errorChecking, instrumentLock, wait.orElse(DEFAULT_DRIVER_WAIT), maxAnswer, lockDomain, trace,
                 originOf(properties));
     }
 

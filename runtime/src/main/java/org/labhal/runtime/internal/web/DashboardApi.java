@@ -277,7 +277,7 @@ final class DashboardApi {
         Optional<InstrumentTrace> trace = traces.find(id);
         o.addProperty("tracing", trace.map(InstrumentTrace::tracing).orElse(false));
         JsonArray steps = new JsonArray();
-        trace.ifPresent(t -> t.last(n).forEach(step -> steps.add(JsonParser.parseString(step.toJson()))));
+        trace.ifPresent(t -> t.last(n).forEach(step -> steps.add(step.toJsonObject())));
         o.add("steps", steps);
         return o;
     }

@@ -11,6 +11,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.labhal.api.internal.lock.DefaultLockService;
 import org.labhal.api.internal.session.DefaultSessionFactory;
+import org.labhal.runtime.internal.trace.InstrumentTrace;
+import org.labhal.runtime.internal.trace.Traces;
 import org.labhal.transport.socket.internal.SocketTransportFactory;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -55,6 +57,8 @@ public final class RuntimeFixture implements AutoCloseable {
     public final ConnectGuard guard = new ConnectGuard();
     /** Few threads, so that tests run many instruments on fewer threads than instruments. */
     public final InstrumentWorkers workers = new InstrumentWorkers(4);
+    /** Every instrument's trace and statistics (without trace loggers). */
+    public final Traces traces = new Traces(null);
     /** Called inside registerService, on the registering thread. */
     volatile Runnable onRegister = () -> { };
     /** Counted down at every unregistration. */
@@ -78,8 +82,11 @@ public final class RuntimeFixture implements AutoCloseable {
         for (int i = 0; i < more.length; i += 2) {
             properties.put((String) more[i], more[i + 1]);
         }
-        InstrumentConnection connection = new InstrumentConnection(InstrumentSettings.from(properties), sessions,
-                catalog, context(), logger, served, guard, workers);
+        InstrumentSettings settings = InstrumentSettings.from(properties);
+        InstrumentTrace trace = traces.of(id); // as InstrumentComponent does
+        settings.trace().ifPresent(trace::trace);
+        InstrumentConnection connection = new InstrumentConnection(settings, sessions, catalog, context(), logger,
+                served, guard, workers, trace);
         connections.add(connection);
         connection.start();
         return connection;

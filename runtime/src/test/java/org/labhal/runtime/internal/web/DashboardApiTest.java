@@ -16,7 +16,6 @@ import org.labhal.runtime.internal.instrument.InstrumentDirectory;
 import org.labhal.runtime.internal.instrument.RuntimeFixture;
 import org.labhal.runtime.internal.instrument.ScpiTestServer;
 import org.labhal.runtime.internal.shell.LockHolders;
-import org.labhal.runtime.internal.trace.Traces;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -39,7 +38,7 @@ class DashboardApiTest {
         InstrumentConnection box = runtime.start("box", device.resource(), "ioTimeout", "2000");
         directory.claim(box);
         assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(box), box.status().detail());
-        api = new DashboardApi(directory, runtime.locks, holders, new Traces(), Optional::empty);
+        api = new DashboardApi(directory, runtime.locks, holders, runtime.traces, Optional::empty);
     }
 
     @AfterEach
@@ -159,6 +158,21 @@ class DashboardApiTest {
         assertEquals(400, api.handle("POST", "/instruments/box/trace", null, "{\"on\":\"yes\"}").status());
         api.handle("POST", "/instruments/box/trace", null, "{\"on\":false}");
         assertFalse(object(api.handle("GET", "/instruments/box", null, null)).get("trace").getAsBoolean());
+    }
+
+    @Test
+    void aTracedQueryIsInTheTraceAndItsStatistics() {
+        assertEquals(200, api.handle("POST", "/instruments/box/trace", null, "{\"on\":true}").status());
+        assertEquals(200, api.handle("POST", "/instruments/box/query", null, "{\"command\":\"*IDN?\"}").status());
+        JsonObject trace = object(api.handle("GET", "/instruments/box/trace", "10", null));
+        assertTrue(trace.get("tracing").getAsBoolean());
+        JsonArray steps = trace.getAsJsonArray("steps");
+        JsonObject last = steps.get(steps.size() - 1).getAsJsonObject();
+        assertEquals("QUERY", last.get("kind").getAsString());
+        assertEquals("*IDN?", last.get("command").getAsString());
+        assertEquals(ScpiTestServer.IDN, last.get("answer").getAsString());
+        JsonArray kinds = object(api.handle("GET", "/instruments/box/stats", null, null)).getAsJsonArray("kinds");
+        assertTrue(kinds.toString().contains("\"kind\":\"QUERY\""), kinds.toString());
     }
 
     @Test

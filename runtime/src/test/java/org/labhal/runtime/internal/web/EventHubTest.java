@@ -22,7 +22,7 @@ class EventHubTest {
         ExecutorService pump = Executors.newSingleThreadExecutor();
         // every snapshot differs, so the pump offers one at every poll
         EventHub hub = new EventHub(() -> new DashboardApi.Snapshot("{\"v\":" + version.incrementAndGet() + "}",
-                "v" + version.get()), new Traces(), pump, 2, 3);
+                "v" + version.get()), new Traces(null), pump, 2, 3);
         try {
             EventHub.Client stalled = hub.join();
             EventHub.Client reader = hub.join();

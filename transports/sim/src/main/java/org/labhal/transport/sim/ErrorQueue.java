@@ -12,7 +12,9 @@ final class ErrorQueue {
     static final String NO_ERROR = "0,\"No error\"";
 
     private final int capacity;
-    private final ArrayDeque<ScpiError> entries;
+    private static final String OVERFLOW = ScpiError.QUEUE_OVERFLOW.formatted();
+
+    private final ArrayDeque<String> entries; // as SYSTem:ERRor? answers them
 
     ErrorQueue(int capacity) {
         if (capacity < 1) {
@@ -23,18 +25,23 @@ final class ErrorQueue {
     }
 
     void add(ScpiError error) {
+        add(error.formatted());
+    }
+
+    /** @param entry an entry as {@code SYSTem:ERRor?} answers it, e.g. a recorded {@code -222,"Data out of range"} */
+    void add(String entry) {
         if (entries.size() < capacity) {
-            entries.addLast(error);
-        } else if (entries.peekLast() != ScpiError.QUEUE_OVERFLOW) {
+            entries.addLast(entry);
+        } else if (!OVERFLOW.equals(entries.peekLast())) {
             entries.removeLast();
-            entries.addLast(ScpiError.QUEUE_OVERFLOW);
+            entries.addLast(OVERFLOW);
         }
     }
 
     /** Removes and formats the oldest entry, or answers {@code 0,"No error"} when empty. */
     String next() {
-        ScpiError oldest = entries.pollFirst();
-        return oldest == null ? NO_ERROR : oldest.formatted();
+        String oldest = entries.pollFirst();
+        return oldest == null ? NO_ERROR : oldest;
     }
 
     boolean isEmpty() {

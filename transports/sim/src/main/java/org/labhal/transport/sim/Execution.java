@@ -34,6 +34,9 @@ final class Execution {
      * runs; the current path only moves on units that parsed.
      */
     void run(String message) throws IOException, InterruptedException {
+        if (instrument.device().execute(this, message)) {
+            return;
+        }
         List<String> units = ScpiParser.splitUnits(message);
         List<Mnemonic> path = List.of();
         for (int i = 0; i < units.size(); i++) {
@@ -90,6 +93,11 @@ final class Execution {
 
     MessageExchange exchange() {
         return exchange;
+    }
+
+    /** The session whose message this is. */
+    SimConnection connection() {
+        return connection;
     }
 
     InstrumentSimulator instrument() {

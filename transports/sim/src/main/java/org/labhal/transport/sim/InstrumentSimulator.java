@@ -1,9 +1,12 @@
 package org.labhal.transport.sim;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -58,9 +61,28 @@ final class InstrumentSimulator implements SimulatedInstrument {
     }
 
     static InstrumentSimulator of(String model, SimSettings settings, ProcessingObserver observer) {
+        return of(model, settings, observer, SimulatedInstrument.recordingsFolder(name -> null));
+    }
+
+    /**
+     * @param recordings the folder where {@code REPLAY:<name>} finds {@code <name>.jsonl}
+     * @throws UncheckedIOException (a {@link RecordingException} inside) when a replay's recording is missing
+     *         or bad
+     */
+    static InstrumentSimulator of(String model, SimSettings settings, ProcessingObserver observer, Path recordings) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(observer, "observer");
+        Objects.requireNonNull(recordings, "recordings");
+        if (ReplayModel.names(model)) {
+            String name = ReplayModel.recordingName(model);
+            try {
+                return replay(name, Recording.read(recordings.resolve(name + SimulatedInstrument.RECORDING_SUFFIX)),
+                        settings, observer);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e.getMessage(), e);
+            }
+        }
         DeviceModel device;
         switch (model.toUpperCase(Locale.ROOT)) {
             case Smw200aModel.NAME:
@@ -71,9 +93,29 @@ final class InstrumentSimulator implements SimulatedInstrument {
                 break;
             default:
                 throw new IllegalArgumentException("unknown simulated instrument model '" + model
-                        + "'; known models: " + String.join(", ", MODELS));
+                        + "'; known models: " + String.join(", ", MODELS) + ", REPLAY:<recording>");
         }
         return new InstrumentSimulator(device, settings, observer);
+    }
+
+    /** An instrument replaying {@code recording} under the name {@code REPLAY:<name>}. */
+    static InstrumentSimulator replay(String name, Recording recording, SimSettings settings,
+            ProcessingObserver observer) {
+        return new InstrumentSimulator(new ReplayModel(name, recording), settings, observer);
+    }
+
+    /** The model's name when it is a valid one, e.g. {@code SMW200A} or {@code REPLAY:bench-a}, without creating it. */
+    static String checkModel(String model) {
+        Objects.requireNonNull(model, "model");
+        if (ReplayModel.names(model)) {
+            return ReplayModel.PREFIX + ReplayModel.recordingName(model);
+        }
+        String upper = model.toUpperCase(Locale.ROOT);
+        if (!MODELS.contains(upper)) {
+            throw new IllegalArgumentException("unknown simulated instrument model '" + model
+                    + "'; known models: " + String.join(", ", MODELS) + ", REPLAY:<recording>");
+        }
+        return upper;
     }
 
     private void registerCommon(CommandTable.Builder table) {
@@ -99,6 +141,13 @@ final class InstrumentSimulator implements SimulatedInstrument {
             in.execution().awaitOperations();
             in.respond("1");
         });
+        table.compound("SYSTem:ERRor[:NEXT]", null, in -> {
+            in.expectParameters(0, 0);
+            in.respond(in.execution().exchange().nextError());
+        });
+        if (!model.allCommonCommands()) {
+            return;
+        }
         table.common("*WAI", in -> {
             in.expectParameters(0, 0);
             in.execution().awaitOperations();
@@ -134,10 +183,6 @@ final class InstrumentSimulator implements SimulatedInstrument {
             in.expectParameters(0, 0);
             in.respond(model.options());
         });
-        table.compound("SYSTem:ERRor[:NEXT]", null, in -> {
-            in.expectParameters(0, 0);
-            in.respond(in.execution().exchange().nextError());
-        });
         // Simulator-only: a question whose answer tells which question it was
         table.compound("SIMulation:ECHO", null, in -> {
             in.expectParameters(1, 1);
@@ -148,6 +193,11 @@ final class InstrumentSimulator implements SimulatedInstrument {
     @Override
     public String model() {
         return model.name();
+    }
+
+    @Override
+    public Optional<Recording> recording() {
+        return model instanceof ReplayModel replay ? Optional.of(replay.recording()) : Optional.empty();
     }
 
     @Override
@@ -179,6 +229,11 @@ final class InstrumentSimulator implements SimulatedInstrument {
 
     void detach(ExchangeConnection connection) {
         connections.remove(connection);
+        model.disconnected(connection);
+    }
+
+    DeviceModel device() {
+        return model;
     }
 
     CommandTable commands() {

@@ -313,6 +313,27 @@ final class MessageExchange {
         }
     }
 
+    /**
+     * Queues an error as recorded, e.g. {@code -222,"Data out of range"}, setting the ESR bit its number
+     * says (none when it does not start with one).
+     */
+    void queueRecordedError(String entry) {
+        int comma = entry.indexOf(',');
+        int mask = 0;
+        try {
+            mask = ScpiError.esrMask(Integer.parseInt((comma < 0 ? entry : entry.substring(0, comma)).strip()));
+        } catch (NumberFormatException e) {
+            // not a SCPI error number: queued as it is, with no status bit
+        }
+        lock.lock();
+        try {
+            errors.add(entry);
+            esr |= mask;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void queueErrorLocked(ScpiError error) {
         errors.add(error);
         esr |= error.esrMask();

@@ -57,6 +57,18 @@ enum ScpiError {
         if (this == QUEUE_OVERFLOW) {
             return 0;
         }
+        return esrMask(code);
+    }
+
+    /**
+     * The ESR bit an error number sets: command errors (-100 to -199) CME, execution errors EXE,
+     * device-specific errors (-300 to -399, and positive numbers, which instruments define) DDE, query
+     * errors QYE; 0 (no error) and other negative numbers none.
+     */
+    static int esrMask(int code) {
+        if (code > 0) {
+            return DDE;
+        }
         if (code <= -100 && code > -200) {
             return CME;
         }
@@ -66,7 +78,7 @@ enum ScpiError {
         if (code <= -300 && code > -400) {
             return DDE;
         }
-        return QYE;
+        return code <= -400 && code > -500 ? QYE : 0;
     }
 
     /** The {@code SYSTem:ERRor?} response form: {@code -113,"Undefined header"}. */

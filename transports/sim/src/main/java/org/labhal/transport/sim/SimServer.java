@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -68,7 +69,7 @@ public final class SimServer implements AutoCloseable {
         this.single = builder.single;
         this.ending = builder.ending;
         Consumer<String> onMessage = builder.onMessage;
-        this.instrument = InstrumentSimulator.of(builder.model, builder.settings, onMessage::accept);
+        this.instrument = InstrumentSimulator.of(builder.model, builder.settings, onMessage::accept, builder.recordings);
         TcpServer.Builder tcp = builder.tcp;
         if (single) {
             tcp.maxConnections(1).atCapacity(AtCapacity.WAIT); // the next client waits in the backlog
@@ -85,7 +86,8 @@ public final class SimServer implements AutoCloseable {
     }
 
     /**
-     * @param model one of {@link SimulatedInstrument#models()}, case-insensitive
+     * @param model one of {@link SimulatedInstrument#models()}, case-insensitive, or {@code REPLAY:<recording>}
+     *        (read from the {@link Builder#recordings(Path) folder of recordings} at {@link Builder#start()})
      * @return a builder for a server of a new instrument of that model
      * @throws IllegalArgumentException when the model is unknown
      */
@@ -198,12 +200,23 @@ public final class SimServer implements AutoCloseable {
         private boolean single;
         private LineEnding ending = LineEnding.LF;
         private Consumer<String> onMessage = message -> { };
+        private Path recordings = SimulatedInstrument.recordingsFolder(name -> null);
 
         private Builder(String model) {
             this.model = Objects.requireNonNull(model, "model");
-            InstrumentSimulator check = InstrumentSimulator.of(model, SimSettings.defaults(), InstrumentSimulator.NO_OBSERVER);
-            check.close(); // it only checks the model, and names it as the instrument will
-            this.tcp = TcpServer.builder("labhal-sim-" + check.model().toLowerCase(Locale.ROOT));
+            // checks the model, and names it as the instrument will
+            String name = InstrumentSimulator.checkModel(model).replace(':', '-');
+            this.tcp = TcpServer.builder("labhal-sim-" + name.toLowerCase(Locale.ROOT));
+        }
+
+        /**
+         * @param folder where a {@code REPLAY:<recording>} model reads {@code <recording>.jsonl}; default
+         *        {@link SimulatedInstrument#recordingsFolder} without a framework (the system property
+         *        {@value SimulatedInstrument#RECORDINGS_PROPERTY}, else {@code recordings})
+         */
+        public Builder recordings(Path folder) {
+            this.recordings = Objects.requireNonNull(folder, "folder");
+            return this;
         }
 
         /** @param value timing and identity of the instrument; default {@link SimSettings#defaults()} */
@@ -303,9 +316,11 @@ public final class SimServer implements AutoCloseable {
         }
 
         /**
-         * Binds the port and starts accepting clients.
+         * Reads the recording of a replay, binds the port and starts accepting clients.
          *
          * @throws IOException when the port cannot be bound
+         * @throws java.io.UncheckedIOException with a {@link RecordingException} when a replay's recording is
+         *         missing or bad
          */
         public SimServer start() throws IOException {
             return new SimServer(this);
@@ -320,7 +335,7 @@ public final class SimServer implements AutoCloseable {
      *        any free port), {@code --bind <address>} (default 127.0.0.1), {@code --single},
      *        {@code --delay <duration>}, {@code --op <duration>} (durations as {@code 2ms},
      *        {@code 500us}, {@code 1s}), {@code --termination lf|crlf|cr}, {@code --idn <text>},
-     *        {@code --max-connections <n>}
+     *        {@code --max-connections <n>}, {@code --recordings <folder>} (for {@code --model REPLAY:<name>})
      */
     public static void main(String[] args) throws Exception {
         Builder builder;
@@ -359,6 +374,7 @@ public final class SimServer implements AutoCloseable {
         boolean single = false;
         int maxConnections = DEFAULT_MAX_CONNECTIONS;
         LineEnding ending = LineEnding.LF;
+        Path recordings = null;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
             if (option.equals("--help") || option.equals("-h")) {
@@ -387,11 +403,13 @@ public final class SimServer implements AutoCloseable {
                 case "--termination" -> ending = LineEnding.parse(value);
                 case "--idn" -> settings = settings.withIdn(value);
                 case "--max-connections" -> maxConnections = integer(option, value);
+                case "--recordings" -> recordings = Path.of(value);
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
-        return builder(model).settings(settings).port(port).bindAddress(bind).singleConnection(single)
+        Builder builder = builder(model).settings(settings).port(port).bindAddress(bind).singleConnection(single)
                 .maxConnections(maxConnections).lineEnding(ending);
+        return recordings == null ? builder : builder.recordings(recordings);
     }
 
     private static int integer(String option, String value) {
@@ -427,5 +445,7 @@ public final class SimServer implements AutoCloseable {
                 + " [--bind 127.0.0.1] [--single]");
         out.println("         [--delay 2ms] [--op 100ms] [--termination lf|crlf|cr] [--idn <*IDN? answer>]"
                 + " [--max-connections " + DEFAULT_MAX_CONNECTIONS + "]");
+        out.println("         --model REPLAY:<name> replays <folder>/<name>.jsonl [--recordings <folder>]"
+                + " (default: the system property " + SimulatedInstrument.RECORDINGS_PROPERTY + ", else recordings)");
     }
 }

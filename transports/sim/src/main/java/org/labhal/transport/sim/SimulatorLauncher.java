@@ -5,9 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -20,7 +18,10 @@ import org.osgi.framework.ServiceRegistration;
 /**
  * Serves simulated instruments over a network protocol for as long as a runtime runs, as a framework
  * property lists them: {@code MODEL@PORT} items separated by spaces, e.g.
- * {@code labhal.simulators.hislip=SHARED@4880 SMW200A@4881}. A system property of the same name (a
+ * {@code labhal.simulators.hislip=SHARED@4880 SMW200A@4881}, and {@code REPLAY:<recording>@PORT} for a replay of
+ * {@code <recording>.jsonl} from the {@link SimulatedInstrument#recordingsFolder folder of recordings}, e.g.
+ * {@code REPLAY:bench-a@5026}; a recording that is missing or bad is reported like a port that cannot be
+ * bound. A system property of the same name (a
  * {@code -D} on the java command line) wins over the framework's; an empty value serves nothing. The
  * transport bundles that have a simulator server (HiSLIP, VXI-11) each run one of these; a port that
  * cannot be bound is reported and skipped, the others still start. With {@link #publish} each server started
@@ -32,7 +33,9 @@ public final class SimulatorLauncher implements AutoCloseable {
     /**
      * One instrument to serve.
      *
-     * @param model one of {@link SimulatedInstrument#models()}, upper case
+     * @param model one of {@link SimulatedInstrument#models()}, upper case, or {@code REPLAY:<recording>} (the
+     *        recording's name as written), which replays {@code <recording>.jsonl} from the
+     *        {@link SimulatedInstrument#recordingsFolder folder of recordings}
      * @param port the port, 0 for any free one
      */
     public record Spec(String model, int port) {
@@ -40,12 +43,7 @@ public final class SimulatorLauncher implements AutoCloseable {
          * @throws IllegalArgumentException for an unknown model or a port outside 0 to 65535
          */
         public Spec {
-            Objects.requireNonNull(model, "model");
-            model = model.toUpperCase(Locale.ROOT);
-            if (!SimulatedInstrument.models().contains(model)) {
-                throw new IllegalArgumentException("unknown simulated instrument model '" + model + "'; known models: "
-                        + String.join(", ", SimulatedInstrument.models()));
-            }
+            model = InstrumentSimulator.checkModel(model);
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port " + port + " is not 0 to 65535");
             }

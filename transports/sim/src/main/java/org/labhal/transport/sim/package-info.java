@@ -4,7 +4,7 @@
  * and a shared-buffer meter whose sessions cross-talk like real ones.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.labhal.transport.sim;
 
 import org.osgi.annotation.bundle.Export;

@@ -25,7 +25,7 @@ class CommonCommandsTest {
     void createRejectsUnknownModelNamingTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SimulatedInstrument.create("DSO9000", SimSettings.defaults()));
-        assertEquals("unknown simulated instrument model 'DSO9000'; known models: SMW200A, SHARED", e.getMessage());
+        assertEquals("unknown simulated instrument model 'DSO9000'; known models: SMW200A, SHARED, REPLAY:<recording>", e.getMessage());
         assertEquals(List.of("SMW200A", "SHARED"), SimulatedInstrument.models());
     }
 

@@ -1,8 +1,13 @@
 package org.labhal.transport.sim.internal;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -16,6 +21,8 @@ import org.labhal.api.transport.Connection;
 import org.labhal.api.transport.TransportFactory;
 import org.labhal.transport.sim.SimSettings;
 import org.labhal.transport.sim.SimulatedInstrument;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 
@@ -27,13 +34,42 @@ import org.osgi.service.component.annotations.Deactivate;
  * Options, applied when the instrument is created: {@code delay} (processing time per program
  * message, e.g. {@code 2ms}, {@code 500us}, {@code 0}) and {@code op} (duration of
  * {@code INIT}-started operations).
+ * <p>
+ * {@code SIM::REPLAY::<recording>[::<n>]::INSTR} replays {@code <recording>.jsonl} from the folder of
+ * recordings ({@link SimulatedInstrument#recordingsFolder}: the system or framework property
+ * {@value SimulatedInstrument#RECORDINGS_PROPERTY}, else {@code recordings} in the working directory). The
+ * file is read when the instance is created, at its first open; while any session to the instance is open,
+ * further opens join it and it keeps replaying what it read. An open that finds it with no session open and
+ * the file changed (size or modification time) reads the file again and replaces the instance. A missing
+ * or bad file fails the open with a {@link LabHalException} naming the file and line.
  */
 @Component(service = TransportFactory.class, property = TransportFactory.KINDS_PROPERTY + "=SIM")
 public final class SimTransportFactory implements TransportFactory {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(us|ms|s)?", Pattern.CASE_INSENSITIVE);
 
     private final ConcurrentHashMap<String, SimulatedInstrument> instruments = new ConcurrentHashMap<>();
+    private final Path recordings;
+    /** Replays are looked up, replaced and connected to under this lock, so no open joins one being replaced. */
+    private final Object replays = new Object();
+    /** The size and modification time of each replay's file when it was read; guarded by {@link #replays}. */
+    private final Map<String, String> stamps = new HashMap<>();
     private volatile boolean closed;
+
+    /** A transport whose replays read recordings from {@link SimulatedInstrument#recordingsFolder} with no framework. */
+    public SimTransportFactory() {
+        this(SimulatedInstrument.recordingsFolder(name -> null));
+    }
+
+    /** @param context whose property {@value SimulatedInstrument#RECORDINGS_PROPERTY} names the folder of recordings */
+    @Activate
+    public SimTransportFactory(BundleContext context) {
+        this(SimulatedInstrument.recordingsFolder(context::getProperty));
+    }
+
+    /** @param recordings the folder where {@code SIM::REPLAY::<name>::INSTR} finds {@code <name>.jsonl} */
+    public SimTransportFactory(Path recordings) {
+        this.recordings = recordings;
+    }
 
     @Override
     public Set<TransportKind> kinds() {
@@ -45,9 +81,13 @@ public final class SimTransportFactory implements TransportFactory {
         if (address.kind() != TransportKind.SIM) {
             throw new LabHalException("The SIM transport cannot open " + address.canonical());
         }
-        SimulatedInstrument instrument = instrument(address);
         try {
-            return new SimConnectionAdapter(address, instrument.connect());
+            if (address.simRecording().isPresent()) {
+                synchronized (replays) {
+                    return new SimConnectionAdapter(address, replay(address).connect());
+                }
+            }
+            return new SimConnectionAdapter(address, instrument(address).connect());
         } catch (IOException e) {
             throw new ConnectionLostException(address.canonical() + " refused the connection: " + e.getMessage(), e);
         }
@@ -60,7 +100,7 @@ public final class SimTransportFactory implements TransportFactory {
             return existing;
         }
         SimSettings settings = settings(address);
-        String model = address.simModel().orElseThrow();
+        String model = address.simModel().orElseThrow(); // not REPLAY: open() takes those apart
         SimulatedInstrument created;
         try {
             created = SimulatedInstrument.create(model, settings);
@@ -79,6 +119,45 @@ public final class SimTransportFactory implements TransportFactory {
             throw new ConnectionLostException("The SIM transport stopped while opening " + address.canonical(), null);
         }
         return created;
+    }
+
+    /** The replay's instance, created or (no session open, file changed) replaced. Called holding {@link #replays}. */
+    private SimulatedInstrument replay(ResourceAddress address) throws LabHalException {
+        String key = address.domainKey();
+        String name = address.simRecording().orElseThrow();
+        Path file = recordings.resolve(name + SimulatedInstrument.RECORDING_SUFFIX);
+        String stamp = stamp(file);
+        SimulatedInstrument existing = instruments.get(key);
+        if (existing != null && (existing.openConnections() > 0 || stamp.equals(stamps.get(key)))) {
+            return existing;
+        }
+        SimulatedInstrument created;
+        try {
+            created = SimulatedInstrument.replay(file, settings(address));
+        } catch (IOException e) {
+            throw new LabHalException("Cannot open " + address.canonical() + ": " + e.getMessage(), e);
+        }
+        if (closed) {
+            created.close();
+            throw new ConnectionLostException("The SIM transport stopped while opening " + address.canonical(), null);
+        }
+        if (existing != null) {
+            instruments.remove(key, existing);
+            existing.close();
+        }
+        instruments.put(key, created);
+        stamps.put(key, stamp);
+        return created;
+    }
+
+    /** Size and modification time, to see a recording changed; empty when it cannot be read (reading then says why). */
+    private static String stamp(Path file) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            return attributes.size() + "@" + attributes.lastModifiedTime();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private static SimSettings settings(ResourceAddress address) throws LabHalException {

@@ -3,6 +3,7 @@ package org.labhal.transport.sim.internal;
 import org.labhal.api.TransportKind;
 import org.labhal.server.ServerLog;
 import org.labhal.transport.sim.SimServer;
+import org.labhal.transport.sim.SimulatedInstrument;
 import org.labhal.transport.sim.SimulatorLauncher;
 import org.osgi.annotation.bundle.Capability;
 import org.osgi.framework.BundleContext;
@@ -16,7 +17,8 @@ import org.osgi.service.log.LoggerFactory;
 /**
  * Serves the simulated instruments the framework property {@value #PROPERTY} lists as raw SCPI over TCP
  * on loopback ({@code TCPIP::127.0.0.1::<port>::SOCKET}), e.g. {@code SHARED@5025} (the executable
- * jar's default), while this bundle is active; see {@link SimulatorLauncher} for the format. Unset or
+ * jar's default) or {@code REPLAY:bench-a@5026} (the recording {@code bench-a.jsonl} in the folder
+ * {@value SimulatedInstrument#RECORDINGS_PROPERTY} names), while this bundle is active; see {@link SimulatorLauncher} for the format. Unset or
  * empty: nothing is served.
  */
 @Component(service = {}, immediate = true)
@@ -37,7 +39,8 @@ public final class SocketSimulators {
     public SocketSimulators(BundleContext context, @Reference(service = LoggerFactory.class) Logger logger) {
         launcher = SimulatorLauncher.launch(PROPERTY, context::getProperty, "raw TCP", spec -> {
             SimServer server = SimServer.builder(spec.model()).port(spec.port()).log(ServerLog.of(logger::warn, logger::info))
-                    .start();
+                    .recordings(SimulatedInstrument.recordingsFolder(context::getProperty)).start();
+            server.instrument().recording().ifPresent(recording -> logger.info("Replaying {}", recording));
             return new SimulatorLauncher.Started(server, server.resource(),
                     SimulatorLauncher.identify(server.instrument()));
         }, logger::info, logger::error).publish(context, TransportKind.SOCKET);

@@ -1,0 +1,197 @@
+package org.labhal.runtime.internal.trace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.labhal.api.IoTimeoutException;
+import org.labhal.api.Session;
+import org.labhal.api.lock.Lease;
+import org.labhal.api.trace.StepKind;
+import org.labhal.runtime.internal.instrument.InstrumentConnection;
+import org.labhal.runtime.internal.instrument.RuntimeFixture;
+import org.labhal.transport.sim.internal.SimTransportFactory;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+/** An instrument's trace, statistics and recording, through the runtime's own sessions to a simulated generator. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TraceTest {
+
+    private static Session online(RuntimeFixture runtime, String id, Object... more) throws Exception {
+        runtime.sessions.addTransport(new SimTransportFactory());
+        InstrumentConnection connection = runtime.start(id, "SIM::SMW200A::" + id.length() + "::INSTR", more);
+        assertEquals(InstrumentConnection.State.ONLINE, RuntimeFixture.settle(connection), connection.status().detail());
+        return connection.instrument().orElseThrow().session();
+    }
+
+    @Test
+    void withTheTraceOffStepsAreCountedButNotKept() throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen");
+            session.query("*IDN?");
+            InstrumentTrace trace = runtime.traces.of("gen");
+            assertFalse(trace.tracing());
+            assertTrue(trace.last(10).isEmpty());
+            StepStatistics queries = trace.statistics().stream().filter(s -> s.kind() == StepKind.QUERY).findFirst()
+                    .orElseThrow();
+            assertTrue(queries.count() >= 2, "the runtime's identification and ours: " + queries);
+        }
+    }
+
+    @Test
+    void everyStepOfManyThreadsIsTracedWithItsOwnCommandAndAnswer() throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen", "trace", "true");
+            InstrumentTrace trace = runtime.traces.of("GEN"); // ids are case-insensitive
+            assertTrue(trace.tracing(), "the configuration's trace=true");
+            trace.resetStatistics();
+            int threads = 4;
+            int each = 100;
+            ExecutorService pool = Executors.newFixedThreadPool(threads, r -> new Thread(r, "talker-" + r.hashCode()));
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        long hz = 1_000_000L * (thread * each + i + 1);
+                        try (Lease pair = session.lock().acquire(Duration.ofSeconds(30))) { // write + query as one
+                            session.write("FREQ " + hz);
+                            session.query("FREQ?");
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+            List<TracedStep> steps = trace.last(InstrumentTrace.DEFAULT_CAPACITY).stream()
+                    .filter(step -> step.thread().startsWith("talker-")).toList();
+            assertEquals(threads * each * 2, steps.size());
+            // Each thread's steps are in its own order in the trace: every query answers the write just before it.
+            Map<String, String> lastWritten = new HashMap<>();
+            int wrong = 0;
+            for (TracedStep step : steps) {
+                assertEquals("ok", step.outcome(), step.describe());
+                if (step.kind() == StepKind.WRITE) {
+                    lastWritten.put(step.thread(), step.command().substring("FREQ ".length()));
+                } else if (!step.answer().equals(lastWritten.get(step.thread()))) {
+                    wrong++;
+                }
+            }
+            assertEquals(0, wrong, "traced answers that are not their own thread's");
+            assertEquals(threads, lastWritten.size());
+            StepStatistics writes = trace.statistics().get(0);
+            assertEquals(StepKind.WRITE, writes.kind());
+            assertEquals(threads * each, writes.count());
+            assertTrue(writes.p50Nanos() <= writes.p99Nanos() && writes.p99Nanos() <= writes.maxNanos(), writes.toString());
+            assertTrue(writes.lockWaitShare() >= 0 && writes.lockWaitShare() <= 1, writes.toString());
+        }
+    }
+
+    @Test
+    void theRingKeepsOnlyTheNewestSteps() throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen", "trace", "true");
+            InstrumentTrace trace = runtime.traces.of("gen");
+            int steps = InstrumentTrace.DEFAULT_CAPACITY + 50;
+            for (int i = 0; i < steps; i++) {
+                session.write("FREQ " + (i + 1));
+            }
+            List<TracedStep> kept = trace.last(Integer.MAX_VALUE);
+            assertEquals(InstrumentTrace.DEFAULT_CAPACITY, kept.size());
+            assertEquals("FREQ " + steps, kept.get(kept.size() - 1).command());
+            assertEquals(3, trace.last(3).size());
+        }
+    }
+
+    @Test
+    void aFailedStepIsTracedWithItsOutcomeAndMessage() throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen", "trace", "true", "ioTimeout", "100");
+            IoTimeoutException failure = assertThrows(IoTimeoutException.class, () -> session.query("NOSUCH?"));
+            TracedStep step = runtime.traces.of("gen").last(1).get(0);
+            assertEquals("timeout", step.outcome());
+            assertEquals(failure.getMessage(), step.error());
+            assertEquals("NOSUCH?", step.command());
+        }
+    }
+
+    @Test
+    void aFeedWhoseReaderNeverReadsDropsAndCountsAndNeverHoldsAStep() throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen", "trace", "true");
+            TraceFeed stuck = runtime.traces.follow(10);
+            TraceFeed reader = runtime.traces.follow(1000);
+            for (int i = 0; i < 100; i++) {
+                session.write("FREQ " + (i + 1));
+            }
+            assertEquals(90, stuck.dropped());
+            List<TracedStep> read = reader.poll(Duration.ofSeconds(5));
+            assertEquals(100, read.size());
+            assertEquals(0, reader.dropped());
+            stuck.close();
+            reader.close();
+            assertTrue(reader.poll(Duration.ZERO).isEmpty());
+        }
+    }
+
+    @Test
+    void aRecordingHoldsWholeAnswersOneJsonObjectPerLine(@TempDir Path folder) throws Exception {
+        try (RuntimeFixture runtime = new RuntimeFixture()) {
+            Session session = online(runtime, "gen");
+            InstrumentTrace trace = runtime.traces.of("gen");
+            Path file = folder.resolve("bench.jsonl");
+            trace.record(file);
+            assertThrows(IllegalStateException.class, () -> trace.record(file), "one recording at a time");
+            session.write("FREQ 2500000000");
+            String answer = session.query("FREQ?");
+            String summary = trace.stopRecording();
+            assertTrue(summary.startsWith("2 steps to "), summary);
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            assertEquals(2, lines.size());
+            JsonObject query = JsonParser.parseString(lines.get(1)).getAsJsonObject();
+            assertEquals("QUERY", query.get("kind").getAsString());
+            assertEquals("FREQ?", query.get("command").getAsString());
+            assertEquals(answer, query.get("answer").getAsString());
+            assertEquals("ok", query.get("outcome").getAsString());
+            assertEquals("gen", query.get("instrument").getAsString());
+            assertTrue(trace.last(5).isEmpty(), "recording does not switch the trace on");
+        }
+    }
+
+    @Test
+    void aLongAnswerIsExcerptedInTheTraceAndWholeInARecording() {
+        String longAnswer = "x".repeat(5000);
+        org.labhal.api.trace.StepRecord record = new org.labhal.api.trace.StepRecord(java.time.Instant.now(), "s",
+                "t", StepKind.QUERY, "TRAC?", longAnswer, null, longAnswer.length(), 1, 2, null, List.of());
+        TracedStep excerpt = TracedStep.of(1, "gen", record, TracedStep.TEXT_EXCERPT, TracedStep.BINARY_EXCERPT);
+        assertEquals(TracedStep.TEXT_EXCERPT, excerpt.answer().length());
+        assertTrue(excerpt.truncated());
+        assertTrue(excerpt.toJson().contains("\"truncated\":true"));
+        TracedStep whole = TracedStep.of(1, "gen", record, TracedStep.RECORDED_ANSWER, TracedStep.RECORDED_ANSWER);
+        assertEquals(longAnswer, whole.answer());
+        assertFalse(whole.truncated());
+        assertTrue(excerpt.describe().contains("(5000 characters)"), excerpt.describe());
+    }
+}
