@@ -176,11 +176,16 @@ class WebDashboardBrowserTest {
         String screenshot = System.getProperty("labhal.screenshot", "");
         if (!screenshot.isBlank()) {
             waitFor(LIVE).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#charts svg")));
+            // a held lock, for the picture
+            run("instr:lock sim-shared 5s 30s", "held by thread");
+            waitFor(LIVE).until(ExpectedConditions.textMatches(
+                    By.cssSelector("#locks tr[data-instruments~='sim-shared'] td.holder"), Pattern.compile("instr:lock")));
             byte[] png = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
             Path target = Path.of(screenshot).isAbsolute() ? Path.of(screenshot)
                     : Path.of(System.getProperty("user.dir")).getParent().resolve(screenshot);
             Files.createDirectories(target.getParent());
             Files.write(target, png);
+            run("instr:unlock sim-shared", "lock released after");
         }
     }
 

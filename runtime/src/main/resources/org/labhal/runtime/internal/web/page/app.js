@@ -12,7 +12,7 @@ function el(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === "class") node.className = v; else node.setAttribute(k, v);
   }
-  for (const c of children) node.append(c == null ? "" : String(c));
+  for (const c of children) node.append(c instanceof Node ? c : c == null ? "" : String(c));
   return node;
 }
 
@@ -83,7 +83,7 @@ function stepRow(s) {
     : s.answerBase64 != null ? "(" + s.answerBytes + " bytes, binary)" : "";
   const bad = s.outcome && s.outcome !== "ok";
   const row = el("tr", { "data-seq": s.seq, "data-instrument": s.instrument });
-  row.append(cell((s.time || "").replace("T", " ").replace("Z", "")), cell(s.instrument, "mono"), cell(s.thread),
+  row.append(cell((s.time || "").replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("Z", "")), cell(s.instrument, "mono"), cell(s.thread),
     cell(s.kind), cell(s.command, "mono"), cell(answer + (s.truncated ? " …" : ""), "mono"),
     cell(us(s.lockWaitUs), "num"), cell(us(s.ioUs), "num"),
     cell(bad ? s.outcome + (s.error ? ": " + s.error : "") : (s.outcome || ""), bad ? "outcome-bad" : "outcome-ok"));
@@ -126,24 +126,22 @@ function chart(stats) {
     box.append(el("div", { class: "empty" }, "no steps measured (turn its trace on)"));
     return box;
   }
-  const rowH = 34, left = 92, width = 420, barW = width - left - 70;
+  const rowH = 46, left = 112, width = 460, barW = width - left - 82;
   const max = Math.max(...stats.kinds.map(k => k.maxUs), 1);
   const scale = v => Math.max(1, Math.log10(1 + v) / Math.log10(1 + max) * barW);
   const picture = svg("svg", { width, height: stats.kinds.length * rowH + 18, role: "img",
     "aria-label": "latency of " + stats.instrument });
   stats.kinds.forEach((k, n) => {
     const y = n * rowH + 4;
-    picture.append(svg("text", { x: 0, y: y + 10 }, k.kind), svg("text", { x: 0, y: y + 22 },
-      k.count + " steps, " + Math.round(k.lockWaitShare * 100) + "% lock wait"));
-    const bars = [["max", k.maxUs, "#d0d7e2"], ["p99", k.p99Us, "#f0a35e"], ["p50", k.p50Us, "#1f6feb"]];
+    picture.append(svg("text", { x: 0, y: y + 10, "font-weight": "bold" }, k.kind),
+      svg("text", { x: 0, y: y + 23 }, k.count + " steps" + (k.failures ? ", " + k.failures + " failed" : "")),
+      svg("text", { x: 0, y: y + 36 }, Math.round(k.lockWaitShare * 100) + "% lock wait"));
+    const bars = [["max", k.maxUs, "#c3ccd9"], ["p99", k.p99Us, "#f0a35e"], ["p50", k.p50Us, "#1f6feb"]];
     bars.forEach(([name, value, color], b) => {
-      picture.append(svg("rect", { x: left, y: y + b * 9, width: scale(value), height: 8, fill: color },
-        null));
-      picture.lastChild.append(svg("title", {}, name + " " + us(value)));
+      const bar = svg("rect", { x: left, y: y + b * 13, width: scale(value), height: 10, fill: color });
+      bar.append(svg("title", {}, name + " " + us(value)));
+      picture.append(bar, svg("text", { x: left + scale(value) + 4, y: y + b * 13 + 9 }, name + " " + us(value)));
     });
-    picture.append(svg("text", { x: left + scale(k.maxUs) + 4, y: y + 8 }, "max " + us(k.maxUs)),
-      svg("text", { x: left + scale(k.p99Us) + 4, y: y + 17 }, "p99 " + us(k.p99Us)),
-      svg("text", { x: left + scale(k.p50Us) + 4, y: y + 26 }, "p50 " + us(k.p50Us)));
   });
   picture.append(svg("text", { x: left, y: stats.kinds.length * rowH + 14 }, "log scale"));
   box.append(picture);
