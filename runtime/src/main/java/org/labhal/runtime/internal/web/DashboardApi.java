@@ -413,7 +413,10 @@ final class DashboardApi {
         JsonObject o = new JsonObject();
         o.addProperty("instrument", id);
         o.addProperty("tracing", trace.tracing());
-        o.addProperty("result", id + ": trace " + (trace.tracing() ? "on" : "off"));
+        // as instr:trace <id> on|off says it
+        o.addProperty("result", trace.tracing() ? id + ": trace on; the last " + trace.capacity() + " steps are kept "
+                + "(instr:trace " + id + " shows them) and logged at debug under " + Traces.LOGGER_PREFIX + id
+                : id + ": trace off; the steps kept so far stay to be read");
         return o;
     }
 

@@ -16,6 +16,8 @@ import org.labhal.runtime.internal.trace.TraceFeed;
 import org.labhal.runtime.internal.trace.TracedStep;
 import org.labhal.runtime.internal.trace.Traces;
 
+import com.google.gson.JsonPrimitive;
+
 /**
  * The server-sent events of the dashboard. While at least one client listens, one pump thread follows
  * the traces of every instrument whose trace is on and polls the lock and instrument snapshot about
@@ -150,16 +152,29 @@ final class EventHub {
     }
 
     private void run() {
-        try (TraceFeed feed = traces.follow(FEED_CAPACITY)) {
+        TraceFeed feed = null;
+        try {
+            try {
+                feed = traces.follow(FEED_CAPACITY);
+            } catch (IllegalStateException e) {
+                // too many feeds open elsewhere: the locks and instruments still go out, the steps do not
+                broadcast(event("feed", "{\"error\":" + new JsonPrimitive(String.valueOf(e.getMessage())) + "}"));
+            }
             long lastSent = System.nanoTime();
             String signature = null;
             long stepsDropped = 0;
             while (keepPumping()) {
-                List<TracedStep> steps = feed.poll(Duration.ofMillis(POLL_MS));
+                List<TracedStep> steps;
+                if (feed != null) {
+                    steps = feed.poll(Duration.ofMillis(POLL_MS));
+                } else {
+                    TimeUnit.MILLISECONDS.sleep(POLL_MS); // the snapshot's pace, with no feed to wait on
+                    steps = List.of();
+                }
                 if (!steps.isEmpty()) {
                     broadcast(event("steps", DashboardApi.steps(steps)));
                 }
-                if (feed.dropped() != stepsDropped) {
+                if (feed != null && feed.dropped() != stepsDropped) {
                     stepsDropped = feed.dropped();
                     broadcast(event("feed", "{\"stepsDropped\":" + stepsDropped + "}"));
                 }
@@ -178,6 +193,10 @@ final class EventHub {
                 pumping = false; // a later client starts it again
             }
             throw e;
+        } finally {
+            if (feed != null) {
+                feed.close();
+            }
         }
     }
 

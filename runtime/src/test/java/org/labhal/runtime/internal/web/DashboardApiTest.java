@@ -154,6 +154,7 @@ class DashboardApiTest {
     void traceSwitchesOnAndOff() {
         DashboardApi.Response on = api.handle("POST", "/instruments/box/trace", null, "{\"on\":true}");
         assertEquals(200, on.status(), on.json());
+        assertTrue(object(on).get("result").getAsString().startsWith("box: trace on; the last "), on.json());
         assertTrue(object(api.handle("GET", "/instruments/box", null, null)).get("trace").getAsBoolean());
         assertEquals(400, api.handle("POST", "/instruments/box/trace", null, "{\"on\":\"yes\"}").status());
         api.handle("POST", "/instruments/box/trace", null, "{\"on\":false}");
