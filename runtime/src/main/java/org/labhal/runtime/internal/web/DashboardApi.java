@@ -376,7 +376,7 @@ final class DashboardApi {
                 throw new IllegalArgumentException("lease must be longer than 0");
             }
             Instrument instrument = online(id);
-            String thread = holders.hold(instrument.id(), instrument.session().lock(), wait, hold,
+            String thread = holders.hold(instrument.id(), instrument.session().lock(), wait, hold, "the web dashboard",
                     "held from the web dashboard (instr:unlock " + instrument.id() + " releases it)");
             JsonObject o = new JsonObject();
             o.addProperty("instrument", instrument.id());

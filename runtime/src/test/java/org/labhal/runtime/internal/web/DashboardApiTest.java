@@ -119,13 +119,14 @@ class DashboardApiTest {
         assertTrue(holder.contains("web dashboard"), holder);
 
         // the shell cannot take it a second time, and the page refuses with 409 once the shell holds it
-        assertThrows(IllegalStateException.class,
+        IllegalStateException taken = assertThrows(IllegalStateException.class,
                 () -> holders.hold("box", directory.online("box", Duration.ofSeconds(1)).session().lock(),
                         Duration.ofMillis(100), Duration.ofSeconds(5)));
+        assertTrue(taken.getMessage().startsWith("the web dashboard already holds the lock of box"), taken.getMessage());
         holders.release("box"); // instr:unlock box
         DashboardApi.Response again = api.handle("POST", "/instruments/box/unlock", null, "{}");
         assertEquals(409, again.status());
-        assertTrue(error(again).startsWith("the shell holds no lock of box"), error(again));
+        assertTrue(error(again).startsWith("the shell and the web dashboard hold no lock of box"), error(again));
 
         holders.hold("box", directory.online("box", Duration.ofSeconds(1)).session().lock(), Duration.ofSeconds(1),
                 Duration.ofSeconds(30)); // instr:lock box
