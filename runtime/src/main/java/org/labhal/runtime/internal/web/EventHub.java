@@ -32,13 +32,14 @@ final class EventHub {
     private static final long REFRESH_NANOS = Duration.ofSeconds(1).toNanos();
     /** Steps the feed keeps for the pump between polls. */
     private static final int FEED_CAPACITY = 4096;
-    /** An event that ends a client's stream. */
-    private static final String END = new String("end");
+    /** Wakes a client's writer when its stream ends. */
+    private static final String WAKE = ": end\n\n";
 
     /** One listening client: its queue and what it lost. */
     static final class Client {
         private final BlockingQueue<String> queue;
         private final AtomicLong dropped = new AtomicLong();
+        private volatile boolean ended;
 
         Client(int capacity) {
             queue = new ArrayBlockingQueue<>(capacity);
@@ -57,11 +58,11 @@ final class EventHub {
          * @throws InterruptedException when interrupted
          */
         Optional<String> next(Duration wait) throws InterruptedException {
-            String event = queue.poll(wait.toNanos(), TimeUnit.NANOSECONDS);
-            if (event == END) {
+            if (ended) {
                 return null;
             }
-            return Optional.ofNullable(event);
+            String event = queue.poll(wait.toNanos(), TimeUnit.NANOSECONDS);
+            return ended ? null : Optional.ofNullable(event);
         }
 
         /** @return events this client lost because its queue was full */
@@ -70,8 +71,9 @@ final class EventHub {
         }
 
         void end() {
+            ended = true;
             queue.clear();
-            queue.offer(END);
+            queue.offer(WAKE); // if the pump filled it meanwhile, the writer wakes on that instead
         }
     }
 
