@@ -624,11 +624,6 @@ public final class InstrumentCommands {
     }
 
     private IllegalArgumentException unknown(String id) {
-        return unknown(directory, id);
-    }
-
-    /** @return the error for an id no instrument has, listing the ids there are */
-    static IllegalArgumentException unknown(InstrumentDirectory directory, String id) {
         return directory.unknown(id);
     }
 
