@@ -96,7 +96,8 @@ public final class TraceCostComparison {
             Session session = clients.get(i);
             runs.add(new InterleavedComparison.Client(names[i], () -> session.query("*IDN?")));
         }
-        InterleavedComparison.compare(title, 60, 1, runs);
+        InterleavedComparison.compare(title, 60, 1, runs, List.of(new InterleavedComparison.Ratio(1, 0),
+                new InterleavedComparison.Ratio(2, 0), new InterleavedComparison.Ratio(3, 0)));
     }
 
     private static Session open(DefaultSessionFactory sessions, String resource, StepObserver observer,

@@ -5,8 +5,8 @@ package org.labhal.api.trace;
  * after the step has given back its locks, on the thread that made the step.
  * <p>
  * An observer runs inside the caller's step: it must be quick and must never block (hand records to a
- * bounded queue, drop and count when it is full). What it throws is caught and does not change the step's
- * outcome.
+ * bounded queue, drop and count when it is full). What it throws, errors included, is caught and does not
+ * change the step's outcome.
  */
 @FunctionalInterface
 public interface StepObserver {

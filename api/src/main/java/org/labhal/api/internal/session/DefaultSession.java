@@ -399,35 +399,38 @@ final class DefaultSession implements Session {
         }
         Instant start = Instant.now();
         long begin = System.nanoTime();
-        Step step;
-        try {
-            step = enter(activity);
-        } catch (LabHalException | RuntimeException | Error e) {
-            report(watcher, new StepRecord(start, name, Thread.currentThread().getName(), kind, command, null, null,
-                    -1, System.nanoTime() - begin, 0, e, List.of()));
-            throw e;
-        }
-        long locked = System.nanoTime();
+        long locked = 0;
+        Step held = null; // the step once its locks are held
         Throwable failure = null;
         try {
-            return body.run(step);
+            try (Step step = enter(activity)) {
+                held = step;
+                locked = System.nanoTime();
+                return body.run(step);
+            }
         } catch (LabHalException | RuntimeException | Error e) {
             failure = e;
             throw e;
         } finally {
-            step.close();
             long end = System.nanoTime();
-            report(watcher, new StepRecord(start, name, Thread.currentThread().getName(), kind, command,
-                    step.answerText, step.answerData, step.answerLength, locked - begin, end - locked, failure,
-                    step.errors));
+            StepRecord record = held == null
+                    ? new StepRecord(start, name, Thread.currentThread().getName(), kind, command, null, null, -1,
+                            end - begin, 0, failure, List.of())
+                    : new StepRecord(start, name, Thread.currentThread().getName(), kind, command, held.answerText,
+                            held.answerData, held.answerLength, locked - begin, end - locked, failure, held.errors);
+            report(watcher, record);
         }
     }
 
-    /** An observer's failure is its own: it never changes the step's outcome. */
+    /**
+     * An observer's failure is its own: it never changes the step's outcome, not even an {@link Error} (an observer
+     * out of memory, or one whose bundle was refreshed away), which would otherwise replace what the step returns
+     * or throws.
+     */
     private static void report(StepObserver watcher, StepRecord record) {
         try {
             watcher.stepDone(record);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             // ignored by contract (StepObserver): the step has happened whatever the observer thinks of it
         }
     }

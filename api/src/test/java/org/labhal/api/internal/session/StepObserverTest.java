@@ -142,6 +142,50 @@ class StepObserverTest {
     }
 
     @Test
+    void anErrorThrownByTheObserverChangesNeitherASuccessNorAFailure() throws Exception {
+        ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM).then("1\n");
+        StepObserver broken = step -> {
+            throw new OutOfMemoryError("observer out of memory");
+        };
+        try (Session session = open(connection, broken)) {
+            assertEquals("1", session.query("*OPC?"));
+            session.setIoTimeout(Duration.ofMillis(50));
+            assertThrows(org.labhal.api.IoTimeoutException.class, () -> session.query("NOANSWER?"),
+                    "the step's own failure, not the observer's");
+        }
+    }
+
+    @Test
+    void aBlockStreamedToASinkKeepsItsHeadAndAClearIsReported() throws Exception {
+        byte[] data = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
+        ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM)
+                .then("#216" + new String(data, StandardCharsets.ISO_8859_1) + "\n");
+        StepObserver observer = new StepObserver() {
+            @Override
+            public void stepDone(StepRecord step) {
+                seen.add(step);
+            }
+
+            @Override
+            public int blockAnswerHead() {
+                return 4;
+            }
+        };
+        try (Session session = open(connection, observer)) {
+            java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+            assertEquals(16, session.queryBlock("CURV?", sink, org.labhal.api.BlockProgress.NONE));
+            assertArrayEquals(data, sink.toByteArray());
+            session.clear();
+            assertEquals(StepKind.QUERY_BLOCK, seen.get(0).kind());
+            assertArrayEquals("0123".getBytes(StandardCharsets.ISO_8859_1), seen.get(0).answerData());
+            assertEquals(16, seen.get(0).answerLength());
+            assertEquals(StepKind.CLEAR, seen.get(1).kind());
+            assertNull(seen.get(1).command());
+            assertNull(seen.get(1).failure());
+        }
+    }
+
+    @Test
     void aSharedHandleReportsToTheSameObserver() throws Exception {
         ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM).then("1\n");
         try (Session session = open(connection, seen::add); Session twin = session.share()) {

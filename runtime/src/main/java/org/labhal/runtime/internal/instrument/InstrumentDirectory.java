@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
+import org.labhal.api.instrument.Instrument;
 import org.labhal.api.transport.TransportFactory;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -68,6 +69,44 @@ public final class InstrumentDirectory {
      */
     public synchronized Optional<InstrumentConnection> find(String id) {
         return Optional.ofNullable(byId.get(id));
+    }
+
+    /**
+     * The instrument's service view, for a command or request that uses it now; while it is connecting (at
+     * start-up, or reconnecting because a model installed meanwhile needs another session) waits up to
+     * {@code settle} for that to end, so that a command typed then is carried out rather than refused.
+     *
+     * @param id an instrument id, case-insensitive
+     * @param settle the longest wait for a connecting instrument
+     * @return its service view
+     * @throws IllegalArgumentException ({@link #unknown}) when no instrument has that id
+     * @throws IllegalStateException naming the state and why when it is not online
+     */
+    public Instrument online(String id, Duration settle) {
+        InstrumentConnection connection = find(id).orElseThrow(() -> unknown(id));
+        if (connection.instrument().isEmpty()) {
+            try {
+                connection.awaitSettled(settle);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // refused below, as without the wait
+            }
+        }
+        return connection.instrument().orElseThrow(() -> {
+            InstrumentStatus status = connection.status();
+            return new IllegalStateException(status.id() + " is " + status.state()
+                    + (status.detail().isEmpty() ? "" : ": " + status.detail()));
+        });
+    }
+
+    /**
+     * @param id an id that names no instrument
+     * @return the exception the shell and the web API report for it, listing the configured ids
+     */
+    public IllegalArgumentException unknown(String id) {
+        List<String> ids = new ArrayList<>();
+        all().forEach(c -> ids.add(c.settings().id()));
+        return new IllegalArgumentException("no instrument '" + id + "'; configured: "
+                + (ids.isEmpty() ? "none" : String.join(", ", ids)));
     }
 
     /** @return every running connection, by id */

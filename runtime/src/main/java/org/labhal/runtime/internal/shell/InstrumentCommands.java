@@ -74,7 +74,7 @@ public final class InstrumentCommands {
     private final ConfigurationAdmin configurations;
     private final InstrumentWorkers instrumentThreads;
     private final BundleContext context;
-    private final LockHolders holders = new LockHolders();
+    private final LockHolders holders;
     private final ExecutorService workers = Executors.newCachedThreadPool(new NamedThreadFactory("labhal-shell-stress"));
 
     /**
@@ -84,26 +84,27 @@ public final class InstrumentCommands {
      * @param locks reports on every lock
      * @param configurations where instrument configurations are made and deleted
      * @param instrumentThreads the instruments' connection threads, reported by {@code list}
+     * @param holders the locks held from the shell and the web dashboard
      * @param context finds the transport services
      */
     @Activate
     public InstrumentCommands(@Reference InstrumentDirectory directory, @Reference ModelCatalog catalog,
             @Reference SessionFactory sessions, @Reference LockService locks,
             @Reference ConfigurationAdmin configurations, @Reference InstrumentWorkers instrumentThreads,
-            BundleContext context) {
+            @Reference LockHolders holders, BundleContext context) {
         this.directory = directory;
         this.catalog = catalog;
         this.sessions = sessions;
         this.locks = locks;
         this.configurations = configurations;
         this.instrumentThreads = instrumentThreads;
+        this.holders = holders;
         this.context = context;
     }
 
-    /** Releases locks held from the shell and stops running stress threads. */
+    /** Stops running stress threads (the locks held from the shell stay with {@link LockHolders}). */
     @Deactivate
     public void deactivate() {
-        holders.close();
         workers.shutdownNow();
     }
 
@@ -618,37 +619,12 @@ public final class InstrumentCommands {
 
     // ---- helpers -------------------------------------------------------------------------------------
 
-    /**
-     * The instrument's service view; while it is connecting (at start-up, or reconnecting because a model
-     * installed meanwhile needs another session) waits up to {@link #SETTLE} for that to end, so that a
-     * command typed then is carried out rather than refused.
-     */
     private Instrument instrument(String id) {
-        InstrumentConnection connection = directory.find(id).orElseThrow(() -> unknown(id));
-        if (connection.instrument().isEmpty()) {
-            try {
-                connection.awaitSettled(SETTLE);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // refused below, as without the wait
-            }
-        }
-        return connection.instrument().orElseThrow(() -> {
-            InstrumentStatus status = connection.status();
-            return new IllegalStateException(status.id() + " is " + status.state()
-                    + (status.detail().isEmpty() ? "" : ": " + status.detail()));
-        });
+        return directory.online(id, SETTLE);
     }
 
     private IllegalArgumentException unknown(String id) {
-        return unknown(directory, id);
-    }
-
-    /** @return the error for an id no instrument has, listing the ids there are */
-    static IllegalArgumentException unknown(InstrumentDirectory directory, String id) {
-        List<String> ids = new ArrayList<>();
-        directory.all().forEach(c -> ids.add(c.settings().id()));
-        return new IllegalArgumentException("no instrument '" + id + "'; configured: "
-                + (ids.isEmpty() ? "none" : String.join(", ", ids)));
+        return directory.unknown(id);
     }
 
     private static String join(String[] words, String what) {

@@ -19,27 +19,35 @@ import org.labhal.api.lock.Lease;
 import org.labhal.api.lock.Priority;
 import org.labhal.api.lock.SessionLock;
 import org.labhal.runtime.internal.NamedThreadFactory;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 
 /**
- * Instrument locks held from the shell ({@code instr:lock}/{@code instr:unlock}). A lease belongs to
- * the thread that took it, and a shell command returns at once, so each hold gets a holder thread
- * that takes the lock, keeps it until {@link #release} or until its lease expires, and gives it back.
- * Thread-safe.
+ * Instrument locks held from the shell ({@code instr:lock}/{@code instr:unlock}) and from the web
+ * dashboard, one registry for both: a lock taken on the page is shown by and released from the shell,
+ * and the other way round. A lease belongs to the thread that took it, and a command returns at once,
+ * so each hold gets a holder thread that takes the lock, keeps it until {@link #release} or until its
+ * lease expires, and gives it back. Thread-safe.
  */
-final class LockHolders implements AutoCloseable {
+// Immediate: the holds must outlive the commands and requests that make them.
+@Component(service = LockHolders.class, immediate = true)
+public final class LockHolders implements AutoCloseable {
 
-    /** One lock held from the shell. */
+    /** One lock held from the shell or the page. */
     private static final class Hold {
         final SessionLock lock;
         final Duration lease;
+        /** Who took it, for messages: the shell or the web dashboard. */
+        final String by;
         final CountDownLatch release = new CountDownLatch(1);
         final CompletableFuture<String> acquired = new CompletableFuture<>();
         volatile Instant since = Instant.now();
         volatile Future<?> thread;
 
-        Hold(SessionLock lock, Duration lease) {
+        Hold(SessionLock lock, Duration lease, String by) {
             this.lock = lock;
             this.lease = lease;
+            this.by = by;
         }
     }
 
@@ -56,17 +64,36 @@ final class LockHolders implements AutoCloseable {
      * @return the holder thread's name
      * @throws LabHalException when the lock was not free within the timeout (naming its holder), or
      *         for a deadlock or an interrupt
-     * @throws IllegalStateException when the shell already holds this instrument's lock
+     * @throws IllegalStateException when the shell (or the page) already holds this instrument's lock
      */
-    String hold(String id, SessionLock lock, Duration timeout, Duration lease) throws LabHalException {
-        Hold hold = new Hold(lock, lease);
+    public String hold(String id, SessionLock lock, Duration timeout, Duration lease) throws LabHalException {
+        return hold(id, lock, timeout, lease, "the shell", "held from the shell (instr:lock " + id + ")");
+    }
+
+    /**
+     * As {@link #hold(String, SessionLock, Duration, Duration)}, for another taker than the shell.
+     *
+     * @param id the instrument id, the key for {@link #release}
+     * @param lock the instrument's lock
+     * @param timeout how long to wait for it
+     * @param lease how long to keep it at most
+     * @param by who takes it, for messages: {@code the shell}, {@code the web dashboard}
+     * @param activity what the holder is doing, shown by {@code instr:locks} and the dashboard
+     * @return the holder thread's name
+     * @throws LabHalException when the lock was not free within the timeout (naming its holder), or
+     *         for a deadlock or an interrupt
+     * @throws IllegalStateException when the lock of this instrument is held already (from the shell or the page)
+     */
+    public String hold(String id, SessionLock lock, Duration timeout, Duration lease, String by, String activity)
+            throws LabHalException {
+        Hold hold = new Hold(lock, lease, by);
         Hold existing = holds.putIfAbsent(id, hold);
         if (existing != null) {
-            throw new IllegalStateException("the shell already holds the lock of " + id + " (for "
+            throw new IllegalStateException(existing.by + " already holds the lock of " + id + " (for "
                     + ShellDurations.format(Duration.between(existing.since, Instant.now())) + " of its "
                     + ShellDurations.format(existing.lease) + " lease); instr:unlock " + id + " releases it");
         }
-        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease));
+        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease, activity));
         try {
             return hold.acquired.get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -84,10 +111,10 @@ final class LockHolders implements AutoCloseable {
         }
     }
 
-    private void keep(String id, Hold hold, Duration timeout, Duration lease) {
+    private void keep(String id, Hold hold, Duration timeout, Duration lease, String activity) {
         Lease held;
         try {
-            held = hold.lock.acquire(timeout, Priority.NORMAL, "held from the shell (instr:lock " + id + ")");
+            held = hold.lock.acquire(timeout, Priority.NORMAL, activity);
         } catch (InterruptedException e) {
             holds.remove(id, hold);
             hold.acquired.completeExceptionally(new StepInterruptedException("Interrupted waiting for the lock of "
@@ -115,12 +142,13 @@ final class LockHolders implements AutoCloseable {
      *
      * @param id the instrument id
      * @return how long it was held
-     * @throws IllegalStateException when the shell holds no lock of that instrument
+     * @throws IllegalStateException when neither the shell nor the page holds a lock of that instrument
      */
-    Duration release(String id) {
+    public Duration release(String id) {
         Hold hold = holds.get(id);
         if (hold == null) {
-            throw new IllegalStateException("the shell holds no lock of " + id + " (never taken, released, or its "
+            throw new IllegalStateException("the shell and the web dashboard hold no lock of " + id
+                    + " (never taken, released, or its "
                     + "lease expired)");
         }
         hold.release.countDown();
@@ -134,12 +162,13 @@ final class LockHolders implements AutoCloseable {
         return Duration.between(hold.since, Instant.now());
     }
 
-    /** @return whether the shell holds that instrument's lock */
-    boolean holds(String id) {
+    /** @return whether the shell or the page holds that instrument's lock */
+    public boolean holds(String id) {
         return holds.containsKey(id);
     }
 
     /** Releases every lock and stops the holder threads. */
+    @Deactivate
     @Override
     public void close() {
         holds.values().forEach(h -> h.release.countDown());

@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as typed at the shell ({@code 500ms}, {@code 5s}, {@code 2m}, a plain number is seconds) and as shown. */
-final class ShellDurations {
+public final class ShellDurations {
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|min)?");
 
     private ShellDurations() {
@@ -18,7 +18,7 @@ final class ShellDurations {
      * @return the duration
      * @throws IllegalArgumentException naming the argument when the text is not a duration
      */
-    static Duration parse(String text, String what) {
+    public static Duration parse(String text, String what) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) {
             throw new IllegalArgumentException(what + " '" + text + "' is not a duration: write e.g. 500ms, 5s or 2m "
@@ -38,7 +38,7 @@ final class ShellDurations {
      * @param duration a duration
      * @return e.g. {@code 850 us}, {@code 12.3 ms}, {@code 4.21 s}, {@code 3 min 5 s}
      */
-    static String format(Duration duration) {
+    public static String format(Duration duration) {
         long nanos = duration.toNanos();
         if (nanos < 1_000_000) {
             return nanos / 1000 + " us";

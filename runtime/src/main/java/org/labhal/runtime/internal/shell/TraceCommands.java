@@ -1,18 +1,16 @@
 package org.labhal.runtime.internal.shell;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.annotations.GogoCommand;
-import org.labhal.runtime.internal.instrument.InstrumentConnection;
 import org.labhal.runtime.internal.instrument.InstrumentDirectory;
 import org.labhal.runtime.internal.logging.LogSetup;
 import org.labhal.runtime.internal.logging.LogbackSettings;
@@ -38,6 +36,8 @@ public final class TraceCommands {
     private static final int SHOWN = 20;
     /** How long {@code instr:log} waits for the log backend to take a level on (it reconfigures in the background). */
     private static final Duration LEVEL_APPLIED = Duration.ofSeconds(10);
+    /** Names a replay can be addressed by ({@code SIM::REPLAY::<name>::INSTR}, as ResourceAddress checks them). */
+    private static final Pattern RECORDING_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}");
 
     private final InstrumentDirectory directory;
     private final Traces traces;
@@ -90,6 +90,8 @@ public final class TraceCommands {
                 trace.trace(false);
                 return trace.instrumentId() + ": trace off; the steps kept so far stay to be read";
             }
+            case "export" -> throw new IllegalArgumentException("give the file to write: instr:trace "
+                    + trace.instrumentId() + " export <file>");
             default -> {
                 return show(trace, count(what));
             }
@@ -110,15 +112,8 @@ public final class TraceCommands {
             throw new IllegalArgumentException("expected instr:trace <id> export <file>, got '" + export + "'");
         }
         InstrumentTrace trace = traceOf(id);
-        List<TracedStep> steps = trace.last(trace.capacity());
-        Path target = Path.of(file);
-        try (BufferedWriter out = Files.newBufferedWriter(target, StandardCharsets.UTF_8)) {
-            for (TracedStep step : steps) {
-                out.write(step.toJson());
-                out.write('\n');
-            }
-        }
-        return trace.instrumentId() + ": " + steps.size() + " steps written to " + target.toAbsolutePath();
+        Path target = Path.of(file).toAbsolutePath();
+        return trace.instrumentId() + ": " + trace.export(target) + " steps written to " + target;
     }
 
     private static String show(InstrumentTrace trace, int n) {
@@ -210,19 +205,28 @@ public final class TraceCommands {
         Path file = recordingFile(target);
         trace.record(file);
         String name = file.getFileName().toString().replaceFirst("\\.jsonl$", "");
-        return trace.instrumentId() + ": recording to " + file.toAbsolutePath() + "; instr:record "
-                + trace.instrumentId() + " stop ends it"
-                + (file.toAbsolutePath().getParent().equals(recordings.toAbsolutePath())
-                        ? "; then SIM::REPLAY::" + name + "::INSTR answers from it" : "");
+        boolean replayable = file.getParent().equals(recordings.toAbsolutePath().normalize());
+        return trace.instrumentId() + ": recording to " + file + "; instr:record " + trace.instrumentId()
+                + " stop ends it" + (replayable ? "; then SIM::REPLAY::" + name + "::INSTR answers from it" : "");
     }
 
-    /** A bare name goes to the recordings folder as {@code <name>.jsonl}; anything with a path stays as given. */
+    /**
+     * A bare name ({@code bench-a} or {@code bench-a.jsonl}) goes to the recordings folder as {@code <name>.jsonl},
+     * where {@code SIM::REPLAY::<name>::INSTR} finds it; anything with a folder stays as given.
+     *
+     * @throws IllegalArgumentException for a bare name a replay could not be named by
+     */
     Path recordingFile(String target) {
         Path given = Path.of(target);
-        if (given.getParent() != null || target.endsWith(".jsonl")) {
-            return given;
+        if (given.getParent() != null) {
+            return given.toAbsolutePath().normalize();
         }
-        return recordings.resolve(target + ".jsonl");
+        String name = target.endsWith(".jsonl") ? target.substring(0, target.length() - ".jsonl".length()) : target;
+        if (!RECORDING_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("'" + target + "' cannot name a recording: use 1-128 letters, digits, "
+                    + "'_', '-' or '.', not starting with '.' (as in SIM::REPLAY::<name>::INSTR), or give a path");
+        }
+        return recordings.toAbsolutePath().normalize().resolve(name + ".jsonl");
     }
 
     // ---- log levels --------------------------------------------------------------------------------------
@@ -251,10 +255,12 @@ public final class TraceCommands {
                         + trace.instrumentId() + " on");
     }
 
-    /** @return the trace of a configured instrument */
+    /**
+     * @return the trace of a configured instrument, or of one whose configuration is gone (its kept steps and
+     *         a recording still running stay reachable)
+     */
     private InstrumentTrace traceOf(String id) {
-        InstrumentConnection connection = directory.find(id)
-                .orElseThrow(() -> InstrumentCommands.unknown(directory, id));
-        return traces.of(connection.settings().id());
+        return directory.find(id).map(connection -> traces.of(connection.settings().id()))
+                .or(() -> traces.find(id)).orElseThrow(() -> directory.unknown(id));
     }
 }

@@ -1,5 +1,6 @@
 package org.labhal.runtime.internal.trace;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +28,8 @@ public final class InstrumentTrace implements StepObserver {
     private final Traces owner;
     private final Logger log;
     private final int capacity;
-    private final AtomicLong sequence = new AtomicLong();
+    /** Numbers the traced steps: the ring's slot of step n is n % capacity. */
+    private final AtomicLong traced = new AtomicLong();
     private final AtomicReferenceArray<KindStatistics> statistics =
             new AtomicReferenceArray<>(StepKind.values().length);
     /** Made when the trace is first switched on: an instrument never traced costs no ring. */
@@ -78,14 +80,13 @@ public final class InstrumentTrace implements StepObserver {
         if (!traced && recording == null) {
             return;
         }
-        long seq = sequence.incrementAndGet();
         if (recording != null) {
-            recording.offer(TracedStep.of(seq, id, step, TracedStep.RECORDED_ANSWER, TracedStep.RECORDED_ANSWER));
+            recording.offer(id, step);
         }
         if (traced) {
-            TracedStep kept = TracedStep.of(seq, id, step, TracedStep.TEXT_EXCERPT, TracedStep.BINARY_EXCERPT);
-            AtomicReferenceArray<TracedStep> steps = ring;
-            steps.set((int) (seq % capacity), kept);
+            TracedStep kept = TracedStep.of(this.traced.incrementAndGet(), id, step, TracedStep.TEXT_EXCERPT,
+                    TracedStep.BINARY_EXCERPT);
+            keep(kept);
             owner.publish(kept);
             if (log != null && log.isDebugEnabled()) {
                 log.debug(kept.toJson());
@@ -93,13 +94,24 @@ public final class InstrumentTrace implements StepObserver {
         }
     }
 
+    /**
+     * Puts a step in its slot, unless a thread that took its number later (a whole ring's worth of steps later,
+     * having been held up meanwhile) has already put a newer one there.
+     */
+    private void keep(TracedStep step) {
+        AtomicReferenceArray<TracedStep> steps = ring;
+        int slot = (int) (step.seq() % capacity);
+        TracedStep there;
+        do {
+            there = steps.get(slot);
+            if (there != null && there.seq() > step.seq()) {
+                return;
+            }
+        } while (!steps.compareAndSet(slot, there, step));
+    }
+
     private KindStatistics statisticsOf(StepKind kind) {
-        KindStatistics kept = statistics.get(kind.ordinal());
-        if (kept == null) {
-            statistics.compareAndSet(kind.ordinal(), null, new KindStatistics(kind));
-            kept = statistics.get(kind.ordinal());
-        }
-        return kept;
+        return statistics.updateAndGet(kind.ordinal(), kept -> kept != null ? kept : new KindStatistics(kind));
     }
 
     /**
@@ -112,14 +124,32 @@ public final class InstrumentTrace implements StepObserver {
         if (steps == null || n <= 0) {
             return last;
         }
-        long newest = sequence.get();
+        long newest = traced.get();
         for (long seq = Math.max(1, newest - Math.min(n, capacity) + 1); seq <= newest; seq++) {
             TracedStep step = steps.get((int) (seq % capacity));
-            if (step != null && step.seq() == seq) { // else overwritten meanwhile, or a recorded-only step
+            if (step != null && step.seq() == seq) { // else overwritten meanwhile, or not written yet
                 last.add(step);
             }
         }
         return last;
+    }
+
+    /**
+     * Writes the steps kept now as JSON lines.
+     *
+     * @param file the file, replaced if it exists (its folder made if missing)
+     * @return how many steps were written
+     * @throws IOException when it cannot be written
+     */
+    public int export(Path file) throws IOException {
+        List<TracedStep> steps = last(capacity);
+        try (BufferedWriter out = StepRecorder.jsonLines(file)) {
+            for (TracedStep step : steps) {
+                out.write(step.toJson());
+                out.write('\n');
+            }
+        }
+        return steps.size();
     }
 
     /** @return the statistics of every kind of step seen, in {@link StepKind} order */
@@ -154,7 +184,7 @@ public final class InstrumentTrace implements StepObserver {
             throw new IllegalStateException(id + " is already recording to " + recorder.file()
                     + "; stop that first (instr:record " + id + " stop)");
         }
-        recorder = new StepRecorder(file, "labhal-record-" + id);
+        recorder = new StepRecorder(file, "labhal-record-" + id, owner.recordingBudget());
     }
 
     /** @return the file being recorded to, or null */
@@ -171,6 +201,16 @@ public final class InstrumentTrace implements StepObserver {
      * @throws InterruptedException when interrupted while the file is written
      */
     public String stopRecording() throws InterruptedException {
+        return stopRecording(10_000);
+    }
+
+    /**
+     * @param waitMillis the longest wait for what is queued to be written
+     * @return what was recorded
+     * @throws IllegalStateException when none is running
+     * @throws InterruptedException when interrupted while the file is written
+     */
+    String stopRecording(long waitMillis) throws InterruptedException {
         StepRecorder running;
         synchronized (this) {
             running = recorder;
@@ -179,6 +219,6 @@ public final class InstrumentTrace implements StepObserver {
             }
             recorder = null;
         }
-        return running.stop(10_000);
+        return running.stop(waitMillis);
     }
 }

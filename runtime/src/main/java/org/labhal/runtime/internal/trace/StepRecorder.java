@@ -2,30 +2,36 @@ package org.labhal.runtime.internal.trace;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.nio.charset.CharsetEncoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.labhal.api.trace.StepRecord;
+import org.labhal.runtime.internal.NamedThreadFactory;
+
 /**
  * Writes an instrument's steps to a JSON-lines file as they happen, on a thread of its own: a step hands its
- * line over and goes on. What waits to be written is bounded in bytes; past that, steps are dropped and
- * counted, and {@link #stop} says how many.
+ * line over and goes on. What waits to be written is bounded in characters, for all recordings together
+ * ({@link Traces#recordingBudget}); past that, steps are dropped and counted, and {@link #stop} says how many
+ * and why.
  */
 final class StepRecorder {
-    /** The most bytes of lines waiting to be written. */
-    static final long MAX_QUEUED_BYTES = 64L << 20;
     /** Queued by {@link #stop}: the end of the lines (a step's line is never empty). */
     private static final String END = "";
 
     private final Path file;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    private final AtomicLong queuedBytes = new AtomicLong();
+    private final AtomicLong budget;
+    private final AtomicLong numbers = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
-    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong droppedFull = new AtomicLong();
+    private final AtomicLong droppedOther = new AtomicLong();
     private final Thread writer;
     private final BufferedWriter out;
     private volatile IOException failure;
@@ -34,18 +40,14 @@ final class StepRecorder {
     /**
      * @param file the file to write, replaced if it exists
      * @param threadName the writer thread's name
+     * @param budget the characters all recordings' queues may still take; shared, taken and given back here
      * @throws IOException when the file cannot be created
      */
-    StepRecorder(Path file, String threadName) throws IOException {
+    StepRecorder(Path file, String threadName, AtomicLong budget) throws IOException {
         this.file = file;
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        this.writer = new Thread(this::drain, threadName);
-        writer.setDaemon(true);
+        this.budget = budget;
+        this.out = jsonLines(file);
+        this.writer = new NamedThreadFactory(threadName).newThread(this::drain);
         writer.start();
     }
 
@@ -53,16 +55,31 @@ final class StepRecorder {
         return file;
     }
 
-    /** Queues one step's line; never waits. */
-    void offer(TracedStep step) {
+    /**
+     * Opens a JSON-lines file for writing, replacing it, its folder made if missing. A command or answer may hold
+     * what is not text (half a surrogate pair): such a character is written as '?' rather than failing the file.
+     */
+    static BufferedWriter jsonLines(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        return new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(file), utf8));
+    }
+
+    /** Queues one step's line, whole answer included; never waits. */
+    void offer(String instrument, StepRecord step) {
         if (stopped || failure != null) {
-            dropped.incrementAndGet();
+            droppedOther.incrementAndGet();
             return;
         }
-        String line = step.toJson();
-        if (queuedBytes.addAndGet(line.length()) > MAX_QUEUED_BYTES) {
-            queuedBytes.addAndGet(-line.length());
-            dropped.incrementAndGet();
+        String line = TracedStep.of(numbers.incrementAndGet(), instrument, step, TracedStep.RECORDED_ANSWER,
+                TracedStep.RECORDED_ANSWER).toJson();
+        if (budget.addAndGet(-line.length()) < 0) {
+            budget.addAndGet(line.length());
+            droppedFull.incrementAndGet();
             return;
         }
         lines.add(line);
@@ -79,7 +96,7 @@ final class StepRecorder {
                 if (line.isEmpty()) { // END, queued by stop()
                     return;
                 }
-                queuedBytes.addAndGet(-line.length());
+                budget.addAndGet(line.length());
                 output.write(line);
                 output.write('\n');
                 written.incrementAndGet();
@@ -88,6 +105,19 @@ final class StepRecorder {
             failure = e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            discardQueued();
+        }
+    }
+
+    /** Counts what will never be written as dropped and gives its bytes back to the budget. */
+    private void discardQueued() {
+        String line;
+        while ((line = lines.poll()) != null) {
+            if (!line.isEmpty()) {
+                budget.addAndGet(line.length());
+                droppedOther.incrementAndGet();
+            }
         }
     }
 
@@ -106,9 +136,21 @@ final class StepRecorder {
             writer.interrupt();
             writer.join(waitMillis);
         }
-        String summary = written.get() + " steps to " + file + (dropped.get() == 0 ? ""
-                : "; " + dropped.get() + " steps dropped because the file could not keep up");
+        discardQueued(); // lines a step queued after END
+        StringBuilder summary = new StringBuilder().append(written.get()).append(" steps to ").append(file);
+        if (droppedFull.get() > 0) {
+            summary.append("; ").append(droppedFull.get())
+                    .append(" steps dropped because the file could not keep up (recordings may queue ")
+                    .append(Traces.RECORDING_BUDGET >> 20).append(" MiB in all)");
+        }
         IOException failed = failure;
-        return failed == null ? summary : summary + "; writing failed: " + failed.getMessage();
+        if (failed != null) {
+            summary.append("; writing failed: ").append(failed);
+        }
+        if (droppedOther.get() > 0) {
+            summary.append("; ").append(droppedOther.get()).append(" steps not written because ")
+                    .append(failed != null ? "writing had failed" : "the recording was stopping");
+        }
+        return summary.toString();
     }
 }

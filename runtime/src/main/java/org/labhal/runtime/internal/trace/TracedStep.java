@@ -53,6 +53,10 @@ public record TracedStep(long seq, Instant time, String instrument, String sessi
     public static final int BINARY_EXCERPT = 48;
     /** Characters or bytes of an answer a recording keeps: enough for the answers replay is for. */
     public static final int RECORDED_ANSWER = 1 << 20;
+    /** Characters of a failure's message kept (a malformed answer is quoted in its message). */
+    public static final int MESSAGE_EXCERPT = 1000;
+    /** Error-queue entries kept, and characters of each. */
+    public static final int ERRORS_KEPT = 10;
 
     /**
      * @param seq the step's number in its trace
@@ -69,7 +73,7 @@ public record TracedStep(long seq, Instant time, String instrument, String sessi
         if (step.answerText() != null) {
             String text = step.answerText();
             truncated = text.length() > textLimit;
-            answer = truncated ? text.substring(0, textLimit) : text;
+            answer = cut(text, textLimit);
         } else if (step.answerData() != null) {
             byte[] data = step.answerData();
             int kept = Math.min(data.length, binaryLimit);
@@ -77,15 +81,32 @@ public record TracedStep(long seq, Instant time, String instrument, String sessi
             truncated = kept < step.answerLength();
             answer = Base64.getEncoder().encodeToString(kept == data.length ? data : Arrays.copyOf(data, kept));
         }
-        String command = step.command();
-        if (command != null && command.length() > textLimit) {
-            command = command.substring(0, textLimit);
-        }
         Throwable failure = step.failure();
-        return new TracedStep(seq, step.start(), instrument, step.session(), step.thread(), step.kind(), command,
-                answer, binary, step.answerLength(), truncated, step.lockWaitNanos(), step.ioNanos(),
-                outcome(failure), failure == null ? null : String.valueOf(failure.getMessage()),
-                step.errors().isEmpty() ? List.of() : step.errors().stream().map(InstrumentError::toString).toList());
+        return new TracedStep(seq, step.start(), instrument, step.session(), step.thread(), step.kind(),
+                cut(step.command(), textLimit), answer, binary, step.answerLength(), truncated, step.lockWaitNanos(),
+                step.ioNanos(), outcome(failure),
+                failure == null ? null : cut(String.valueOf(failure.getMessage()), MESSAGE_EXCERPT),
+                errors(step.errors()));
+    }
+
+    /** @return at most {@link #ERRORS_KEPT} entries, each cut to {@link #TEXT_EXCERPT} characters */
+    private static List<String> errors(List<InstrumentError> errors) {
+        if (errors.isEmpty()) {
+            return List.of();
+        }
+        return errors.stream().limit(ERRORS_KEPT).map(e -> cut(e.toString(), TEXT_EXCERPT)).toList();
+    }
+
+    /**
+     * @return the text's first {@code limit} characters, or one fewer where the cut would split a surrogate pair
+     *         (half a pair is not text: no UTF-8 writer can write it); {@code null} for {@code null}
+     */
+    static String cut(String text, int limit) {
+        if (text == null || text.length() <= limit) {
+            return text;
+        }
+        int end = Character.isHighSurrogate(text.charAt(limit - 1)) ? limit - 1 : limit;
+        return text.substring(0, end);
     }
 
     /** @return the outcome word for a step that ended so */

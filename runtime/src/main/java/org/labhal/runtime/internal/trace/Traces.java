@@ -30,12 +30,15 @@ public final class Traces {
     public static final String LOGGER_PREFIX = "org.labhal.trace.";
     /** How often a feed's reader looks for steps while it waits. */
     static final Duration FEED_POLL = Duration.ofMillis(20);
+    /** The most characters of lines all recordings together may have waiting to be written. */
+    static final long RECORDING_BUDGET = 256L << 20;
     /** The most live feeds at once (dashboard pages, shell followers). */
     public static final int MAX_FEEDS = 64;
 
     private final LoggerFactory loggers;
     private final ConcurrentHashMap<String, InstrumentTrace> byId = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Feed> feeds = new CopyOnWriteArrayList<>();
+    private final AtomicLong recordingBudget = new AtomicLong(RECORDING_BUDGET);
 
     /**
      * @param loggers makes the per-instrument trace loggers; null in unit tests
@@ -51,7 +54,7 @@ public final class Traces {
         for (InstrumentTrace trace : byId.values()) {
             if (trace.recording() != null) {
                 try {
-                    trace.stopRecording();
+                    trace.stopRecording(2_000); // a queue of lines is written in well under that
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } catch (IllegalStateException stoppedMeanwhile) {
@@ -98,6 +101,11 @@ public final class Traces {
             throw new IllegalStateException("Too many live trace feeds (" + MAX_FEEDS + " are open); close one first");
         }
         return feed;
+    }
+
+    /** @return the characters all recordings' queues may still take, shared by them */
+    AtomicLong recordingBudget() {
+        return recordingBudget;
     }
 
     /** Hands a traced step to every feed; a full feed drops it. */

@@ -21,7 +21,8 @@ import org.labhal.runtime.internal.instrument.ScpiTestServer;
 class SessionTestCommandTest {
 
     private static InstrumentCommands commands(RuntimeFixture runtime, InstrumentDirectory directory) {
-        return new InstrumentCommands(directory, runtime.catalog, runtime.sessions, runtime.locks, null, runtime.workers, null);
+        return new InstrumentCommands(directory, runtime.catalog, runtime.sessions, runtime.locks, null, runtime.workers,
+                new LockHolders(), null);
     }
 
     /**

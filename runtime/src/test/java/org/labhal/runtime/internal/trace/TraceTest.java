@@ -194,4 +194,65 @@ class TraceTest {
         assertFalse(whole.truncated());
         assertTrue(excerpt.describe().contains("(5000 characters)"), excerpt.describe());
     }
+
+    private static org.labhal.api.trace.StepRecord query(String command, String answer, Throwable failure,
+            List<org.labhal.api.InstrumentError> errors) {
+        return new org.labhal.api.trace.StepRecord(java.time.Instant.now(), "s", "t", StepKind.QUERY, command, answer,
+                null, answer == null ? -1 : answer.length(), 1, 2, failure, errors);
+    }
+
+    @Test
+    void recordingWhileTheTraceIsOffLeavesTheKeptStepsReadable(@TempDir Path folder) throws Exception {
+        InstrumentTrace trace = new Traces(null).of("gen");
+        trace.trace(true);
+        for (int i = 0; i < 5; i++) {
+            trace.stepDone(query("A" + i + "?", "1", null, List.of()));
+        }
+        trace.trace(false);
+        trace.record(folder.resolve("r.jsonl"));
+        for (int i = 0; i < 2 * InstrumentTrace.DEFAULT_CAPACITY; i++) {
+            trace.stepDone(query("B?", "1", null, List.of()));
+        }
+        assertTrue(trace.stopRecording().startsWith(2 * InstrumentTrace.DEFAULT_CAPACITY + " steps to "));
+        List<TracedStep> kept = trace.last(20);
+        assertEquals(5, kept.size(), "the recorded steps take no trace numbers");
+        assertEquals("A4?", kept.get(4).command());
+    }
+
+    @Test
+    void halfASurrogatePairNeitherStopsARecordingNorAnExport(@TempDir Path folder) throws Exception {
+        InstrumentTrace trace = new Traces(null).of("gen");
+        trace.trace(true);
+        Path file = folder.resolve("r.jsonl");
+        trace.record(file);
+        String emoji = "\uD83D\uDE00";
+        trace.stepDone(query("SAY " + emoji.charAt(0) + "?", "x".repeat(TracedStep.TEXT_EXCERPT - 1) + emoji, null,
+                List.of()));
+        trace.stepDone(query("NEXT?", "2", null, List.of()));
+        String summary = trace.stopRecording();
+        assertTrue(summary.startsWith("2 steps to ") && !summary.contains("dropped") && !summary.contains("failed"),
+                summary);
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        assertEquals("SAY ??", JsonParser.parseString(lines.get(0)).getAsJsonObject().get("command").getAsString()
+                .replace('\uFFFD', '?'), "the lone half is replaced");
+        Path export = folder.resolve("more/export.jsonl");
+        assertEquals(2, trace.export(export), "the excerpt cut before the pair, not inside it");
+        String excerpt = JsonParser.parseString(Files.readAllLines(export, StandardCharsets.UTF_8).get(0))
+                .getAsJsonObject().get("answer").getAsString();
+        assertEquals(TracedStep.TEXT_EXCERPT - 1, excerpt.length());
+    }
+
+    @Test
+    void aFailuresMessageAndItsErrorQueueAreBoundedInTheTrace() {
+        List<org.labhal.api.InstrumentError> many = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            many.add(new org.labhal.api.InstrumentError(-100 - i, "e".repeat(1000)));
+        }
+        TracedStep step = TracedStep.of(1, "gen", query("X?", null, new IllegalStateException("m".repeat(100_000)),
+                many), TracedStep.TEXT_EXCERPT, TracedStep.BINARY_EXCERPT);
+        assertEquals(TracedStep.MESSAGE_EXCERPT, step.error().length());
+        assertEquals(TracedStep.ERRORS_KEPT, step.errors().size());
+        assertTrue(step.errors().stream().allMatch(e -> e.length() == TracedStep.TEXT_EXCERPT));
+        assertEquals("error", step.outcome());
+    }
 }
