@@ -2,16 +2,17 @@ package org.labhal.runtime.internal.shell;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.annotations.GogoCommand;
 import org.labhal.runtime.internal.instrument.InstrumentDirectory;
+import org.labhal.runtime.internal.logging.LogSetup;
+import org.labhal.runtime.internal.logging.LogbackSettings;
 import org.labhal.runtime.internal.trace.InstrumentTrace;
 import org.labhal.runtime.internal.trace.StepStatistics;
 import org.labhal.runtime.internal.trace.TracedStep;
@@ -20,11 +21,6 @@ import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
-import org.osgi.service.log.LogLevel;
-import org.osgi.service.log.admin.LoggerAdmin;
-import org.osgi.service.log.admin.LoggerContext;
 
 /**
  * The traffic commands of the {@code instr} scope: an instrument's trace ({@code trace}), its latency
@@ -37,29 +33,30 @@ public final class TraceCommands {
     /** Framework property: the folder recordings named without a path go to, and replays read from. */
     public static final String RECORDINGS = "labhal.recordings";
     private static final int SHOWN = 20;
+    /** How long {@code instr:log} waits for the log backend to take a level on (it reconfigures in the background). */
+    private static final Duration LEVEL_APPLIED = Duration.ofSeconds(10);
     /** Names a replay can be addressed by ({@code SIM::REPLAY::<name>::INSTR}, as ResourceAddress checks them). */
     private static final Pattern RECORDING_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}");
 
     private final InstrumentDirectory directory;
     private final Traces traces;
     private final Path recordings;
-    private final String runtimeBundle;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    private volatile LoggerAdmin loggerAdmin;
+    private final LogSetup logging;
 
     /**
      * @param directory the configured instruments
      * @param traces their traces
+     * @param logging sets the trace loggers' levels
      * @param context reads {@value #RECORDINGS}
      */
     @Activate
-    public TraceCommands(@Reference InstrumentDirectory directory, @Reference Traces traces, BundleContext context) {
+    public TraceCommands(@Reference InstrumentDirectory directory, @Reference Traces traces,
+            @Reference LogSetup logging, BundleContext context) {
         this.directory = directory;
         this.traces = traces;
+        this.logging = logging;
         String folder = context.getProperty(RECORDINGS);
         this.recordings = Path.of(folder == null || folder.isBlank() ? "recordings" : folder);
-        this.runtimeBundle = context.getBundle().getSymbolicName();
     }
 
     // ---- trace -------------------------------------------------------------------------------------------
@@ -237,27 +234,21 @@ public final class TraceCommands {
      * @param id an instrument id
      * @param level the level of its trace logger
      * @return what happened
+     * @throws IOException when the log configuration cannot be written
+     * @throws InterruptedException when interrupted while the log backend takes the level on
      */
     @Descriptor("set the level of the instrument's trace logger (org.labhal.trace.<id>): debug logs every traced "
-            + "step; error, warn, info, debug, trace")
-    public String log(@Descriptor("instrument id") String id, @Descriptor("level, e.g. debug or info") String level) {
+            + "step; off, error, warn, info, debug, trace")
+    public String log(@Descriptor("instrument id") String id, @Descriptor("level, e.g. debug or info") String level)
+            throws IOException, InterruptedException {
         InstrumentTrace trace = traceOf(id);
-        LogLevel wanted;
-        try {
-            wanted = LogLevel.valueOf(level.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("level must be one of audit, error, warn, info, debug, trace, got '"
+        LogbackSettings.Level wanted = level.isBlank() ? null : LogbackSettings.level(level, "level");
+        if (wanted == null) {
+            throw new IllegalArgumentException("level must be one of off, error, warn, info, debug, trace, got '"
                     + level + "'");
         }
-        LoggerAdmin admin = loggerAdmin;
-        if (admin == null) {
-            throw new IllegalStateException("no OSGi LoggerAdmin service is installed: log levels cannot be changed");
-        }
-        LoggerContext context = admin.getLoggerContext(runtimeBundle);
-        Map<String, LogLevel> levels = new HashMap<>(context.getLogLevels());
         String logger = Traces.LOGGER_PREFIX + trace.instrumentId();
-        levels.put(logger, wanted);
-        context.setLogLevels(levels);
+        logging.setLevel(logger, wanted, LEVEL_APPLIED);
         return trace.instrumentId() + ": logger " + logger + " at " + wanted
                 + (trace.tracing() ? "" : "; its trace is off, so it logs nothing until instr:trace "
                         + trace.instrumentId() + " on");

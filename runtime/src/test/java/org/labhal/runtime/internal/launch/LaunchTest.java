@@ -1,13 +1,11 @@
 package org.labhal.runtime.internal.launch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.osgi.service.log.LogLevel;
 
 class LaunchTest {
 
@@ -26,13 +24,5 @@ class LaunchTest {
                 DefaultInstruments.parse(" sim-smw=SIM::SMW200A::1::INSTR  sim-shared=SIM::SHARED::1::INSTR "));
         assertEquals(Map.of(), DefaultInstruments.parse(null));
         assertThrows(IllegalArgumentException.class, () -> DefaultInstruments.parse("sim-smw"));
-    }
-
-    @Test
-    void consoleLogLevelsAreNamedAnyCase() {
-        assertEquals(LogLevel.WARN, ConsoleLog.level("warn"));
-        assertEquals(LogLevel.DEBUG, ConsoleLog.level(" DEBUG "));
-        assertNull(ConsoleLog.level(""));
-        assertThrows(IllegalArgumentException.class, () -> ConsoleLog.level("loud"));
     }
 }
