@@ -166,7 +166,7 @@ class ShellCommandsTest {
 
         assertTrue(shell("instr:unlock dmm").contains("dmm: lock released after"));
         assertTrue(shell("instr:query dmm '*IDN?'").contains("SHARED-SIM"), "free again");
-        assertFailure("instr:unlock dmm", IllegalStateException.class, "holds no lock of dmm");
+        assertFailure("instr:unlock dmm", IllegalStateException.class, "hold no lock of dmm");
         assertFailure("instr:lock dmm soon", IllegalArgumentException.class, "timeout 'soon' is not a duration");
         assertFailure("instr:unlock nope", IllegalArgumentException.class, "no instrument 'nope'");
     }
