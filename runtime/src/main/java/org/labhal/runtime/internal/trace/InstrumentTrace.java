@@ -89,7 +89,7 @@ public final class InstrumentTrace implements StepObserver {
             keep(kept);
             owner.publish(kept);
             if (log != null && log.isDebugEnabled()) {
-                log.debug(kept.toJson());
+                owner.log(log, kept);
             }
         }
     }

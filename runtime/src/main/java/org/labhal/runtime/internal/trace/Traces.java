@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.labhal.runtime.internal.NamedThreadFactory;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -32,6 +34,8 @@ public final class Traces {
     static final Duration FEED_POLL = Duration.ofMillis(20);
     /** The most characters of lines all recordings together may have waiting to be written. */
     static final long RECORDING_BUDGET = 256L << 20;
+    /** Traced steps that may wait to be logged; more are dropped and counted rather than waited for. */
+    static final int LOG_QUEUE = 10_000;
     /** The most live feeds at once (dashboard pages, shell followers). */
     public static final int MAX_FEEDS = 64;
 
@@ -39,6 +43,12 @@ public final class Traces {
     private final ConcurrentHashMap<String, InstrumentTrace> byId = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Feed> feeds = new CopyOnWriteArrayList<>();
     private final AtomicLong recordingBudget = new AtomicLong(RECORDING_BUDGET);
+    /** Traced steps on their way to the log, and their loggers: logged by {@link #logWriter}, never by a step. */
+    private final ConcurrentLinkedQueue<Map.Entry<Logger, TracedStep>> toLog = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger logQueued = new AtomicInteger();
+    private final AtomicLong logDropped = new AtomicLong();
+    private Thread logWriter; // guarded by toLog; started by the first step logged
+    private volatile boolean stopped;
 
     /**
      * @param loggers makes the per-instrument trace loggers; null in unit tests
@@ -48,9 +58,17 @@ public final class Traces {
         this.loggers = loggers;
     }
 
-    /** Stops running recordings, writing what they queued, and closes the feeds. */
+    /** Stops running recordings, writing what they queued, closes the feeds and stops the log writer. */
     @Deactivate
     public void deactivate() {
+        stopped = true;
+        Thread writer;
+        synchronized (toLog) {
+            writer = logWriter;
+        }
+        if (writer != null) {
+            writer.interrupt();
+        }
         for (InstrumentTrace trace : byId.values()) {
             if (trace.recording() != null) {
                 try {
@@ -106,6 +124,46 @@ public final class Traces {
     /** @return the characters all recordings' queues may still take, shared by them */
     AtomicLong recordingBudget() {
         return recordingBudget;
+    }
+
+    /**
+     * Logs a traced step at debug, from the log writer's thread: whatever the log does with it (a console whose
+     * reader is slow, a listener that takes its time) the step does not wait for it.
+     */
+    void log(Logger log, TracedStep step) {
+        if (stopped || logQueued.incrementAndGet() > LOG_QUEUE) {
+            logQueued.decrementAndGet();
+            logDropped.incrementAndGet();
+            return;
+        }
+        toLog.add(Map.entry(log, step));
+        synchronized (toLog) {
+            if (logWriter == null && !stopped) {
+                logWriter = new NamedThreadFactory("labhal-trace-log").newThread(this::writeLog);
+                logWriter.start();
+            }
+        }
+    }
+
+    /** @return how many traced steps were not logged because the log fell behind */
+    public long logDropped() {
+        return logDropped.get();
+    }
+
+    private void writeLog() {
+        try {
+            while (!stopped) {
+                Map.Entry<Logger, TracedStep> next = toLog.poll();
+                if (next == null) {
+                    TimeUnit.MILLISECONDS.sleep(FEED_POLL.toMillis());
+                    continue;
+                }
+                logQueued.decrementAndGet();
+                next.getKey().debug(next.getValue().toJson());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stopping
+        }
     }
 
     /** Hands a traced step to every feed; a full feed drops it. */

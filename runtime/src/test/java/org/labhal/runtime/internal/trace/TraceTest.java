@@ -255,4 +255,53 @@ class TraceTest {
         assertTrue(step.errors().stream().allMatch(e -> e.length() == TracedStep.TEXT_EXCERPT));
         assertEquals("error", step.outcome());
     }
+
+    @Test
+    void aLogThatBlocksNeverHoldsAStepAndWhatItCannotTakeIsCounted() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger logged = new java.util.concurrent.atomic.AtomicInteger();
+        org.osgi.service.log.Logger stuck = (org.osgi.service.log.Logger) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] { org.osgi.service.log.Logger.class }, (proxy, method, args) -> {
+                    if (method.getName().equals("isDebugEnabled")) {
+                        return true;
+                    }
+                    if (method.getName().equals("debug")) {
+                        release.await(); // a console nobody reads
+                        logged.incrementAndGet();
+                    }
+                    return null;
+                });
+        org.osgi.service.log.LoggerFactory loggers = (org.osgi.service.log.LoggerFactory) java.lang.reflect.Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] { org.osgi.service.log.LoggerFactory.class },
+                        (proxy, method, args) -> stuck);
+        Traces traces = new Traces(loggers);
+        try {
+            InstrumentTrace trace = traces.of("gen");
+            trace.trace(true);
+            int steps = Traces.LOG_QUEUE + 500;
+            for (int i = 0; i < steps; i++) {
+                trace.stepDone(query("Q?", "1", null, List.of())); // returns although the log is stuck
+            }
+            assertTrue(traces.logDropped() >= 499, "dropped " + traces.logDropped());
+            assertEquals(Math.min(steps, InstrumentTrace.DEFAULT_CAPACITY), trace.last(Integer.MAX_VALUE).size());
+            release.countDown();
+            Eventually.until(() -> logged.get() + traces.logDropped() == steps, "the queued steps are logged");
+        } finally {
+            release.countDown();
+            traces.deactivate();
+        }
+    }
+
+    /** Bounded polling for a condition another thread makes true. */
+    static final class Eventually {
+        static void until(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!condition.getAsBoolean()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("not within 30 s: " + what);
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
 }
