@@ -39,6 +39,21 @@ class StepObserverTest {
                 SessionOptions.defaults().withIoTimeout(Duration.ofSeconds(10)).withStepObserver(observer));
     }
 
+    /** @return an observer that records every step and keeps block answers' first {@code bytes} bytes */
+    private StepObserver keepingBlockHeads(int bytes) {
+        return new StepObserver() {
+            @Override
+            public void stepDone(StepRecord step) {
+                seen.add(step);
+            }
+
+            @Override
+            public int blockAnswerHead() {
+                return bytes;
+            }
+        };
+    }
+
     @Test
     void aQueryIsReportedWithItsCommandAnswerTimingsSessionAndThread() throws Exception {
         ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM).then("ACME,1,2,3\n");
@@ -82,17 +97,7 @@ class StepObserverTest {
         ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM)
                 .then(("#41000" + new String(data, StandardCharsets.ISO_8859_1) + "\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
-        StepObserver observer = new StepObserver() {
-            @Override
-            public void stepDone(StepRecord step) {
-                seen.add(step);
-            }
-
-            @Override
-            public int blockAnswerHead() {
-                return 16;
-            }
-        };
+        StepObserver observer = keepingBlockHeads(16);
         try (Session session = open(connection, observer)) {
             assertArrayEquals(data, session.queryBlock("CURV?"));
             StepRecord step = seen.get(0);
@@ -160,17 +165,7 @@ class StepObserverTest {
         byte[] data = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
         ScriptedConnection connection = new ScriptedConnection(ScriptedConnection.Framing.STREAM)
                 .then("#216" + new String(data, StandardCharsets.ISO_8859_1) + "\n");
-        StepObserver observer = new StepObserver() {
-            @Override
-            public void stepDone(StepRecord step) {
-                seen.add(step);
-            }
-
-            @Override
-            public int blockAnswerHead() {
-                return 4;
-            }
-        };
+        StepObserver observer = keepingBlockHeads(4);
         try (Session session = open(connection, observer)) {
             java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
             assertEquals(16, session.queryBlock("CURV?", sink, org.labhal.api.BlockProgress.NONE));

@@ -3,6 +3,7 @@ package org.labhal.runtime.internal.instrument;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -107,6 +108,21 @@ public final class InstrumentDirectory {
         all().forEach(c -> ids.add(c.settings().id()));
         return new IllegalArgumentException("no instrument '" + id + "'; configured: "
                 + (ids.isEmpty() ? "none" : String.join(", ", ids)));
+    }
+
+    /**
+     * @return the instruments using each lock, by lock name: an instrument's own lock, and the bus lock every
+     *         step of an instrument on a shared bus takes after its own (listed as {@code <id> (bus)})
+     */
+    public Map<String, List<String>> lockUsers() {
+        Map<String, List<String>> users = new HashMap<>();
+        for (InstrumentConnection connection : all()) {
+            InstrumentStatus status = connection.status();
+            status.lockName().ifPresent(lock -> users.computeIfAbsent(lock, k -> new ArrayList<>()).add(status.id()));
+            status.settings().address().busKey().ifPresent(bus -> users.computeIfAbsent(bus, k -> new ArrayList<>())
+                    .add(status.id() + " (bus)"));
+        }
+        return users;
     }
 
     /** @return every running connection, by id */

@@ -348,14 +348,7 @@ public final class InstrumentCommands {
     /** @return one line per live lock */
     @Descriptor("list every live session lock: holder, waiters and counters")
     public String locks() {
-        Map<String, List<String>> users = new HashMap<>();
-        for (InstrumentConnection connection : directory.all()) {
-            InstrumentStatus status = connection.status();
-            status.lockName().ifPresent(lock -> users.computeIfAbsent(lock, k -> new ArrayList<>()).add(status.id()));
-            // The bus lock every step of an instrument on a shared bus takes after its own
-            status.settings().address().busKey().ifPresent(bus -> users.computeIfAbsent(bus, k -> new ArrayList<>())
-                    .add(status.id() + " (bus)"));
-        }
+        Map<String, List<String>> users = directory.lockUsers();
         Table table = new Table("LOCK DOMAIN", "POLICY", "HOLDER", "HELD FOR", "WAITERS", "ACQUISITIONS", "CONTENDED",
                 "LONGEST WAIT", "INSTRUMENTS");
         for (LockInfo info : locks.locks()) {

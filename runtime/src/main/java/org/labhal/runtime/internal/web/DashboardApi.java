@@ -3,7 +3,6 @@ package org.labhal.runtime.internal.web;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -192,13 +191,7 @@ final class DashboardApi {
 
     /** @return every live lock joined with the instruments using it, as {@code instr:locks} shows them */
     JsonArray locks() {
-        Map<String, List<String>> users = new HashMap<>();
-        for (InstrumentConnection connection : directory.all()) {
-            InstrumentStatus status = connection.status();
-            status.lockName().ifPresent(lock -> users.computeIfAbsent(lock, k -> new ArrayList<>()).add(status.id()));
-            status.settings().address().busKey().ifPresent(bus -> users.computeIfAbsent(bus, k -> new ArrayList<>())
-                    .add(status.id() + " (bus)"));
-        }
+        Map<String, List<String>> users = directory.lockUsers();
         JsonArray all = new JsonArray();
         for (LockInfo info : locks.locks()) {
             JsonObject o = new JsonObject();
