@@ -38,15 +38,17 @@ import org.osgi.service.log.LoggerFactory;
  * JmDNS waits about 2 s while it repeats a goodbye (unregistering one service, or closing a responder),
  * so withdrawals run on this component's own threads ({@code labhal-mdns-withdraw-N}, at most
  * {@value #WITHDRAW_THREADS}, ending when idle) and {@link Advertisement#close()} returns at once: a
- * runtime that stops ten simulators does not wait twenty seconds. Stopping the component closes every
- * responder at once and waits for them, at most {@link #STOP_TIMEOUT}.
+ * runtime that stops ten simulators does not wait twenty seconds. A withdrawal whose responder has closed by the
+ * time its turn comes is left to the responder's goodbye, which covers all its services at once: when a runtime
+ * stops, each responder says one goodbye, not one per service (2 s, not 4 s, for the runtime's nine simulators).
+ * Stopping the component closes every responder at once and waits for them, at most {@link #STOP_TIMEOUT}.
  */
 @Component(service = MdnsAdvertiser.class)
 public final class JmdnsAdvertiser implements MdnsAdvertiser {
     /** The host name each advertising responder gives itself on the LAN. */
     static final String HOST_NAME = "labhal";
     /** Withdrawals at once. */
-    static final int WITHDRAW_THREADS = 4;
+    static final int WITHDRAW_THREADS = 16;
     /** How long stopping waits for the goodbyes. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
     private static final Pattern SERVICE_TYPE = Pattern.compile("_[a-z0-9][a-z0-9-]{0,14}\\._(tcp|udp)");
@@ -270,7 +272,17 @@ public final class JmdnsAdvertiser implements MdnsAdvertiser {
                     running.remove(responder.address);
                     goodbye = responder::close; // the goodbye for this one too
                 } else {
-                    goodbye = () -> responder.unregister(service);
+                    goodbye = () -> {
+                        synchronized (running) {
+                            if (running.get(responder.address) != responder) {
+                                // Closed meanwhile (its other advertisements withdrawn too, or the advertiser
+                                // stopped): its close says goodbye for this one with the rest, in one go, instead
+                                // of a goodbye of ~2 s each
+                                return;
+                            }
+                        }
+                        responder.unregister(service);
+                    };
                 }
             }
             withdrawLater(goodbye);
