@@ -6,11 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import org.labhal.runtime.internal.logging.LogbackSettings.Level;
 import org.osgi.framework.BundleContext;
@@ -56,6 +59,8 @@ public final class LogSetup {
     /** A key of {@value #PAX_PID} that changes with the file's content, so that an update is always seen. */
     static final String PAX_DIGEST = "labhal.logback.digest";
     private static final String LOGGER_KEY = "logger.";
+    /** A logger name logback's configuration can carry as it is: no markup, no ${substitution}. */
+    private static final Pattern LOGGER_NAME = Pattern.compile("[A-Za-z0-9_.$-]{1,200}");
 
     private final BundleContext context;
     private final ConfigurationAdmin configurations;
@@ -93,14 +98,28 @@ public final class LogSetup {
     /**
      * @param properties a new {@value #PID} configuration
      * @throws IOException when the XML file cannot be written
-     * @throws IllegalArgumentException for a level that is not one
      */
     @Modified
     public void modified(Map<String, Object> properties) throws IOException {
-        LogbackSettings settings = settings(frameworkRoot, console, properties);
+        // A bad entry is reported and skipped: failing the whole configuration would leave logging at pax-logging's
+        // defaults and take instr:log (and the commands that need this component) away until the file is fixed.
+        List<String> problems = new ArrayList<>();
+        LogbackSettings settings = settings(frameworkRoot, console, properties, problems);
         synchronized (lock) {
             configured = settings;
             apply();
+        }
+        if (!problems.isEmpty()) {
+            ServiceReference<LoggerFactory> reference = context.getServiceReference(LoggerFactory.class);
+            LoggerFactory loggers = reference == null ? null : context.getService(reference);
+            if (loggers != null) {
+                try {
+                    loggers.getLogger(LogSetup.class).error("Logging configuration {}: {}", PID,
+                            String.join("; ", problems));
+                } finally {
+                    context.ungetService(reference);
+                }
+            }
         }
     }
 
@@ -210,16 +229,30 @@ public final class LogSetup {
      * @return the settings it says
      * @throws IllegalArgumentException for a level that is not one
      */
-    static LogbackSettings settings(Level root, Level console, Map<String, Object> properties) {
-        Level configuredRoot = LogbackSettings.level(string(properties.get("root")), PID + " root");
+    static LogbackSettings settings(Level root, Level console, Map<String, Object> properties, List<String> problems) {
+        Level configuredRoot = null;
+        try {
+            configuredRoot = LogbackSettings.level(string(properties.get("root")), PID + " root");
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage() + "; the root stays at " + root);
+        }
         Map<String, Level> named = new TreeMap<>();
         properties.forEach((key, value) -> {
             if (key.startsWith(LOGGER_KEY) && key.length() > LOGGER_KEY.length()) {
-                Level level = LogbackSettings.level(string(value), PID + " " + key);
-                if (level == null) {
-                    throw new IllegalArgumentException(PID + " " + key + " has no level");
+                String name = key.substring(LOGGER_KEY.length());
+                try {
+                    Level level = LogbackSettings.level(string(value), PID + " " + key);
+                    if (level == null) {
+                        throw new IllegalArgumentException(PID + " " + key + " has no level");
+                    }
+                    if (!LOGGER_NAME.matcher(name).matches()) {
+                        throw new IllegalArgumentException(PID + " " + key + ": '" + name + "' is not a logger name "
+                                + "(letters, digits, '.', '_', '$', '-')");
+                    }
+                    named.put(name, level);
+                } catch (IllegalArgumentException e) {
+                    problems.add(e.getMessage() + "; ignored");
                 }
-                named.put(key.substring(LOGGER_KEY.length()), level);
             }
         });
         return new LogbackSettings(configuredRoot == null ? root : configuredRoot, console, named);

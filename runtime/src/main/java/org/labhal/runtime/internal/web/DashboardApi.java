@@ -87,6 +87,9 @@ final class DashboardApi {
             return new Response(200, GSON.toJson(route(method, path == null ? "" : path, query, body)));
         } catch (ApiException e) {
             return error(e.status(), e.getMessage());
+        } catch (RuntimeException e) { // whatever it is, the page gets JSON it can show, not the server's HTML page
+            ApiException failed = failure(e);
+            return error(failed.status(), failed.getMessage());
         }
     }
 
@@ -368,6 +371,12 @@ final class DashboardApi {
             if (hold.isZero()) {
                 throw new IllegalArgumentException("lease must be longer than 0");
             }
+            // A page can be closed while its lock is waited for or held: bounded so that such a lock ends by itself
+            if (wait.compareTo(MAX_WEB_WAIT) > 0 || hold.compareTo(MAX_WEB_LEASE) > 0) {
+                throw new IllegalArgumentException("from the web dashboard a lock waits at most "
+                        + ShellDurations.format(MAX_WEB_WAIT) + " and is held at most " + ShellDurations.format(MAX_WEB_LEASE)
+                        + " (instr:lock in the shell has no such limit); asked " + timeout + " and " + lease);
+            }
             Instrument instrument = online(id);
             String thread = holders.hold(instrument.id(), instrument.session().lock(), wait, hold, "the web dashboard",
                     "held from the web dashboard (instr:unlock " + instrument.id() + " releases it)");
@@ -416,6 +425,11 @@ final class DashboardApi {
     private Instrument online(String id) {
         return directory.online(id, SETTLE);
     }
+
+    /** The longest a lock asked for from the page may be waited for. */
+    static final Duration MAX_WEB_WAIT = Duration.ofMinutes(2);
+    /** The longest a lock taken from the page may be held. */
+    static final Duration MAX_WEB_LEASE = Duration.ofMinutes(30);
 
     /** The status a failure gets; its message is the one the shell prints. */
     static ApiException failure(Exception e) {

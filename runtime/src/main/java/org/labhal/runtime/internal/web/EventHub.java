@@ -32,6 +32,8 @@ final class EventHub {
     private static final long REFRESH_NANOS = Duration.ofSeconds(1).toNanos();
     /** Steps the feed keeps for the pump between polls. */
     private static final int FEED_CAPACITY = 4096;
+    /** The most characters of events one client may have waiting: a stalled reader holds at most this much. */
+    static final long MAX_QUEUED_CHARS = 4L << 20;
     /** Wakes a client's writer when its stream ends. */
     private static final String WAKE = ": end\n\n";
 
@@ -39,6 +41,7 @@ final class EventHub {
     static final class Client {
         private final BlockingQueue<String> queue;
         private final AtomicLong dropped = new AtomicLong();
+        private final AtomicLong queuedChars = new AtomicLong();
         private volatile boolean ended;
 
         Client(int capacity) {
@@ -46,7 +49,11 @@ final class EventHub {
         }
 
         void offer(String event) {
-            if (!queue.offer(event)) {
+            if (queuedChars.addAndGet(event.length()) > MAX_QUEUED_CHARS) {
+                queuedChars.addAndGet(-event.length());
+                dropped.incrementAndGet();
+            } else if (!queue.offer(event)) {
+                queuedChars.addAndGet(-event.length());
                 dropped.incrementAndGet();
             }
         }
@@ -62,6 +69,9 @@ final class EventHub {
                 return null;
             }
             String event = queue.poll(wait.toNanos(), TimeUnit.NANOSECONDS);
+            if (event != null) {
+                queuedChars.addAndGet(-event.length());
+            }
             return ended ? null : Optional.ofNullable(event);
         }
 
@@ -116,7 +126,11 @@ final class EventHub {
                     + "raise maxEventClients in configuration " + WebGuard.PID);
         }
         Client client = new Client(queueCapacity);
-        client.offer(event("snapshot", snapshots.get().json()));
+        try {
+            client.offer(event("snapshot", snapshots.get().json()));
+        } catch (RuntimeException e) {
+            throw new ApiException(500, "cannot take a snapshot of the instruments and locks: " + e);
+        }
         clients.add(client);
         if (!pumping) {
             pumping = true;
@@ -173,19 +187,24 @@ final class EventHub {
                     TimeUnit.MILLISECONDS.sleep(POLL_MS); // the snapshot's pace, with no feed to wait on
                     steps = List.of();
                 }
-                if (!steps.isEmpty()) {
-                    broadcast(event("steps", DashboardApi.steps(steps)));
-                }
-                if (feed != null && feed.dropped() != stepsDropped) {
-                    stepsDropped = feed.dropped();
-                    broadcast(event("feed", "{\"stepsDropped\":" + stepsDropped + "}"));
-                }
-                long now = System.nanoTime();
-                DashboardApi.Snapshot snapshot = snapshots.get();
-                if (!snapshot.signature().equals(signature) || now - lastSent >= REFRESH_NANOS) {
-                    broadcast(event("snapshot", snapshot.json()));
-                    signature = snapshot.signature();
-                    lastSent = now;
+                try {
+                    if (!steps.isEmpty()) {
+                        broadcast(event("steps", DashboardApi.steps(steps)));
+                    }
+                    if (feed != null && feed.dropped() != stepsDropped) {
+                        stepsDropped = feed.dropped();
+                        broadcast(event("feed", "{\"stepsDropped\":" + stepsDropped + "}"));
+                    }
+                    long now = System.nanoTime();
+                    DashboardApi.Snapshot snapshot = snapshots.get();
+                    if (!snapshot.signature().equals(signature) || now - lastSent >= REFRESH_NANOS) {
+                        broadcast(event("snapshot", snapshot.json()));
+                        signature = snapshot.signature();
+                        lastSent = now;
+                    }
+                } catch (RuntimeException e) {
+                    // one bad snapshot (an instrument going away as it was read, say) must not end the live view
+                    broadcast(event("error", "{\"error\":" + new JsonPrimitive(String.valueOf(e)) + "}"));
                 }
             }
         } catch (InterruptedException e) {

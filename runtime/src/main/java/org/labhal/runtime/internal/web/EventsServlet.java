@@ -38,6 +38,12 @@ public final class EventsServlet extends HttpServlet {
         this.dashboard = dashboard;
     }
 
+    /** A stream has no head to show, and a HEAD request would hold an event stream its client never reads. */
+    @Override
+    protected void doHead(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        Responses.error(response, new ApiException(405, "GET the event stream; HEAD is not served here"));
+    }
+
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
         EventHub.Client client;

@@ -39,7 +39,7 @@ public final class PageServlet extends HttpServlet {
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
         try {
-            dashboard.guard().check(Responses.view(request));
+            dashboard.guard().checkPage(Responses.view(request));
             if (!"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
                 throw new ApiException(405, request.getMethod() + " is not served here");
             }

@@ -11,9 +11,10 @@ import java.util.Optional;
 /**
  * Who may use the dashboard and its API, decided per request. Without a token only requests that
  * arrived on a loopback address and name a loopback host are served (the Host check keeps a DNS-rebinding
- * page out); with a token every request must carry it. A state-changing request (POST) must come from
- * this origin: its {@code Origin} must equal its own and {@code Sec-Fetch-Site}, when sent, must be
- * {@code same-origin} or {@code none}, and its body must be {@code application/json}. Immutable.
+ * page out); with a token every request must carry it. Every request must come from this origin: its
+ * {@code Origin}, when sent, must equal its own and {@code Sec-Fetch-Site}, when sent, must be
+ * {@code same-origin} or {@code none}; a state-changing request (POST) must also send its body as
+ * {@code application/json}. Immutable.
  */
 final class WebGuard {
     /** Configuration PID of the dashboard. */
@@ -44,6 +45,21 @@ final class WebGuard {
      *         POST body that is not JSON
      */
     void check(Request request) throws ApiException {
+        check(request, true);
+    }
+
+    /**
+     * As {@link #check(Request)} for the page itself, which a link on another site may open (a navigation): the
+     * origin is not checked for its reads.
+     *
+     * @param request the request
+     * @throws ApiException as {@link #check(Request)}
+     */
+    void checkPage(Request request) throws ApiException {
+        check(request, !"GET".equals(request.method()));
+    }
+
+    private void check(Request request, boolean sameOrigin) throws ApiException {
         if (hasToken()) {
             if (!authorized(request.authorization())) {
                 throw new ApiException(401, "this dashboard needs its token: send 'Authorization: Bearer <token>' "
@@ -60,15 +76,17 @@ final class WebGuard {
                         + "dashboard answers only requests for localhost, 127.0.0.1 or [::1]");
             }
         }
+        // Every request, reads too: another site's page must not hold the dashboard's event streams (16 at most)
+        // open in the user's browser, even though it cannot read them.
+        String self = request.scheme() + "://" + request.host();
+        if (sameOrigin && request.origin() != null && !request.origin().equalsIgnoreCase(self)) {
+            throw new ApiException(403, "cross-site request refused: Origin " + request.origin() + " is not " + self);
+        }
+        String site = request.fetchSite();
+        if (sameOrigin && site != null && !site.equals("same-origin") && !site.equals("none")) {
+            throw new ApiException(403, "cross-site request refused: Sec-Fetch-Site is " + site);
+        }
         if ("POST".equals(request.method())) {
-            String self = request.scheme() + "://" + request.host();
-            if (request.origin() != null && !request.origin().equalsIgnoreCase(self)) {
-                throw new ApiException(403, "cross-site request refused: Origin " + request.origin() + " is not " + self);
-            }
-            String site = request.fetchSite();
-            if (site != null && !site.equals("same-origin") && !site.equals("none")) {
-                throw new ApiException(403, "cross-site request refused: Sec-Fetch-Site is " + site);
-            }
             String type = request.contentType() == null ? "" : request.contentType().toLowerCase(Locale.ROOT);
             if (!type.equals("application/json") && !type.startsWith("application/json;")) {
                 throw new ApiException(415, "send the request body as Content-Type: application/json, not "

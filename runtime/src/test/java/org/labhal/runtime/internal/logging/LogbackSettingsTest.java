@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -72,13 +74,19 @@ class LogbackSettingsTest {
 
     @Test
     void theRuntimeConfigurationNamesTheRootAndLoggersAndRejectsBadLevels() {
+        List<String> problems = new ArrayList<>();
         LogbackSettings settings = LogSetup.settings(Level.INFO, Level.WARN, Map.of("root", "warn",
-                "logger.org.labhal.trace.gen", "debug", "felix.fileinstall.filename", "file:/x/org.labhal.logging.cfg"));
+                "logger.org.labhal.trace.gen", "debug", "felix.fileinstall.filename", "file:/x/org.labhal.logging.cfg"),
+                problems);
         assertEquals(new LogbackSettings(Level.WARN, Level.WARN, Map.of("org.labhal.trace.gen", Level.DEBUG)), settings);
-        assertEquals(Level.INFO, LogSetup.settings(Level.INFO, null, Map.of()).root());
-        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> LogSetup.settings(Level.INFO, null, Map.of("logger.x", "chatty")));
-        assertEquals("org.labhal.logging logger.x=chatty is not one of off, error, warn, info, debug, trace",
-                bad.getMessage());
+        assertEquals(Level.INFO, LogSetup.settings(Level.INFO, null, Map.of(), problems).root());
+        assertEquals(List.of(), problems);
+        LogbackSettings skipped = LogSetup.settings(Level.INFO, null, Map.of("logger.x", "chatty", "logger.ok", "warn",
+                "logger.${evil}", "debug", "root", "loud"), problems);
+        assertEquals(new LogbackSettings(Level.INFO, null, Map.of("ok", Level.WARN)), skipped,
+                "a bad entry is skipped, the rest applies");
+        assertEquals(3, problems.size(), problems.toString());
+        assertTrue(problems.contains("org.labhal.logging logger.x=chatty is not one of off, error, warn, info, debug, "
+                + "trace; ignored"), problems.toString());
     }
 }

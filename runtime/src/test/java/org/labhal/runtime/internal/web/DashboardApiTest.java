@@ -99,6 +99,10 @@ class DashboardApiTest {
         assertTrue(error(duration).startsWith("timeout 'soon' is not a duration"), error(duration));
         DashboardApi.Response count = api.handle("GET", "/instruments/box/trace", "0", null);
         assertEquals(400, count.status());
+        DashboardApi.Response forever = api.handle("POST", "/instruments/box/lock", null,
+                "{\"timeout\":\"1s\",\"lease\":\"99999m\"}");
+        assertEquals(400, forever.status(), "a page may be closed while it holds a lock: its leases are bounded");
+        assertTrue(error(forever).contains("held at most 30"), error(forever));
     }
 
     @Test

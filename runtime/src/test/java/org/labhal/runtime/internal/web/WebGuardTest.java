@@ -24,6 +24,21 @@ class WebGuardTest {
     }
 
     @Test
+    void anotherSitesPageCannotOpenTheApiOrItsEventStreamButALinkMayOpenThePage() {
+        WebGuard guard = new WebGuard("");
+        WebGuard.Request crossSite = new WebGuard.Request("GET", "http", "127.0.0.1", "localhost:7480", null,
+                "https://evil.example", "cross-site", null);
+        assertEquals(403, refused(guard, crossSite));
+        WebGuard.Request navigation = new WebGuard.Request("GET", "http", "127.0.0.1", "localhost:7480", null, null,
+                "cross-site", null);
+        assertEquals(403, refused(guard, navigation), "the API and events only from the page itself");
+        assertDoesNotThrow(() -> guard.checkPage(navigation), "a link from a wiki opens the dashboard");
+        WebGuard.Request ownFetch = new WebGuard.Request("GET", "http", "127.0.0.1", "localhost:7480", null,
+                "http://localhost:7480", "same-origin", null);
+        assertDoesNotThrow(() -> guard.check(ownFetch));
+    }
+
+    @Test
     void withoutATokenOnlyLoopbackIsServed() {
         WebGuard guard = new WebGuard("");
         assertDoesNotThrow(() -> guard.check(get("127.0.0.1", "127.0.0.1:7480", null)));
