@@ -7,9 +7,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -41,8 +41,9 @@ public final class LockHolders implements AutoCloseable {
         final String by;
         final CountDownLatch release = new CountDownLatch(1);
         final CompletableFuture<String> acquired = new CompletableFuture<>();
+        /** Completed when the holder thread has let go (or never got the lock). */
+        final CompletableFuture<Void> done = new CompletableFuture<>();
         volatile Instant since = Instant.now();
-        volatile Future<?> thread;
 
         Hold(SessionLock lock, Duration lease, String by) {
             this.lock = lock;
@@ -93,7 +94,18 @@ public final class LockHolders implements AutoCloseable {
                     + ShellDurations.format(Duration.between(existing.since, Instant.now())) + " of its "
                     + ShellDurations.format(existing.lease) + " lease); instr:unlock " + id + " releases it");
         }
-        hold.thread = threads.submit(() -> keep(id, hold, timeout, lease, activity));
+        try {
+            threads.execute(() -> {
+                try {
+                    keep(id, hold, timeout, lease, activity);
+                } finally {
+                    hold.done.complete(null);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            holds.remove(id, hold);
+            throw new IllegalStateException("the runtime is stopping: no lock is taken for " + id, e);
+        }
         try {
             return hold.acquired.get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -153,11 +165,17 @@ public final class LockHolders implements AutoCloseable {
         }
         hold.release.countDown();
         try {
-            hold.thread.get(5, TimeUnit.SECONDS);
+            hold.done.get(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("the holder thread for " + id + " did not let go: " + e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the holder thread for " + id + " failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            if (!hold.acquired.isDone()) {
+                throw new IllegalStateException("the lock of " + id + " was still being waited for (" + hold.by
+                        + "); the wait goes on, and the lock is given back as soon as it comes");
+            }
+            throw new IllegalStateException("the holder thread for " + id + " did not let go within 5 s");
         }
         return Duration.between(hold.since, Instant.now());
     }

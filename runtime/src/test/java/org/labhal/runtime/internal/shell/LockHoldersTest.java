@@ -42,6 +42,43 @@ class LockHoldersTest {
     }
 
     @Test
+    void aReleaseWhileTheLockIsStillAwaitedSaysSoAndTheLockIsGivenBackWhenItComes() throws Exception {
+        SessionLock lock = service.lockFor(LockPolicy.SHARED_BUFFER, "SIM::X::9");
+        java.util.concurrent.CompletableFuture<Lease> other = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+        Thread owner = new Thread(() -> {
+            try (Lease lease = lock.acquire(Duration.ofSeconds(10))) {
+                other.complete(lease);
+                letGo.await();
+            } catch (Exception e) {
+                other.completeExceptionally(e);
+            }
+        }, "other-owner");
+        owner.start();
+        other.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        java.util.concurrent.CompletableFuture<String> taking = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> {
+                    try {
+                        return holders.hold("x", lock, Duration.ofSeconds(30), Duration.ofMinutes(1));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!holders.holds("x") && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        IllegalStateException waiting = assertThrows(IllegalStateException.class, () -> holders.release("x"));
+        assertTrue(waiting.getMessage().contains("still being waited for"), waiting.getMessage());
+        letGo.countDown();
+        owner.join(10_000);
+        taking.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        try (Lease lease = lock.acquire(Duration.ofSeconds(10))) {
+            assertTrue(lock.isHeldByCurrentThread(), "given back as soon as it came, the release having been asked");
+        }
+    }
+
+    @Test
     void leaseExpiryGivesTheLockBack() throws Exception {
         SessionLock lock = service.lockFor(LockPolicy.SHARED_BUFFER, "SIM::X::2");
         holders.hold("x", lock, Duration.ofSeconds(1), Duration.ofMillis(200));
