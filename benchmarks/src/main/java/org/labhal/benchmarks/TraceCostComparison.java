@@ -1,5 +1,7 @@
 package org.labhal.benchmarks;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +32,11 @@ import org.labhal.transport.socket.internal.SocketTransportFactory;
  * <li>{@code traceOn}: the trace on, with a live feed nobody reads (the full feed drops and counts);</li>
  * <li>{@code traceOnRead}: the trace on, with a thread reading a live feed as the dashboard does.</li>
  * </ul>
- * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.TraceCostComparison}
+ * A third run goes over loopback TCP to the C responder of {@code benchmarks/c/scpi_responder.c}, a server that
+ * is not ours, when it has been built ({@code benchmarks/run-trace-cost.sh} builds it with gcc).
+ * <p>
+ * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.labhal.benchmarks.TraceCostComparison
+ * [path of the built scpi_responder, default benchmarks/target/scpi_responder]}
  */
 public final class TraceCostComparison {
     private TraceCostComparison() {
@@ -62,6 +68,8 @@ public final class TraceCostComparison {
         sessions.addTransport(new SocketTransportFactory());
         List<Session> open = new ArrayList<>();
         List<SimServer> servers = new ArrayList<>();
+        Path binary = Path.of(args.length > 0 ? args[0] : "benchmarks/target/scpi_responder");
+        ScpiResponder responder = Files.isExecutable(binary) ? new ScpiResponder(binary, false, false) : null;
         try {
             List<StepObserver> observers = java.util.Arrays.asList(null, off, on, onRead);
             // Each client its own simulated instrument: no lock or buffer shared between them.
@@ -75,6 +83,15 @@ public final class TraceCostComparison {
             }
             compare("A query through the in-process SIM SMW200A (*IDN?), queries/s", inProcess);
             compare("A query over loopback TCP to SimServer's SMW200A (*IDN?), queries/s", overTcp);
+            if (responder != null) {
+                List<Session> toC = new ArrayList<>();
+                for (StepObserver observer : observers) {
+                    toC.add(open(sessions, responder.resource(), observer, open));
+                }
+                compare("A query over loopback TCP to the C responder (*IDN?, one poll() thread), queries/s", toC);
+            } else {
+                System.out.println("\n(no C responder at " + binary + ": benchmarks/run-trace-cost.sh builds it)");
+            }
             System.out.printf("  steps dropped by the unread feed: %d, by the read one: %d%n", unread.dropped(),
                     feed.dropped());
         } finally {
@@ -84,6 +101,9 @@ public final class TraceCostComparison {
             open.forEach(Session::close);
             for (SimServer server : servers) {
                 server.close();
+            }
+            if (responder != null) {
+                responder.close();
             }
             sim.deactivate();
         }

@@ -68,8 +68,24 @@ final class LibUsbBackend implements UsbBackend {
      * @throws LabHalException when libusb is unavailable or cannot list devices
      */
     synchronized List<String> devices() throws LabHalException {
-        check(null);
         List<String> found = new ArrayList<>();
+        eachDevice((device, d) -> found.add(ids(d)));
+        return found;
+    }
+
+    /** What to do with one device libusb lists, and its descriptor. */
+    @FunctionalInterface
+    private interface DeviceVisit {
+        void visit(Device device, DeviceDescriptor descriptor);
+    }
+
+    /**
+     * Lists the devices libusb sees and visits each whose descriptor could be read; the list is freed after.
+     *
+     * @throws LabHalException when libusb is unavailable or cannot list devices
+     */
+    private void eachDevice(DeviceVisit visit) throws LabHalException {
+        check(null);
         DeviceList list = new DeviceList();
         int count = LibUsb.getDeviceList(context, list);
         if (count < 0) {
@@ -79,13 +95,16 @@ final class LibUsbBackend implements UsbBackend {
             for (Device device : list) {
                 DeviceDescriptor d = new DeviceDescriptor();
                 if (LibUsb.getDeviceDescriptor(device, d) == LibUsb.SUCCESS) {
-                    found.add(String.format("0x%04X:0x%04X", d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF));
+                    visit.visit(device, d);
                 }
             }
         } finally {
             LibUsb.freeDeviceList(list, true);
         }
-        return found;
+    }
+
+    private static String ids(DeviceDescriptor d) {
+        return String.format("0x%04X:0x%04X", d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF);
     }
 
     /**
@@ -99,46 +118,31 @@ final class LibUsbBackend implements UsbBackend {
      */
     @Override
     public synchronized List<Found> usbtmcInterfaces(List<String> problems) throws LabHalException {
-        check(null);
         List<Found> found = new ArrayList<>();
-        DeviceList list = new DeviceList();
-        int count = LibUsb.getDeviceList(context, list);
-        if (count < 0) {
-            throw new LabHalException("libusb could not list the USB devices: " + LibUsb.errorName(count));
-        }
-        try {
-            for (Device device : list) {
-                DeviceDescriptor d = new DeviceDescriptor();
-                if (LibUsb.getDeviceDescriptor(device, d) != LibUsb.SUCCESS) {
-                    continue;
-                }
-                List<Integer> interfaces = usbtmcInterfaceNumbers(device);
-                if (interfaces.isEmpty()) {
-                    continue;
-                }
-                String ids = String.format("0x%04X:0x%04X", d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF);
-                DeviceHandle handle = new DeviceHandle();
-                int result = LibUsb.open(device, handle);
-                if (result != LibUsb.SUCCESS) {
-                    problems.add("USB device " + ids + " has a USBTMC interface but could not be opened to read its "
-                            + "serial number (" + LibUsb.errorName(result) + (result == LibUsb.ERROR_ACCESS
-                                    ? ": no permission, add a udev rule for it" : "") + ")");
-                    continue;
-                }
-                try {
-                    String serial = d.iSerialNumber() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iSerialNumber());
-                    String product = d.iProduct() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iProduct());
-                    for (int number : interfaces) {
-                        found.add(new Found(d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF, serial == null ? "" : serial,
-                                number, product == null ? "" : product));
-                    }
-                } finally {
-                    LibUsb.close(handle);
-                }
+        eachDevice((device, d) -> {
+            List<Integer> interfaces = usbtmcInterfaceNumbers(device);
+            if (interfaces.isEmpty()) {
+                return;
             }
-        } finally {
-            LibUsb.freeDeviceList(list, true);
-        }
+            DeviceHandle handle = new DeviceHandle();
+            int result = LibUsb.open(device, handle);
+            if (result != LibUsb.SUCCESS) {
+                problems.add("USB device " + ids(d) + " has a USBTMC interface but could not be opened to read its "
+                        + "serial number (" + LibUsb.errorName(result) + (result == LibUsb.ERROR_ACCESS
+                                ? ": no permission, add a udev rule for it" : "") + ")");
+                return;
+            }
+            try {
+                String serial = d.iSerialNumber() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iSerialNumber());
+                String product = d.iProduct() == 0 ? "" : LibUsb.getStringDescriptor(handle, d.iProduct());
+                for (int number : interfaces) {
+                    found.add(new Found(d.idVendor() & 0xFFFF, d.idProduct() & 0xFFFF, serial == null ? "" : serial,
+                            number, product == null ? "" : product));
+                }
+            } finally {
+                LibUsb.close(handle);
+            }
+        });
         return found;
     }
 
