@@ -10,13 +10,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 import org.labhal.api.IoTimeoutException;
 import org.labhal.api.LabHalException;
 import org.labhal.api.ResourceAddress;
+import org.labhal.api.StepInterruptedException;
 import org.labhal.api.TransportKind;
 import org.labhal.api.TransportUnavailableException;
 import org.labhal.api.discovery.Discovered;
@@ -53,7 +56,8 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
     private final Set<GpibBoard> boards = ConcurrentHashMap.newKeySet();
     /** The open board links; guarded by this. */
     private final Map<GpibBoard, PrologixBus> buses = new ConcurrentHashMap<>();
-    private final Map<GpibBoard, Object> opening = new ConcurrentHashMap<>();
+    /** One opener per board at a time; the others wait, each within its own open deadline and interruptibly. */
+    private final Map<GpibBoard, ReentrantLock> opening = new ConcurrentHashMap<>();
     private final ExecutorService pumps;
     private final ScheduledThreadPoolExecutor watchdog;
     private volatile boolean deactivated;
@@ -203,10 +207,25 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
         return matching.get(0);
     }
 
-    /** The board's open link, opened now if it has none (one opener per board at a time). */
+    /**
+     * The board's open link, opened now if it has none (one opener per board at a time). Waiting for another
+     * opener keeps to this open's own deadline and ends at an interrupt: a monitor would have held a caller for as
+     * long as the other's open took, deaf to its interrupt.
+     */
     private PrologixBus bus(ResourceAddress address, GpibBoard board, Deadline deadline) throws LabHalException {
-        Object lock = opening.computeIfAbsent(board, b -> new Object());
-        synchronized (lock) {
+        ReentrantLock lock = opening.computeIfAbsent(board, b -> new ReentrantLock());
+        try {
+            if (!lock.tryLock(Deadline.nanos(deadline.remaining()), TimeUnit.NANOSECONDS)) {
+                throw new IoTimeoutException("Cannot open " + address.canonical() + ": GPIB board "
+                        + board.settings().describe() + " was still being opened for another caller when the open "
+                        + "timeout ran out", deadline.timeout());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepInterruptedException("Interrupted waiting for GPIB board " + board.settings().describe()
+                    + " to open, to open " + address.canonical(), e);
+        }
+        try {
             if (deactivated) {
                 throw new LabHalException("The GPIB transport has stopped; cannot open " + address.canonical());
             }
@@ -222,6 +241,8 @@ public final class GpibTransportFactory implements TransportFactory, Discoverer 
                 bus.close("closed because the GPIB transport stopped or the board configuration was removed");
             }
             return bus;
+        } finally {
+            lock.unlock();
         }
     }
 
